@@ -1,0 +1,79 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Layers, lowest first; a layer never imports one above it:
+// CTallyLMDB (liblmdb) -> LMDB (safe wrapper) -> EventLog (append-only, hash-chained log) -> tally (CLI).
+let strictSwift: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Tally",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "LMDB", targets: ["LMDB"]),
+        .library(name: "EventLog", targets: ["EventLog"]),
+        .executable(name: "tally", targets: ["TallyCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CTallyLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"]), .brew(["lmdb"])]
+        ),
+        .target(
+            name: "LMDB",
+            dependencies: ["CTallyLMDB"],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "EventLog",
+            dependencies: [
+                "LMDB",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["README.md"],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "TallyCLI",
+            dependencies: [
+                "EventLog",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        // A helper the crash and multi-process tests run as real child processes.
+        .executableTarget(
+            name: "TallyTestProbe",
+            dependencies: ["EventLog"],
+            path: "Tests/TallyTestProbe",
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "LMDBTests",
+            dependencies: ["LMDB"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "EventLogTests",
+            dependencies: ["EventLog", "LMDB", "TallyTestProbe"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "TallyCLITests",
+            dependencies: ["EventLog", "TallyCLI"],
+            swiftSettings: strictSwift
+        ),
+    ]
+)

@@ -1,0 +1,131 @@
+import LMDB
+
+extension EventLog {
+    /// The last event's sequence and hash, or nil for an empty log.
+    public func head() throws -> Checkpoint? {
+        try environment.read { txn in
+            try txn.withCursor(on: databases.events) { cursor in
+                guard let entry = try cursor.last(), let key = SequenceKey(bytes: entry.key), let hash = EventHash(bytes: entry.value) else {
+                    return nil
+                }
+                return Checkpoint(sequence: key.sequence, hash: hash)
+            }
+        }
+    }
+
+    /// The event at `sequence`, or nil when there is none.
+    public func event(at sequence: UInt64) throws -> StoredEvent? {
+        try environment.read { txn in
+            try SequenceKey(sequence).withUnsafeBytes { key in
+                try txn.withValue(forKey: key, in: databases.events) { record in
+                    try record.map(EnvelopeCoding.decodeRecord)
+                }
+            }
+        }
+    }
+
+    /// Up to `limit` events from `sequence` on, in order.
+    public func events(from sequence: UInt64, limit: Int) throws -> [StoredEvent] {
+        var events: [StoredEvent] = []
+        events.reserveCapacity(min(limit, 65_536))
+        try environment.read { txn in
+            try txn.withCursor(on: databases.events) { cursor in
+                var entry = try SequenceKey(sequence).withUnsafeBytes { try cursor.seek(atOrAfter: $0) }
+                while let current = entry, events.count < limit {
+                    events.append(try EnvelopeCoding.decodeRecord(current.value))
+                    entry = try cursor.next()
+                }
+            }
+        }
+        return events
+    }
+
+    /// The events whose sequences lie in `range`, in order.
+    public func events(in range: ClosedRange<UInt64>) throws -> [StoredEvent] {
+        let count = range.upperBound - range.lowerBound
+        return try events(from: range.lowerBound, limit: count >= UInt64(Int.max) ? Int.max : Int(count) + 1)
+            .filter { range.contains($0.sequence) }
+    }
+
+    /// One organization's events after `sequence`, in order, at most `limit` of them.
+    /// Reads the per-organization index, so the cost is proportional to the answer.
+    public func events(forOrganization organizationID: String, after sequence: UInt64 = 0, limit: Int = .max) throws -> [StoredEvent] {
+        let prefix = Array(organizationID.utf8) + [0]
+        let start = LogKeys.organizationEvent(organizationID: organizationID, sequence: sequence &+ 1)
+        var events: [StoredEvent] = []
+        try environment.read { txn in
+            try txn.withCursor(on: databases.organizationEvents) { cursor in
+                var entry = try start.withUnsafeBytes { try cursor.seek(atOrAfter: $0) }
+                while let current = entry, events.count < limit,
+                    current.key.count == prefix.count + 8, current.key.starts(with: prefix)
+                {
+                    let key = UnsafeRawBufferPointer(rebasing: current.key[prefix.count...])
+                    let record = try txn.withValue(forKey: key, in: databases.events) { record in
+                        try record.map(EnvelopeCoding.decodeRecord)
+                    }
+                    guard let record else {
+                        throw LMDBError(code: .corrupted, message: "organization index names a missing event", operation: "events(forOrganization:)")
+                    }
+                    events.append(record)
+                    entry = try cursor.next()
+                }
+            }
+        }
+        return events
+    }
+
+    /// Calls `body` with every event from `sequence` on, in order, until it returns false.
+    /// Reads in batches of `batchSize`, each in its own short read transaction.
+    public func forEachEvent(from sequence: UInt64 = 1, batchSize: Int = 4096, _ body: (StoredEvent) throws -> Bool) throws {
+        var next = sequence
+        while true {
+            let batch = try events(from: next, limit: batchSize)
+            for event in batch {
+                guard try body(event) else { return }
+            }
+            guard let last = batch.last, batch.count == batchSize else { return }
+            next = last.sequence + 1
+        }
+    }
+
+    /// Every event from `sequence` on, for `for try await`. Reads in batches, each in its
+    /// own short read transaction, so no transaction is held across an `await`.
+    public func scan(from sequence: UInt64 = 1, batchSize: Int = 4096) -> EventScan {
+        EventScan(log: self, start: sequence, batchSize: max(1, batchSize))
+    }
+}
+
+/// The events of a log in sequence order, read lazily in batches.
+public struct EventScan: AsyncSequence, Sendable {
+    public typealias Element = StoredEvent
+
+    let log: EventLog
+    let start: UInt64
+    let batchSize: Int
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let log: EventLog
+        let batchSize: Int
+        var next: UInt64
+        var buffer: [StoredEvent] = []
+        var position = 0
+        var finished = false
+
+        public mutating func next() async throws -> StoredEvent? {
+            if position == buffer.count {
+                guard !finished else { return nil }
+                buffer = try log.events(from: next, limit: batchSize)
+                position = 0
+                finished = buffer.count < batchSize
+                guard let last = buffer.last else { return nil }
+                next = last.sequence + 1
+            }
+            defer { position += 1 }
+            return buffer[position]
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(log: log, batchSize: batchSize, next: start)
+    }
+}

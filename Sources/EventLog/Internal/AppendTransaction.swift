@@ -1,0 +1,149 @@
+import Crypto
+import Foundation
+import LMDB
+import SwiftProtobuf
+
+/// Appends requests inside one write transaction, each request all or nothing.
+///
+/// Each request is checked completely (idempotency lookups only read) before any of its
+/// events is written, so a request that fails leaves nothing behind and the transaction
+/// carries on with the next one: one bad request never poisons a group commit.
+struct AppendTransaction {
+    private let txn: WriteTransaction
+    private let databases: LogDatabases
+    private let recordedAt: Google_Protobuf_Timestamp
+    private var nextSequence: UInt64
+    private var previousHash: EventHash
+
+    init(txn: WriteTransaction, databases: LogDatabases, recordedAt: Date) throws {
+        self.txn = txn
+        self.databases = databases
+        self.recordedAt = Google_Protobuf_Timestamp(date: recordedAt)
+        // Read the head afresh in every transaction: another process may have appended.
+        let head = try txn.withCursor(on: databases.events) { cursor in
+            try cursor.last().map { entry in
+                (SequenceKey(bytes: entry.key)?.sequence ?? 0, EventHash(bytes: entry.value) ?? .zero)
+            }
+        }
+        nextSequence = (head?.0 ?? 0) + 1
+        previousHash = head?.1 ?? .zero
+    }
+
+    /// What a checked event will do.
+    private enum Plan {
+        case append(idempotencyKey: [UInt8]?)
+        case duplicate(of: UInt64)
+    }
+
+    /// Appends `drafts` atomically. Returns the conflict as a failure, having written nothing;
+    /// throws only storage errors, which doom the whole transaction.
+    mutating func append(_ drafts: [EventDraft]) throws -> Result<[AppendReceipt], EventLogError> {
+        var plans: [Plan] = []
+        plans.reserveCapacity(drafts.count)
+        var plannedSequence = nextSequence
+        var keysInRequest: [[UInt8]: (index: Int, sequence: UInt64)] = [:]
+
+        for (index, draft) in drafts.enumerated() {
+            guard let key = draft.idempotencyKey else {
+                plans.append(.append(idempotencyKey: nil))
+                plannedSequence += 1
+                continue
+            }
+            let indexKey = LogKeys.idempotency(organizationID: draft.organizationID, key: key)
+            if let earlier = keysInRequest[indexKey] {
+                guard drafts[earlier.index].hasSameContent(as: draft) else {
+                    return .failure(.idempotencyConflict(organizationID: draft.organizationID, idempotencyKey: key, originalSequence: earlier.sequence))
+                }
+                plans.append(.duplicate(of: earlier.sequence))
+                continue
+            }
+            if let original = try existingEvent(forIdempotencyKey: indexKey) {
+                guard original.envelope.eventType == draft.eventType, original.envelope.payload == draft.payload else {
+                    return .failure(.idempotencyConflict(organizationID: draft.organizationID, idempotencyKey: key, originalSequence: original.sequence))
+                }
+                plans.append(.duplicate(of: original.sequence))
+                continue
+            }
+            keysInRequest[indexKey] = (index, plannedSequence)
+            plans.append(.append(idempotencyKey: indexKey))
+            plannedSequence += 1
+        }
+
+        var receipts: [AppendReceipt] = []
+        receipts.reserveCapacity(drafts.count)
+        for (draft, plan) in zip(drafts, plans) {
+            switch plan {
+            case .duplicate(let sequence):
+                receipts.append(AppendReceipt(sequence: sequence, isDuplicate: true))
+            case .append(let idempotencyKey):
+                let sequence = try write(draft, idempotencyKey: idempotencyKey)
+                receipts.append(AppendReceipt(sequence: sequence, isDuplicate: false))
+            }
+        }
+        return .success(receipts)
+    }
+
+    private func existingEvent(forIdempotencyKey key: [UInt8]) throws -> StoredEvent? {
+        let sequence = try key.withUnsafeBytes { key in
+            try txn.withValue(forKey: key, in: databases.idempotency) { $0.flatMap { SequenceKey(bytes: $0)?.sequence } }
+        }
+        guard let sequence else { return nil }
+        return try SequenceKey(sequence).withUnsafeBytes { key in
+            try txn.withValue(forKey: key, in: databases.events) { record in
+                guard let record else {
+                    throw LMDBError(code: .corrupted, message: "idempotency index names event \(sequence), which is missing", operation: "append")
+                }
+                return try EnvelopeCoding.decodeRecord(record)
+            }
+        }
+    }
+
+    /// Writes one event and its index entries; returns its sequence.
+    private mutating func write(_ draft: EventDraft, idempotencyKey: [UInt8]?) throws -> UInt64 {
+        let sequence = nextSequence
+        var envelope = Tally_V1_Envelope()
+        envelope.sequence = sequence
+        envelope.occurredAt = Google_Protobuf_Timestamp(date: draft.occurredAt)
+        envelope.recordedAt = recordedAt
+        envelope.organizationID = draft.organizationID
+        envelope.eventType = draft.eventType
+        envelope.schemaVersion = draft.schemaVersion
+        envelope.idempotencyKey = draft.idempotencyKey ?? ""
+        envelope.actor = draft.actor
+        envelope.correlationID = draft.correlationID
+        envelope.causationID = draft.causationID
+        envelope.payload = draft.payload
+        envelope.previousHash = previousHash.withUnsafeBytes { Data($0) }
+        let bytes: [UInt8] = try envelope.serializedBytes()
+
+        let hash = bytes.withUnsafeBytes { EnvelopeCoding.sha256($0) }
+        let sequenceKey = SequenceKey(sequence)
+        try sequenceKey.withUnsafeBytes { key in
+            try txn.reserve(EnvelopeCoding.hashLength + bytes.count, forKey: key, in: databases.events, options: .append) { record in
+                hash.withUnsafeBytes { record.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: EnvelopeCoding.hashLength) }
+                bytes.withUnsafeBytes {
+                    (record.baseAddress! + EnvelopeCoding.hashLength).copyMemory(from: $0.baseAddress!, byteCount: bytes.count)
+                }
+            }
+            if let idempotencyKey {
+                try idempotencyKey.withUnsafeBytes { indexKey in
+                    try txn.put(key, forKey: indexKey, in: databases.idempotency, options: .noOverwrite)
+                }
+            }
+        }
+        let organizationKey = LogKeys.organizationEvent(organizationID: draft.organizationID, sequence: sequence)
+        try organizationKey.withUnsafeBytes { key in
+            try txn.put(UnsafeRawBufferPointer(start: nil, count: 0), forKey: key, in: databases.organizationEvents)
+        }
+        nextSequence += 1
+        previousHash = hash
+        return sequence
+    }
+}
+
+extension EventDraft {
+    /// Same type and payload: a retry of the same event rather than a reuse of its key.
+    func hasSameContent(as other: EventDraft) -> Bool {
+        eventType == other.eventType && payload == other.payload
+    }
+}

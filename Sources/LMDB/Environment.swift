@@ -1,0 +1,246 @@
+internal import CTallyLMDB
+import Foundation
+import Synchronization
+
+/// An LMDB environment: one directory holding `data.mdb` and `lock.mdb`, and the named
+/// databases inside it.
+///
+/// Open it with ``open(at:options:)``, which returns the same instance for the same directory
+/// within a process (LMDB forbids opening one environment twice in a process).
+///
+/// ```swift
+/// let env = try Environment.open(at: "/var/lib/tally")
+/// let db = try env.database(named: "meta")
+/// try env.write { txn in try txn.put(Array("1".utf8), forKey: Array("version".utf8), in: db) }
+/// let version = try env.read { txn in try txn.value(forKey: Array("version".utf8), in: db) }
+/// ```
+public final class Environment: @unchecked Sendable {
+    // Sendable because: the MDB_env itself is thread-safe when opened with MDB_NOTLS; the map
+    // size changes only under `resizeLock` held exclusively; write transactions run only on
+    // `writer`; the database-handle cache is behind a Mutex.
+
+    /// The directory holding `data.mdb` and `lock.mdb`, as a canonical path.
+    public let path: String
+    public let options: EnvironmentOptions
+    /// How many reader slots of dead processes were freed when this environment was opened.
+    public let staleReadersCleared: Int
+
+    let pointer: OpaquePointer
+    private let resizeLock = ResizeLock()
+    private let writer: WriterThread
+    private let databases = Mutex<[String: Database]>([:])
+    private let growthCount = Atomic<Int>(0)
+
+    private init(path: String, options: EnvironmentOptions) throws {
+        var env: OpaquePointer?
+        try check(mdb_env_create(&env), "mdb_env_create")
+        do {
+            try check(mdb_env_set_mapsize(env, options.mapSize), "mdb_env_set_mapsize(\(options.mapSize))")
+            try check(mdb_env_set_maxdbs(env, MDB_dbi(options.maxDatabases)), "mdb_env_set_maxdbs")
+            try check(mdb_env_set_maxreaders(env, UInt32(options.maxReaders)), "mdb_env_set_maxreaders")
+            var flags = UInt32(MDB_NOTLS)
+            switch options.durability {
+            case .durable: break
+            case .noMetaSync: flags |= UInt32(MDB_NOMETASYNC)
+            case .noSync: flags |= UInt32(MDB_NOSYNC)
+            }
+            if options.readOnly { flags |= UInt32(MDB_RDONLY) }
+            try check(mdb_env_open(env, path, flags, mdb_mode_t(options.fileMode)), "mdb_env_open(\(path))")
+            var dead: Int32 = 0
+            try check(mdb_reader_check(env, &dead), "mdb_reader_check")
+            staleReadersCleared = Int(dead)
+        } catch {
+            mdb_env_close(env)
+            throw error
+        }
+        self.pointer = env!
+        self.path = path
+        self.options = options
+        self.writer = WriterThread(name: "tally.lmdb.writer")
+    }
+
+    deinit {
+        writer.stop()
+        OpenEnvironments.closing(path) { mdb_env_close(pointer) }
+    }
+
+    /// Opens the environment in `directory`, creating the directory and the files if needed.
+    /// Returns the instance already open in this process for the same directory, if any;
+    /// `options` apply only to the first opening.
+    public static func open(at directory: String, options: EnvironmentOptions = .init()) throws -> Environment {
+        if !options.readOnly {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw LMDBError(code: .init(rawValue: EIO), message: "cannot create directory: \(error)", operation: "open(\(directory))")
+            }
+        }
+        guard let canonical = realpath(directory, nil) else {
+            throw makeError(errno, "realpath(\(directory))")
+        }
+        defer { free(canonical) }
+        let path = String(cString: canonical)
+        return try OpenEnvironments.environment(at: path) { try Environment(path: path, options: options) }
+    }
+
+    /// The handle of the named database `name`, creating the database if it does not exist
+    /// (unless the environment is read-only). Handles are cached: ask as often as you like.
+    public func database(named name: String, options databaseOptions: DatabaseOptions = []) throws -> Database {
+        if let cached = databases.withLock({ $0[name] }) { return cached }
+        let open: (Transaction) throws -> Database = { txn in
+            var handle = MDB_dbi()
+            let flags = databaseOptions.rawValue | (self.options.readOnly ? 0 : UInt32(MDB_CREATE))
+            try check(mdb_dbi_open(txn.pointer, name, flags, &handle), "mdb_dbi_open(\(name))")
+            return Database(handle: handle, name: name)
+        }
+        // mdb_dbi_open must not run on two threads at once, so it runs on the writer.
+        let database = try options.readOnly ? writer.runAndWait { try read(open) } : write(open)
+        databases.withLock { $0[name] = database }
+        return database
+    }
+
+    // MARK: Transactions
+
+    /// Runs `body` in a read-only transaction on the calling thread.
+    ///
+    /// Keep it short: an open reader stops LMDB from reusing pages freed after it began.
+    public func read<R>(_ body: (Transaction) throws -> R) throws -> R {
+        while true {
+            resizeLock.lockShared()
+            var txn: OpaquePointer?
+            let rc = mdb_txn_begin(pointer, nil, UInt32(MDB_RDONLY), &txn)
+            if rc == MDB_MAP_RESIZED {
+                resizeLock.unlock()
+                try adoptGrownMap()
+                continue
+            }
+            guard rc == 0 else {
+                resizeLock.unlock()
+                throw makeError(rc, "mdb_txn_begin(read)")
+            }
+            let transaction = Transaction(pointer: txn!)
+            defer {
+                transaction.isOpen = false
+                mdb_txn_abort(txn)
+                resizeLock.unlock()
+            }
+            return try body(transaction)
+        }
+    }
+
+    /// Runs `body` in a write transaction on the environment's writer thread, blocking the
+    /// calling thread until it has committed (durably, unless `durability` says otherwise).
+    ///
+    /// Commits when `body` returns and aborts when it throws. When the map is full the
+    /// transaction is aborted, the map grows and `body` runs again from the start, so `body`
+    /// must derive everything it writes from the transaction and its captured inputs.
+    public func write<R>(_ body: (WriteTransaction) throws -> R) throws -> R {
+        try writer.runAndWait { try writeOnWriterThread(body) }
+    }
+
+    /// Runs `job` on the writer thread after every write submitted before it, without waiting.
+    /// Inside `job`, ``write(_:)`` runs inline. Used to gather many callers into one commit.
+    public func submitToWriter(_ job: @escaping @Sendable () -> Void) {
+        writer.submit(job)
+    }
+
+    private func writeOnWriterThread<R>(_ body: (WriteTransaction) throws -> R) throws -> R {
+        precondition(!options.readOnly, "write transaction on a read-only environment")
+        while true {
+            resizeLock.lockShared()
+            var txn: OpaquePointer?
+            var rc = mdb_txn_begin(pointer, nil, 0, &txn)
+            if rc == MDB_MAP_RESIZED {
+                resizeLock.unlock()
+                try adoptGrownMap()
+                continue
+            }
+            guard rc == 0 else {
+                resizeLock.unlock()
+                throw makeError(rc, "mdb_txn_begin(write)")
+            }
+            let transaction = WriteTransaction(pointer: txn!)
+            let result: R
+            do {
+                result = try body(transaction)
+            } catch let error as LMDBError where error.code == .mapFull {
+                transaction.isOpen = false
+                mdb_txn_abort(txn)
+                resizeLock.unlock()
+                try growMap()
+                continue
+            } catch {
+                transaction.isOpen = false
+                mdb_txn_abort(txn)
+                resizeLock.unlock()
+                throw error
+            }
+            transaction.isOpen = false
+            rc = mdb_txn_commit(txn)  // frees the transaction whatever it returns
+            resizeLock.unlock()
+            if rc == MDB_MAP_FULL {
+                try growMap()
+                continue
+            }
+            try check(rc, "mdb_txn_commit")
+            return result
+        }
+    }
+
+    // MARK: Map size
+
+    /// The current map size in bytes.
+    public var mapSize: Int {
+        var info = MDB_envinfo()
+        mdb_env_info(pointer, &info)
+        return info.me_mapsize
+    }
+
+    /// How many times this process has grown the map.
+    public var mapGrowths: Int { growthCount.load(ordering: .relaxed) }
+
+    /// Doubles the map (up to `maxMapSize`) once no transaction of this process is open.
+    private func growMap() throws {
+        resizeLock.lockExclusive()
+        defer { resizeLock.unlock() }
+        let current = mapSize
+        guard current < options.maxMapSize else {
+            throw LMDBError(
+                code: .mapFull,
+                message: "the map is full at its largest allowed size (\(options.maxMapSize) bytes, EnvironmentOptions.maxMapSize)",
+                operation: "grow map")
+        }
+        let grown = min(options.maxMapSize, current * 2)
+        try check(mdb_env_set_mapsize(pointer, grown), "mdb_env_set_mapsize(\(grown))")
+        growthCount.add(1, ordering: .relaxed)
+    }
+
+    /// Adopts the larger map another process set (after `MDB_MAP_RESIZED`).
+    private func adoptGrownMap() throws {
+        resizeLock.lockExclusive()
+        defer { resizeLock.unlock() }
+        try check(mdb_env_set_mapsize(pointer, 0), "mdb_env_set_mapsize(0)")
+    }
+
+    // MARK: Maintenance
+
+    /// Flushes committed data to disk; only needed with `.noSync` or `.noMetaSync` durability.
+    public func sync() throws {
+        try check(mdb_env_sync(pointer, 1), "mdb_env_sync")
+    }
+
+    /// The size of `data.mdb` in bytes, as the file system reports it.
+    public var fileSize: Int {
+        var info = stat()
+        return stat(path + "/data.mdb", &info) == 0 ? Int(info.st_size) : 0
+    }
+
+    /// Bytes used by pages in use (last page number + 1 times the page size).
+    public var usedSize: Int {
+        var info = MDB_envinfo()
+        var stat = MDB_stat()
+        mdb_env_info(pointer, &info)
+        mdb_env_stat(pointer, &stat)
+        return (info.me_last_pgno + 1) * Int(stat.ms_psize)
+    }
+}
