@@ -60,8 +60,19 @@ extension EventDraft {
     ) throws(EventValidationError) {
         if required && text.isEmpty { throw fail(field, "must not be empty when present") }
         guard text.utf8.count <= 255 else { throw fail(field, "must be at most 255 bytes, got \(text.utf8.count)") }
-        guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+        guard !containsControlCharacter(text) else {
             throw fail(field, "must not contain control characters")
         }
+    }
+
+    /// True when `text` holds a Unicode control character (Cc). ASCII text, the common case,
+    /// is checked byte by byte without Unicode property lookups.
+    private static func containsControlCharacter(_ text: String) -> Bool {
+        var isASCII = true
+        for byte in text.utf8 {
+            if byte < 0x20 || byte == 0x7F { return true }
+            if byte >= 0x80 { isASCII = false }
+        }
+        return !isASCII && text.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 }

@@ -48,26 +48,32 @@ extension EventLog {
     }
 
     /// One organization's events after `sequence`, in order, at most `limit` of them.
-    /// Reads the per-organization index, so the cost is proportional to the answer.
+    /// Reads the per-organization index: one seek per 4,096 events of the log, then only the
+    /// organization's own events.
     public func events(forOrganization organizationID: String, after sequence: UInt64 = 0, limit: Int = .max) throws -> [StoredEvent] {
-        let prefix = Array(organizationID.utf8) + [0]
-        let start = LogKeys.organizationEvent(organizationID: organizationID, sequence: sequence &+ 1)
         var events: [StoredEvent] = []
+        guard !organizationID.isEmpty, sequence < UInt64.max else { return [] }
         try environment.read { txn in
+            let head = try txn.withCursor(on: databases.events) { try $0.last().flatMap { SequenceKey(bytes: $0.key)?.sequence } } ?? 0
+            guard sequence < head else { return }
             try txn.withCursor(on: databases.organizationEvents) { cursor in
-                var entry = try start.withUnsafeBytes { try cursor.seek(atOrAfter: $0) }
-                while let current = entry, events.count < limit,
-                    current.key.count == prefix.count + 8, current.key.starts(with: prefix)
-                {
-                    let key = UnsafeRawBufferPointer(rebasing: current.key[prefix.count...])
-                    let record = try txn.withValue(forKey: key, in: databases.events) { record in
-                        try record.map(EnvelopeCoding.decodeRecord)
+                for segment in ((sequence + 1) >> LogKeys.segmentShift)...(head >> LogKeys.segmentShift) where events.count < limit {
+                    let key = LogKeys.organizationSegment(segment, organizationID: organizationID)
+                    var entry = try key.withUnsafeBytes { key in
+                        try SequenceKey(sequence + 1).withUnsafeBytes { first in
+                            try cursor.seek(key: key, valueAtOrAfter: first)
+                        }
                     }
-                    guard let record else {
-                        throw LMDBError(code: .corrupted, message: "organization index names a missing event", operation: "events(forOrganization:)")
+                    while let current = entry, events.count < limit {
+                        let record = try txn.withValue(forKey: current.value, in: databases.events) { record in
+                            try record.map(EnvelopeCoding.decodeRecord)
+                        }
+                        guard let record else {
+                            throw LMDBError(code: .corrupted, message: "organization index names a missing event", operation: "events(forOrganization:)")
+                        }
+                        events.append(record)
+                        entry = try cursor.nextDuplicate()
                     }
-                    events.append(record)
-                    entry = try cursor.next()
                 }
             }
         }

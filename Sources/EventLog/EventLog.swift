@@ -91,7 +91,7 @@ struct LogDatabases: Sendable {
     init(environment: Environment) throws {
         events = try environment.database(named: "events")
         idempotency = try environment.database(named: "idempotency")
-        organizationEvents = try environment.database(named: "organization_events")
+        organizationEvents = try environment.database(named: "organization_events", options: [.duplicateSort, .duplicateFixed])
         meta = try environment.database(named: "meta")
     }
 }

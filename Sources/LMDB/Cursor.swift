@@ -33,11 +33,32 @@ public final class Cursor {
         try move(MDB_SET_KEY, key: key)
     }
 
+    // Databases with `duplicateSort`: a key holds several sorted values.
+
+    /// Moves to `key`'s first value at or after `value` (`MDB_GET_BOTH_RANGE`).
+    public func seek(key: UnsafeRawBufferPointer, valueAtOrAfter value: UnsafeRawBufferPointer) throws -> Entry? {
+        try move(MDB_GET_BOTH_RANGE, key: key, value: value)
+    }
+
+    /// The next value of the current key, or nil after its last (`MDB_NEXT_DUP`).
+    public func nextDuplicate() throws -> Entry? { try move(MDB_NEXT_DUP) }
+
+    /// The last value of the current key (`MDB_LAST_DUP`).
+    public func lastDuplicate() throws -> Entry? { try move(MDB_LAST_DUP) }
+
+    /// How many values the current key holds (`mdb_cursor_count`).
+    public func duplicateCount() throws -> Int {
+        precondition(isOpen, "an LMDB cursor was used after its closure returned")
+        var count = 0
+        try check(mdb_cursor_count(pointer, &count), "mdb_cursor_count(\(database))")
+        return count
+    }
+
     @inline(__always)
-    private func move(_ operation: MDB_cursor_op, key: UnsafeRawBufferPointer? = nil) throws -> Entry? {
+    private func move(_ operation: MDB_cursor_op, key: UnsafeRawBufferPointer? = nil, value: UnsafeRawBufferPointer? = nil) throws -> Entry? {
         precondition(isOpen, "an LMDB cursor was used after its closure returned")
         var keyValue = key.map { MDB_val(borrowing: $0) } ?? MDB_val()
-        var dataValue = MDB_val()
+        var dataValue = value.map { MDB_val(borrowing: $0) } ?? MDB_val()
         let rc = mdb_cursor_get(pointer, &keyValue, &dataValue, operation)
         if rc == MDB_NOTFOUND { return nil }
         try check(rc, "mdb_cursor_get(\(database))")

@@ -80,6 +80,22 @@ public final class WriteTransaction: Transaction {
         try check(mdb_put(pointer, database.handle, &keyValue, &dataValue, options.rawValue), "mdb_put(\(database))")
     }
 
+    /// Stores `value` under `key` unless `options` forbid it: returns false, rather than
+    /// throwing, when LMDB answers `.keyExists` (`noOverwrite`, `noDuplicateData`, or an
+    /// `append` whose key is not the largest).
+    public func putIfAllowed(
+        _ value: UnsafeRawBufferPointer, forKey key: UnsafeRawBufferPointer,
+        in database: Database, options: PutOptions
+    ) throws -> Bool {
+        requireOpen()
+        var keyValue = MDB_val(borrowing: key)
+        var dataValue = MDB_val(borrowing: value)
+        let rc = mdb_put(pointer, database.handle, &keyValue, &dataValue, options.rawValue)
+        if rc == MDB_KEYEXIST { return false }
+        try check(rc, "mdb_put(\(database))")
+        return true
+    }
+
     /// Stores `value` under `key`, copying from any contiguous bytes.
     public func put(
         _ value: some ContiguousBytes, forKey key: some ContiguousBytes,

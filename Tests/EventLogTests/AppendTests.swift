@@ -221,4 +221,22 @@ struct AppendTests {
         #expect(try log.events(forOrganization: "org_a", after: 10, limit: 2).map(\.sequence) == [13, 16])
         #expect(try log.events(forOrganization: "org_zzz").isEmpty)
     }
+
+    @Test("the organization index answers across its 4,096-event segments, from any starting point")
+    func organizationIndexAcrossSegments() throws {
+        let directory = TemporaryDirectory()
+        let log = try TestLogs.open(directory.path)
+        // 10,000 events: three segments. "org_rare" appears only in the first and the last.
+        let drafts = (1...10_000).map { number in
+            TestLogs.usage(organization: number == 5 || number == 9_999 ? "org_rare" : (number % 2 == 0 ? "org_even" : "org_odd"), quantity: number)
+        }
+        _ = try log.appendSynchronously(contentsOf: drafts)
+        #expect(try log.events(forOrganization: "org_rare").map(\.sequence) == [5, 9_999])
+        #expect(try log.events(forOrganization: "org_rare", after: 5).map(\.sequence) == [9_999])
+        #expect(try log.events(forOrganization: "org_rare", after: 9_999).isEmpty)
+        let even = try log.events(forOrganization: "org_even", after: 4_090, limit: 5).map(\.sequence)
+        #expect(even == [4_092, 4_094, 4_096, 4_098, 4_100])
+        #expect(try log.events(forOrganization: "org_even").count == 5_000)
+        #expect(try log.events(forOrganization: "org_odd").count == 4_998)
+    }
 }

@@ -14,6 +14,10 @@ struct AppendTransaction {
     private let recordedAt: Google_Protobuf_Timestamp
     private var nextSequence: UInt64
     private var previousHash: EventHash
+    /// Whether the last idempotency key went in at the end of the index with `MDB_APPEND`.
+    /// Time-ordered keys usually do, which fills pages completely; when one does not, the
+    /// rest of the transaction inserts normally.
+    private var idempotencyKeysAscend = true
 
     init(txn: WriteTransaction, databases: LogDatabases, recordedAt: Date) throws {
         self.txn = txn
@@ -41,7 +45,7 @@ struct AppendTransaction {
         var plans: [Plan] = []
         plans.reserveCapacity(drafts.count)
         var plannedSequence = nextSequence
-        var keysInRequest: [[UInt8]: (index: Int, sequence: UInt64)] = [:]
+        var keysInRequest: [String: (index: Int, sequence: UInt64)] = [:]
 
         for (index, draft) in drafts.enumerated() {
             guard let key = draft.idempotencyKey else {
@@ -50,7 +54,8 @@ struct AppendTransaction {
                 continue
             }
             let indexKey = LogKeys.idempotency(organizationID: draft.organizationID, key: key)
-            if let earlier = keysInRequest[indexKey] {
+            let requestKey = key + "\u{0}" + draft.organizationID
+            if let earlier = keysInRequest[requestKey] {
                 guard drafts[earlier.index].hasSameContent(as: draft) else {
                     return .failure(.idempotencyConflict(organizationID: draft.organizationID, idempotencyKey: key, originalSequence: earlier.sequence))
                 }
@@ -64,7 +69,7 @@ struct AppendTransaction {
                 plans.append(.duplicate(of: original.sequence))
                 continue
             }
-            keysInRequest[indexKey] = (index, plannedSequence)
+            if drafts.count > 1 { keysInRequest[requestKey] = (index, plannedSequence) }
             plans.append(.append(idempotencyKey: indexKey))
             plannedSequence += 1
         }
@@ -100,6 +105,7 @@ struct AppendTransaction {
 
     /// Writes one event and its index entries; returns its sequence.
     private mutating func write(_ draft: EventDraft, idempotencyKey: [UInt8]?) throws -> UInt64 {
+        precondition(nextSequence < UInt64.max, "the log is full")
         let sequence = nextSequence
         var envelope = Tally_V1_Envelope()
         envelope.sequence = sequence
@@ -127,13 +133,18 @@ struct AppendTransaction {
             }
             if let idempotencyKey {
                 try idempotencyKey.withUnsafeBytes { indexKey in
+                    if idempotencyKeysAscend {
+                        idempotencyKeysAscend = try txn.putIfAllowed(key, forKey: indexKey, in: databases.idempotency, options: .append)
+                        if idempotencyKeysAscend { return }
+                    }
                     try txn.put(key, forKey: indexKey, in: databases.idempotency, options: .noOverwrite)
                 }
             }
-        }
-        let organizationKey = LogKeys.organizationEvent(organizationID: draft.organizationID, sequence: sequence)
-        try organizationKey.withUnsafeBytes { key in
-            try txn.put(UnsafeRawBufferPointer(start: nil, count: 0), forKey: key, in: databases.organizationEvents)
+            // Sequences only grow, so each goes at the end of its organization's values.
+            let segmentKey = LogKeys.organizationSegment(sequence >> LogKeys.segmentShift, organizationID: draft.organizationID)
+            try segmentKey.withUnsafeBytes { segmentKey in
+                try txn.put(key, forKey: segmentKey, in: databases.organizationEvents, options: .appendDuplicate)
+            }
         }
         nextSequence += 1
         previousHash = hash

@@ -1,0 +1,56 @@
+// ProfileWorkloads WORKLOAD [EVENTS]: runs one benchmark workload once, for a profiler.
+//   append   batched appends, 1,000 per transaction
+//   group    256 concurrent async appenders
+//   scan     append EVENTS, then scan them with decode 5 times
+//   verify   append EVENTS, then verify 5 times
+import BenchmarkFixtures
+import EventLog
+import Foundation
+
+let workload = CommandLine.arguments.dropFirst().first ?? "append"
+let count = CommandLine.arguments.dropFirst(2).first.flatMap(Int.init) ?? 200_000
+let log = Fixtures.openLog("profile")
+let clock = ContinuousClock()
+
+func fill() {
+    for batch in 0..<(count / 1000) {
+        _ = try! log.appendSynchronously(contentsOf: (0..<1000).map { Fixtures.usage(batch * 1000 + $0) })
+    }
+}
+
+switch workload {
+case "append":
+    let elapsed = clock.measure { fill() }
+    print("append: \(Double(count) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))) events/s")
+case "group":
+    let elapsed = await clock.measure {
+        await withTaskGroup(of: Void.self) { group in
+            for task in 0..<256 {
+                group.addTask {
+                    var index = task
+                    while index < count {
+                        _ = try! await log.append(Fixtures.usage(index))
+                        index += 256
+                    }
+                }
+            }
+        }
+    }
+    print("group: \(Double(count) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))) events/s")
+case "scan", "verify":
+    fill()
+    let elapsed = try clock.measure {
+        for _ in 0..<5 {
+            if workload == "scan" {
+                try log.forEachEvent(batchSize: 65_536) { _ in true }
+            } else {
+                let report = try log.verify()
+                precondition(report.isIntact)
+            }
+        }
+    }
+    print("\(workload): \(Double(5 * count) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))) events/s")
+default:
+    print("unknown workload \(workload)")
+}
+print("record size \(Fixtures.recordSize) bytes; used \(log.environment.usedSize / max(1, Int(try log.head()?.sequence ?? 1))) bytes/event")
