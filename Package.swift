@@ -62,7 +62,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LMDBTests",
-            dependencies: ["LMDB"],
+            dependencies: ["LMDB", "TallyTestProbe"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -44,7 +44,11 @@ public final class EventLog: Sendable {
         if environment.staleReadersCleared > 0 {
             logger.notice("cleared reader slots left by dead processes", metadata: ["count": "\(environment.staleReadersCleared)"])
         }
-        databases = try LogDatabases(environment: environment)
+        do {
+            databases = try LogDatabases(environment: environment)
+        } catch let error as LMDBError where error.code == .notFound {
+            throw EventLogError.unsupportedFormat("\(directory) holds an LMDB environment without Tally's databases (\(error.operation))")
+        }
         try checkFormat()
     }
 

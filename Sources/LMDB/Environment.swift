@@ -16,8 +16,8 @@ import Synchronization
 /// ```
 public final class Environment: @unchecked Sendable {
     // Sendable because: the MDB_env itself is thread-safe when opened with MDB_NOTLS; the map
-    // size changes only under `resizeLock` held exclusively; write transactions run only on
-    // `writer`; the database-handle cache is behind a Mutex.
+    // size changes only under `resizeLock` held exclusively; write transactions begin and end on
+    // one thread at a time (LMDB's writer lock); the database-handle cache is behind a Mutex.
 
     /// The directory holding `data.mdb` and `lock.mdb`, as a canonical path.
     public let path: String
@@ -93,8 +93,9 @@ public final class Environment: @unchecked Sendable {
             try check(mdb_dbi_open(txn.pointer, name, flags, &handle), "mdb_dbi_open(\(name))")
             return Database(handle: handle, name: name)
         }
-        // mdb_dbi_open must not run on two threads at once, so it runs on the writer.
-        let database = try options.readOnly ? writer.runAndWait { try read(open) } : write(open)
+        // mdb_dbi_open must not run on two threads at once: a write transaction serializes it,
+        // and a read-only environment opens its handles under the cache's lock.
+        let database = try options.readOnly ? databases.withLock { _ in try read(open) } : write(open)
         databases.withLock { $0[name] = database }
         return database
     }
@@ -119,32 +120,45 @@ public final class Environment: @unchecked Sendable {
                 throw makeError(rc, "mdb_txn_begin(read)")
             }
             let transaction = Transaction(pointer: txn!)
-            defer {
+            defer { resizeLock.unlock() }
+            let result: R
+            do {
+                result = try body(transaction)
+            } catch {
                 transaction.isOpen = false
                 mdb_txn_abort(txn)
-                resizeLock.unlock()
+                throw error
             }
-            return try body(transaction)
+            transaction.isOpen = false
+            // Committing (not aborting) keeps database handles opened in this transaction.
+            try check(mdb_txn_commit(txn), "mdb_txn_commit(read)")
+            return result
         }
     }
 
-    /// Runs `body` in a write transaction on the environment's writer thread, blocking the
-    /// calling thread until it has committed (durably, unless `durability` says otherwise).
+    /// Runs `body` in a write transaction on the calling thread, blocking it until the commit
+    /// is done (durably, unless `durability` says otherwise).
+    ///
+    /// LMDB admits one write transaction at a time, across threads and processes, so a second
+    /// writer waits here for the first. The transaction begins and ends on this thread, as LMDB
+    /// requires, and never spans an `await`. Do not call `write` inside another `write`.
     ///
     /// Commits when `body` returns and aborts when it throws. When the map is full the
     /// transaction is aborted, the map grows and `body` runs again from the start, so `body`
     /// must derive everything it writes from the transaction and its captured inputs.
+    @discardableResult
     public func write<R>(_ body: (WriteTransaction) throws -> R) throws -> R {
-        try writer.runAndWait { try writeOnWriterThread(body) }
+        try writeOnCurrentThread(body)
     }
 
-    /// Runs `job` on the writer thread after every write submitted before it, without waiting.
-    /// Inside `job`, ``write(_:)`` runs inline. Used to gather many callers into one commit.
+    /// Runs `job` on the environment's writer thread after every job submitted before it,
+    /// without waiting. Group commit uses it: many callers' events go into one `write` there,
+    /// so the blocking commit never runs on Swift's cooperative thread pool.
     public func submitToWriter(_ job: @escaping @Sendable () -> Void) {
         writer.submit(job)
     }
 
-    private func writeOnWriterThread<R>(_ body: (WriteTransaction) throws -> R) throws -> R {
+    private func writeOnCurrentThread<R>(_ body: (WriteTransaction) throws -> R) throws -> R {
         precondition(!options.readOnly, "write transaction on a read-only environment")
         while true {
             resizeLock.lockShared()
@@ -223,6 +237,15 @@ public final class Environment: @unchecked Sendable {
     }
 
     // MARK: Maintenance
+
+    /// Frees the reader slots of processes that died inside a read transaction and returns
+    /// how many there were (`mdb_reader_check`). Opening does this once; a long-running
+    /// service that shares the environment with crash-prone processes may call it now and then.
+    public func clearStaleReaders() throws -> Int {
+        var dead: Int32 = 0
+        try check(mdb_reader_check(pointer, &dead), "mdb_reader_check")
+        return Int(dead)
+    }
 
     /// Flushes committed data to disk; only needed with `.noSync` or `.noMetaSync` durability.
     public func sync() throws {

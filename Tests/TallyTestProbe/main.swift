@@ -6,7 +6,13 @@
 //   TallyTestProbe concurrent DIR PROCESS TASKS EVENTS
 //       TASKS tasks each append EVENTS events asynchronously; every third event is appended
 //       twice (a retry with the same idempotency key). Prints "ack SEQUENCE KEY DUPLICATE".
+//   TallyTestProbe hold-reader DIR
+//       Opens a read transaction, prints "reading" and sleeps inside it until killed.
+//   TallyTestProbe fill DIR COUNT
+//       Writes COUNT values of 1 KiB into database "values" of a raw environment that starts
+//       with a 64 KiB map, so the map grows; prints the final map size.
 import EventLog
+import LMDB
 import Foundation
 
 /// Writes a line straight to standard output (no buffering), so the parent sees each
@@ -35,13 +41,14 @@ func draft(organization: String, key: String) -> EventDraft {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 4 else {
-    FileHandle.standardError.write(Data("usage: TallyTestProbe append-loop DIR ORG [BATCH] | concurrent DIR PROCESS TASKS EVENTS\n".utf8))
+guard arguments.count >= 3 else {
+    FileHandle.standardError.write(Data("usage: TallyTestProbe append-loop|concurrent|hold-reader|fill ...\n".utf8))
     exit(2)
 }
 
 switch arguments[1] {
 case "append-loop":
+    guard arguments.count >= 4 else { exit(2) }
     let log = try openLog(arguments[2])
     let organization = arguments[3]
     let batchSize = arguments.count > 4 ? Int(arguments[4]) ?? 1 : 1
@@ -80,6 +87,28 @@ case "concurrent":
             emit(lines.joined(separator: "\n"))
         }
     }
+
+case "hold-reader":
+    let environment = try Environment.open(at: arguments[2])
+    let values = try environment.database(named: "values")
+    try environment.read { txn in
+        _ = try txn.entryCount(in: values)
+        emit("reading")
+        while true { sleep(60) }
+    }
+
+case "fill":
+    var options = EnvironmentOptions()
+    options.mapSize = 1 << 16
+    let environment = try Environment.open(at: arguments[2], options: options)
+    let values = try environment.database(named: "values")
+    let value = [UInt8](repeating: 0xAB, count: 1024)
+    for index in 0..<(Int(arguments[3]) ?? 0) {
+        try environment.write { txn in
+            try txn.put(value, forKey: withUnsafeBytes(of: UInt64(index).bigEndian) { Array($0) }, in: values)
+        }
+    }
+    emit("map \(environment.mapSize)")
 
 default:
     FileHandle.standardError.write(Data("unknown probe command \(arguments[1])\n".utf8))

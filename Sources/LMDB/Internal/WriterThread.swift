@@ -1,10 +1,9 @@
 import Foundation
 
-/// The one OS thread of an environment on which every write transaction runs.
+/// The OS thread of an environment on which group commits run.
 ///
-/// LMDB requires a write transaction to end on the thread that began it, and a commit blocks
-/// on fsync, so writes never run on Swift's cooperative pool: callers hand jobs to this
-/// thread, in order, and either wait (``runAndWait(_:)``) or are told when done (``submit(_:)``).
+/// A commit blocks on fsync, so the writes of async callers never run on Swift's cooperative
+/// pool: they hand jobs to this thread, which runs them in order.
 final class WriterThread: @unchecked Sendable {  // All mutable state is guarded by `condition`.
     private let condition = NSCondition()
     private var jobs: [@Sendable () -> Void] = []
@@ -37,25 +36,6 @@ final class WriterThread: @unchecked Sendable {  // All mutable state is guarded
         condition.unlock()
     }
 
-    /// Runs `body` on the writer thread and blocks the calling thread until it returns.
-    /// Called on the writer thread itself, it runs `body` inline.
-    func runAndWait<R>(_ body: () throws -> R) throws -> R {
-        if isCurrentThread { return try body() }
-        return try withoutActuallyEscaping(body) { escapable in
-            // Safe to share: the caller is blocked until the job has finished with both boxes.
-            let work = UncheckedBox<(() throws -> R)?>(escapable)
-            let outcome = UncheckedBox<Result<R, any Error>?>(nil)
-            let done = DispatchSemaphore(value: 0)
-            submit {
-                outcome.value = Result { try work.value!() }
-                work.value = nil  // `body` must not outlive this call, even inside the queued job
-                done.signal()
-            }
-            done.wait()
-            return try outcome.value!.get()
-        }
-    }
-
     /// Lets queued jobs finish, then ends the thread. Waits for it unless called on it.
     func stop() {
         condition.lock()
@@ -85,11 +65,4 @@ final class WriterThread: @unchecked Sendable {  // All mutable state is guarded
             for job in batch { job() }
         }
     }
-}
-
-/// Carries a value across a concurrency boundary where the code around it guarantees
-/// that only one thread touches it at a time.
-final class UncheckedBox<Value>: @unchecked Sendable {
-    var value: Value
-    init(_ value: Value) { self.value = value }
 }

@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// The `tally` command-line tool.
+@main
+struct Tally: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tally",
+        abstract: "Tally: an event-sourced metering and billing engine.",
+        discussion: """
+            Every billing fact is appended once to a hash-chained event log in LMDB.
+            Commands take --data DIR (default ./tally-data, or $TALLY_DATA).
+            """,
+        subcommands: [DemoCommand.self, VerifyCommand.self]
+    )
+}

@@ -1,0 +1,140 @@
+import Foundation
+import LMDB
+import Testing
+
+@Suite("The LMDB wrapper")
+struct EnvironmentTests {
+    static func temporaryPath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("tally-lmdb-\(UUID().uuidString)").path
+    }
+
+    static func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+    @Test("values written in a committed transaction can be read back, and deleted")
+    func roundTrip() throws {
+        let environment = try Environment.open(at: Self.temporaryPath())
+        let db = try environment.database(named: "things")
+        try environment.write { txn in
+            try txn.put(Self.bytes("one"), forKey: Self.bytes("a"), in: db)
+            try txn.put(Self.bytes("two"), forKey: Self.bytes("b"), in: db)
+        }
+        #expect(try environment.read { try $0.value(forKey: Self.bytes("a"), in: db) } == Self.bytes("one"))
+        #expect(try environment.read { try $0.value(forKey: Self.bytes("zzz"), in: db) } == nil)
+        #expect(try environment.read { try $0.entryCount(in: db) } == 2)
+        #expect(try environment.write { try $0.delete(key: Self.bytes("a"), in: db) })
+        #expect(try environment.write { try $0.delete(key: Self.bytes("a"), in: db) } == false)
+        #expect(try environment.read { try $0.entryCount(in: db) } == 1)
+    }
+
+    @Test("a write that throws is aborted: nothing of it remains")
+    func abortOnThrow() throws {
+        struct Boom: Error {}
+        let environment = try Environment.open(at: Self.temporaryPath())
+        let db = try environment.database(named: "things")
+        #expect(throws: Boom.self) {
+            try environment.write { txn in
+                try txn.put(Self.bytes("x"), forKey: Self.bytes("k"), in: db)
+                throw Boom()
+            }
+        }
+        #expect(try environment.read { try $0.entryCount(in: db) } == 0)
+    }
+
+    @Test("opening the same directory twice in a process returns the same environment")
+    func openOnce() throws {
+        let path = Self.temporaryPath()
+        let first = try Environment.open(at: path)
+        let second = try Environment.open(at: path + "/.")
+        #expect(first === second)
+    }
+
+    @Test("cursors walk keys in byte order and seek to the first key at or after a key")
+    func cursor() throws {
+        let environment = try Environment.open(at: Self.temporaryPath())
+        let db = try environment.database(named: "ordered")
+        try environment.write { txn in
+            for key in ["delta", "alpha", "charlie", "bravo"] { try txn.put(Self.bytes(key), forKey: Self.bytes(key), in: db) }
+        }
+        let (all, sought, last) = try environment.read { txn in
+            try txn.withCursor(on: db) { cursor in
+                var keys: [String] = []
+                var entry = try cursor.first()
+                while let current = entry {
+                    keys.append(String(decoding: current.key, as: UTF8.self))
+                    entry = try cursor.next()
+                }
+                let sought = try Self.bytes("bz").withUnsafeBytes { try cursor.seek(atOrAfter: $0) }.map { String(decoding: $0.key, as: UTF8.self) }
+                let last = try cursor.last().map { String(decoding: $0.value, as: UTF8.self) }
+                return (keys, sought, last)
+            }
+        }
+        #expect(all == ["alpha", "bravo", "charlie", "delta"])
+        #expect(sought == "charlie")
+        #expect(last == "delta")
+    }
+
+    @Test("duplicate-sorted databases keep several values per key, in order")
+    func duplicates() throws {
+        let environment = try Environment.open(at: Self.temporaryPath())
+        let db = try environment.database(named: "dups", options: [.duplicateSort, .duplicateFixed])
+        try environment.write { txn in
+            for value in [UInt64(1), 5, 9] {
+                try txn.put(withUnsafeBytes(of: value.bigEndian) { Array($0) }, forKey: Self.bytes("k"), in: db, options: .appendDuplicate)
+            }
+        }
+        let values = try environment.read { txn in
+            try txn.withCursor(on: db) { cursor in
+                var values: [UInt64] = []
+                var entry = try Self.bytes("k").withUnsafeBytes { key in
+                    try withUnsafeBytes(of: UInt64(4).bigEndian) { try cursor.seek(key: key, valueAtOrAfter: $0) }
+                }
+                while let current = entry {
+                    values.append(UInt64(bigEndian: current.value.loadUnaligned(as: UInt64.self)))
+                    entry = try cursor.nextDuplicate()
+                }
+                return values
+            }
+        }
+        #expect(values == [5, 9])
+    }
+
+    @Test("an error carries LMDB's code, its message and the operation")
+    func errors() throws {
+        let environment = try Environment.open(at: Self.temporaryPath())
+        let db = try environment.database(named: "errors")
+        try environment.write { try $0.put(Self.bytes("v"), forKey: Self.bytes("b"), in: db) }
+        let error = #expect(throws: LMDBError.self) {
+            try environment.write { try $0.put(Self.bytes("v"), forKey: Self.bytes("a"), in: db, options: .append) }
+        }
+        #expect(error?.code == .keyExists)
+        #expect(error?.operation == "mdb_put(errors)")
+        #expect(error?.message.contains("MDB_KEYEXIST") == true)
+        let appended = try environment.write { txn in
+            try Self.bytes("a").withUnsafeBytes { key in try Self.bytes("v").withUnsafeBytes { try txn.putIfAllowed($0, forKey: key, in: db, options: .append) } }
+        }
+        #expect(appended == false, "an out-of-order append is refused without an error")
+    }
+
+    @Test("a full map grows by itself, up to the configured maximum")
+    func growth() throws {
+        var options = EnvironmentOptions()
+        options.mapSize = 1 << 16
+        options.maxMapSize = 1 << 22
+        let environment = try Environment.open(at: Self.temporaryPath(), options: options)
+        let db = try environment.database(named: "big")
+        let value = [UInt8](repeating: 1, count: 1000)
+        try environment.write { txn in
+            for index in 0..<1000 { try txn.put(value, forKey: withUnsafeBytes(of: UInt64(index).bigEndian) { Array($0) }, in: db) }
+        }
+        #expect(environment.mapGrowths >= 4)
+        #expect(try environment.read { try $0.entryCount(in: db) } == 1000)
+        // Past the maximum, the write fails with mapFull and changes nothing.
+        let error = #expect(throws: LMDBError.self) {
+            try environment.write { txn in
+                for index in 1000..<10_000 { try txn.put(value, forKey: withUnsafeBytes(of: UInt64(index).bigEndian) { Array($0) }, in: db) }
+            }
+        }
+        #expect(error?.code == .mapFull)
+        #expect(try environment.read { try $0.entryCount(in: db) } == 1000)
+    }
+}

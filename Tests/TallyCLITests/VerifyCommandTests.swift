@@ -1,0 +1,137 @@
+import EventLog
+import Foundation
+import LMDB
+import Testing
+
+/// Runs the built `tally` binary and checks its output and exit code.
+@Suite("tally verify and tally demo")
+struct VerifyCommandTests {
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static var tallyExecutable: URL {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [directory, Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()] {
+            let url = candidate.appendingPathComponent("tally")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        fatalError("the tally binary was not built next to the tests (looked in \(directory.path))")
+    }
+
+    static func tally(_ arguments: String...) throws -> Run {
+        let process = Process()
+        process.executableURL = tallyExecutable
+        process.arguments = arguments
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let stdout = output.fileHandleForReading.readDataToEndOfFile()
+        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    static func temporaryPath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("tally-cli-\(UUID().uuidString)").path
+    }
+
+    /// A closed log of 50 events and its head.
+    static func makeLog() throws -> (String, Checkpoint) {
+        let path = temporaryPath()
+        let log = try EventLog(directory: path, options: EventLogOptions(registry: EventTypeRegistry(["usage.recorded": 1])))
+        _ = try log.appendSynchronously(contentsOf: (0..<50).map { index in
+            EventDraft(
+                organizationID: "org_\(index % 3)", eventType: "usage.recorded", occurredAt: Date(timeIntervalSince1970: 1_760_000_000),
+                idempotencyKey: "k\(index)", payload: Data("quantity=\(index)".utf8))
+        })
+        return (path, try #require(try log.head()))
+    }
+
+    @Test("an intact log: exit 0, and the head's sequence and hash are printed")
+    func intact() throws {
+        let (path, head) = try Self.makeLog()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let run = try Self.tally("verify", "--data", path)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("head 50 \(head.hash.hex)"))
+        #expect(run.stderr.isEmpty)
+
+        let json = try Self.tally("verify", "--data", path, "--format", "json", "--head", head.description)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["intact"] as? Bool == true)
+        #expect((object["head"] as? [String: Any])?["hash"] as? String == head.hash.hex)
+    }
+
+    @Test("a tampered log: exit 1, naming the first bad sequence and the reason")
+    func tampered() throws {
+        let (path, _) = try Self.makeLog()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            let environment = try Environment.open(at: path)
+            let events = try environment.database(named: "events")
+            let key = withUnsafeBytes(of: UInt64(23).bigEndian) { Array($0) }
+            try environment.write { txn in
+                var record = try #require(try txn.value(forKey: key, in: events))
+                record[40] ^= 0xFF
+                try txn.put(record, forKey: key, in: events)
+            }
+        }
+        let run = try Self.tally("verify", "--data", path)
+        #expect(run.status == 1)
+        #expect(run.stdout.contains("event 23: hash mismatch"))
+    }
+
+    @Test("a truncated log is caught against the head recorded before")
+    func truncated() throws {
+        let (path, head) = try Self.makeLog()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            let environment = try Environment.open(at: path)
+            let events = try environment.database(named: "events")
+            try environment.write { txn in try txn.delete(key: withUnsafeBytes(of: UInt64(50).bigEndian) { Array($0) }, in: events) }
+        }
+        #expect(try Self.tally("verify", "--data", path).status == 0, "without a recorded head, a shorter chain is still a valid chain")
+        let run = try Self.tally("verify", "--data", path, "--head", head.description)
+        #expect(run.status == 1)
+        #expect(run.stdout.contains("event 50: truncated"))
+    }
+
+    @Test("bad input: one line on stderr, non-zero exit, no stack trace")
+    func badInput() throws {
+        let missing = try Self.tally("verify", "--data", "/nonexistent/tally")
+        #expect(missing.status == 2)
+        #expect(missing.stderr == "tally: cannot verify /nonexistent/tally: no Tally log at /nonexistent/tally (no data.mdb there)\n")
+
+        let (path, _) = try Self.makeLog()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let badCheckpoint = try Self.tally("verify", "--data", path, "--from-checkpoint", "12:nothex")
+        #expect(badCheckpoint.status == 2)
+        #expect(badCheckpoint.stderr.contains("--from-checkpoint must be SEQUENCE:HASH"))
+        #expect(badCheckpoint.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test("verify --help explains the command with an example")
+    func help() throws {
+        let run = try Self.tally("verify", "--help")
+        #expect(run.status == 0)
+        #expect(run.stdout.contains("Example:"))
+        #expect(run.stdout.contains("--data"))
+    }
+
+    @Test("the demo appends, deduplicates retries, verifies, and leaves a log tally verify accepts")
+    func demo() throws {
+        let path = Self.temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let run = try Self.tally("demo", "--data", path, "--events", "3000", "--organizations", "20", "--clients", "32")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("appended 3000 events, absorbed 300 retried duplicates"))
+        #expect(run.stdout.contains("the hash chain is intact"))
+        let verify = try Self.tally("verify", "--data", path)
+        #expect(verify.status == 0)
+        #expect(verify.stdout.contains("head 3000 "))
+    }
+}
