@@ -34,3 +34,10 @@ public struct EventTypeRegistry: Sendable, Equatable {
         }
     }
 }
+
+extension EventTypeRegistry: ExpressibleByDictionaryLiteral {
+    /// `["usage.recorded": 1, "plan.defined": 2]`: names and their current schema versions.
+    public init(dictionaryLiteral elements: (String, UInt32)...) {
+        self.init(Dictionary(elements, uniquingKeysWith: max))
+    }
+}
