@@ -81,16 +81,30 @@ extension EventLog {
     }
 
     /// Calls `body` with every event from `sequence` on, in order, until it returns false.
-    /// Reads in batches of `batchSize`, each in its own short read transaction.
+    ///
+    /// `body` runs inside a read transaction, renewed every `batchSize` events so that no
+    /// reader stays open long: keep `body` quick, and do not write to the log from it.
     public func forEachEvent(from sequence: UInt64 = 1, batchSize: Int = 4096, _ body: (StoredEvent) throws -> Bool) throws {
         var next = sequence
-        while true {
-            let batch = try events(from: next, limit: batchSize)
-            for event in batch {
-                guard try body(event) else { return }
+        var finished = false
+        while !finished {
+            try environment.read { txn in
+                try txn.withCursor(on: databases.events) { cursor in
+                    var entry = try SequenceKey(next).withUnsafeBytes { try cursor.seek(atOrAfter: $0) }
+                    var count = 0
+                    while let current = entry, count < batchSize {
+                        let event = try EnvelopeCoding.decodeRecord(current.value)
+                        guard try body(event) else {
+                            finished = true
+                            return
+                        }
+                        next = event.sequence + 1
+                        count += 1
+                        entry = try cursor.next()
+                    }
+                    finished = entry == nil
+                }
             }
-            guard let last = batch.last, batch.count == batchSize else { return }
-            next = last.sequence + 1
         }
     }
 

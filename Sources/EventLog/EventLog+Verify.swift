@@ -90,17 +90,26 @@ private struct ChainWalk {
         guard actualHash == storedHash else {
             return fail(sequence, .hashMismatch, "the envelope hashes to \(actualHash.hex) but the record says \(storedHash.hex)")
         }
-        let envelope: Tally_V1_Envelope
-        do {
-            envelope = try EnvelopeCoding.decodeEnvelope(envelopeBytes)
-        } catch {
-            return fail(sequence, .undecodable, "\(error)")
+        let sequenceInEnvelope: UInt64
+        let linkIsIntact: Bool
+        if let fields = EnvelopeFastDecoder.sequenceAndPreviousHash(envelopeBytes) {
+            sequenceInEnvelope = fields.sequence
+            linkIsIntact = EventHash(bytes: fields.previousHash) == previousHash && fields.previousHash.count == EnvelopeCoding.hashLength
+        } else {
+            // Not Tally's own encoding: SwiftProtobuf gives the verdict.
+            do {
+                let envelope = try EnvelopeCoding.decodeEnvelopeGenerically(envelopeBytes)
+                sequenceInEnvelope = envelope.sequence
+                linkIsIntact = EventHash(envelope.previousHash) == previousHash
+            } catch {
+                return fail(sequence, .undecodable, "\(error)")
+            }
         }
-        guard envelope.sequence == sequence else {
-            return fail(sequence, .sequenceMismatch, "the envelope says sequence \(envelope.sequence)")
+        guard sequenceInEnvelope == sequence else {
+            return fail(sequence, .sequenceMismatch, "the envelope says sequence \(sequenceInEnvelope)")
         }
-        guard EventHash(envelope.previousHash) == previousHash else {
-            return fail(sequence, .brokenLink, "previous_hash is \(EventHash(envelope.previousHash)?.hex ?? "\(envelope.previousHash.count) bytes"), but event \(sequence - 1) hashes to \(previousHash.hex)")
+        guard linkIsIntact else {
+            return fail(sequence, .brokenLink, "previous_hash does not match event \(sequence - 1), which hashes to \(previousHash.hex)")
         }
         previousHash = storedHash
         head = Checkpoint(sequence: sequence, hash: storedHash)

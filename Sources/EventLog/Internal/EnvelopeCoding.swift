@@ -10,7 +10,13 @@ enum EnvelopeCoding {
         SHA256.hash(data: bytes).withUnsafeBytes { EventHash(bytes: $0)! }
     }
 
+    /// Decodes envelope bytes: the fast path for Tally's own encoding, SwiftProtobuf for the rest.
     static func decodeEnvelope(_ bytes: UnsafeRawBufferPointer) throws -> Tally_V1_Envelope {
+        if let envelope = EnvelopeFastDecoder.decode(bytes) { return envelope }
+        return try decodeEnvelopeGenerically(bytes)
+    }
+
+    static func decodeEnvelopeGenerically(_ bytes: UnsafeRawBufferPointer) throws -> Tally_V1_Envelope {
         try Tally_V1_Envelope(serializedBytes: bytes.bytes)
     }
 

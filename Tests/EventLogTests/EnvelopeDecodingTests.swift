@@ -1,0 +1,102 @@
+@testable import EventLog
+import Foundation
+import SwiftProtobuf
+import Testing
+
+/// The fast envelope decoder must agree with SwiftProtobuf on every input: equal envelopes
+/// when both succeed, and a decoding failure exactly when SwiftProtobuf fails.
+@Suite("Envelope decoding")
+struct EnvelopeDecodingTests {
+    static func randomEnvelope(_ random: inout SeededGenerator) -> Tally_V1_Envelope {
+        func text(_ random: inout SeededGenerator) -> String {
+            let alphabet = Array("abcXYZ019_-:é€😀 ")
+            return String((0..<Int.random(in: 0...20, using: &random)).map { _ in alphabet.randomElement(using: &random)! })
+        }
+        var envelope = Tally_V1_Envelope()
+        if Bool.random(using: &random) { envelope.sequence = UInt64.random(in: 0...UInt64.max, using: &random) >> UInt64.random(in: 0...63, using: &random) }
+        if Bool.random(using: &random) {
+            envelope.occurredAt = Google_Protobuf_Timestamp(seconds: Int64.random(in: -10_000_000_000...10_000_000_000, using: &random), nanos: Int32.random(in: -5...999_999_999, using: &random))
+        }
+        if Bool.random(using: &random) { envelope.recordedAt = Google_Protobuf_Timestamp(seconds: Int64.random(in: 0...2_000_000_000, using: &random)) }
+        envelope.organizationID = text(&random)
+        envelope.eventType = text(&random)
+        envelope.schemaVersion = UInt32.random(in: 0...UInt32.max, using: &random) >> UInt32.random(in: 0...31, using: &random)
+        envelope.idempotencyKey = text(&random)
+        envelope.actor = text(&random)
+        envelope.correlationID = text(&random)
+        envelope.causationID = text(&random)
+        envelope.payload = Data((0..<Int.random(in: 0...40, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) })
+        envelope.previousHash = Data((0..<(Bool.random(using: &random) ? 32 : 0)).map { _ in UInt8.random(in: 0...255, using: &random) })
+        return envelope
+    }
+
+    /// Both decoders on `bytes`: nil for a failure.
+    static func decodeBoth(_ bytes: [UInt8]) -> (generic: Tally_V1_Envelope?, tally: Tally_V1_Envelope?) {
+        bytes.withUnsafeBytes { buffer in
+            (try? EnvelopeCoding.decodeEnvelopeGenerically(buffer), try? EnvelopeCoding.decodeEnvelope(buffer))
+        }
+    }
+
+    @Test("well-formed envelopes: the fast path decodes them, and equal to SwiftProtobuf")
+    func wellFormed() throws {
+        let seed = TestEnvironment.seed()
+        var random = SeededGenerator(seed: seed)
+        for _ in 0..<TestEnvironment.iterations(default: 2000) {
+            let envelope = Self.randomEnvelope(&random)
+            let bytes: [UInt8] = try envelope.serializedBytes()
+            let fast = bytes.withUnsafeBytes { EnvelopeFastDecoder.decode($0) }
+            #expect(fast == envelope, "seed \(seed)")
+            #expect(Self.decodeBoth(bytes).generic == envelope, "seed \(seed)")
+        }
+    }
+
+    @Test("mutated, truncated and extended bytes: the same verdict as SwiftProtobuf")
+    func malformed() throws {
+        let seed = TestEnvironment.seed()
+        var random = SeededGenerator(seed: seed)
+        for _ in 0..<TestEnvironment.iterations(default: 3000) {
+            var bytes: [UInt8] = try Self.randomEnvelope(&random).serializedBytes()
+            switch Int.random(in: 0..<4, using: &random) {
+            case 0 where !bytes.isEmpty:
+                bytes[Int.random(in: 0..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
+            case 1 where !bytes.isEmpty:
+                bytes.removeLast(Int.random(in: 1...bytes.count, using: &random))
+            case 2:
+                // An unknown field (number 13 to 40), or a known one again.
+                let field = UInt8.random(in: 1...40, using: &random)
+                bytes += [field << 3 | 2, 3, 0x61, 0x62, 0x63]
+            default:
+                bytes += (0..<Int.random(in: 1...6, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+            }
+            let (generic, tally) = Self.decodeBoth(bytes)
+            #expect(generic == tally, "seed \(seed), bytes \(bytes)")
+            // Verification's allocation-free walk: when it accepts, SwiftProtobuf must decode
+            // the same sequence and previous hash.
+            let checked = bytes.withUnsafeBytes { buffer in
+                EnvelopeFastDecoder.sequenceAndPreviousHash(buffer).map { ($0.sequence, Data($0.previousHash)) }
+            }
+            if let checked {
+                #expect(generic?.sequence == checked.0 && generic?.previousHash == checked.1, "seed \(seed), bytes \(bytes)")
+            }
+        }
+    }
+
+    @Test("over-long and overflowing varints: the same verdict as SwiftProtobuf")
+    func varintEdges() {
+        let cases: [[UInt8]] = [
+            [0x08] + [UInt8](repeating: 0xFF, count: 9) + [0x01],  // exactly 2^64 - 1
+            [0x08] + [UInt8](repeating: 0xFF, count: 9) + [0x7F],  // bits beyond 64
+            [0x08] + [UInt8](repeating: 0xFF, count: 10) + [0x01],  // 11 bytes
+            [0x08] + [UInt8](repeating: 0x80, count: 9) + [0x00],  // zero, padded
+            [0x30] + [UInt8](repeating: 0xFF, count: 9) + [0x01],  // schema_version beyond UInt32
+            [0x12, 0x02, 0x10] + [0xFF],  // truncated nanos inside a timestamp
+            [0x12, 0x0B, 0x08] + [UInt8](repeating: 0xFF, count: 9) + [0x01],  // seconds of 2^64 - 1
+            [0x22, 0x02, 0xC3, 0x28],  // invalid UTF-8 in organization_id
+            [0x00],  // field number 0
+        ]
+        for bytes in cases {
+            let (generic, tally) = Self.decodeBoth(bytes)
+            #expect(generic == tally, "bytes \(bytes)")
+        }
+    }
+}
