@@ -20,11 +20,11 @@ extension EventLog {
     /// Appends `drafts` atomically, all or none, and returns once the commit is durable.
     /// Receipts come in the order of `drafts`.
     public func append(contentsOf drafts: [EventDraft]) async throws -> [AppendReceipt] {
-        try validate(drafts)
-        guard !drafts.isEmpty else { return [] }
+        let events = try prepare(drafts)
+        guard !events.isEmpty else { return [] }
         return try await withCheckedThrowingContinuation { continuation in
             let mustSchedule = pendingAppends.withLock { pending in
-                pending.requests.append(.init(drafts: drafts, continuation: continuation))
+                pending.requests.append(.init(events: events, continuation: continuation))
                 defer { pending.flushScheduled = true }
                 return !pending.flushScheduled
             }
@@ -43,7 +43,7 @@ extension EventLog {
         }
         if !batch.isEmpty {
             do {
-                let outcomes = try commit(batch.map(\.drafts))
+                let outcomes = try commit(batch.map(\.events))
                 for (request, outcome) in zip(batch, outcomes) {
                     request.continuation.resume(with: outcome.mapError { $0 as any Error })
                 }
@@ -66,33 +66,35 @@ extension EventLog {
 
     /// Appends `drafts` atomically, all or none, blocking until the commit is durable.
     public func appendSynchronously(contentsOf drafts: [EventDraft]) throws -> [AppendReceipt] {
-        try validate(drafts)
-        guard !drafts.isEmpty else { return [] }
-        let outcomes = try commit([drafts], abortIfAllFail: true)
+        let events = try prepare(drafts)
+        guard !events.isEmpty else { return [] }
+        let outcomes = try commit([events], abortIfAllFail: true)
         return try outcomes[0].get()
     }
 
     // MARK: Shared
 
-    private func validate(_ drafts: [EventDraft]) throws(EventLogError) {
+    /// Validates every draft and serializes what it can, on the caller's thread.
+    private func prepare(_ drafts: [EventDraft]) throws -> [PreparedEvent] {
         let now = options.clock()
         for (index, draft) in drafts.enumerated() {
             do {
                 try draft.validate(against: options, now: now, index: drafts.count > 1 ? index : nil)
             } catch {
-                throw .invalidEvent(error)
+                throw EventLogError.invalidEvent(error)
             }
         }
+        return try drafts.map(PreparedEvent.init)
     }
 
     /// One write transaction for several requests, each all or nothing.
-    private func commit(_ requests: [[EventDraft]], abortIfAllFail: Bool = false) throws -> [Result<[AppendReceipt], EventLogError>] {
+    private func commit(_ requests: [[PreparedEvent]], abortIfAllFail: Bool = false) throws -> [Result<[AppendReceipt], EventLogError>] {
         try environment.write { txn in
             var appender = try AppendTransaction(txn: txn, databases: databases, recordedAt: options.clock())
             var outcomes: [Result<[AppendReceipt], EventLogError>] = []
             outcomes.reserveCapacity(requests.count)
-            for drafts in requests {
-                outcomes.append(try appender.append(drafts))
+            for events in requests {
+                outcomes.append(try appender.append(events))
             }
             if abortIfAllFail, outcomes.allSatisfy({ $0.failure != nil }), let failure = outcomes.first?.failure {
                 throw failure  // nothing was written: abort rather than commit an empty transaction

@@ -11,7 +11,7 @@ import SwiftProtobuf
 struct AppendTransaction {
     private let txn: WriteTransaction
     private let databases: LogDatabases
-    private let recordedAt: Google_Protobuf_Timestamp
+    private let recordedAtField: [UInt8]
     private var nextSequence: UInt64
     private var previousHash: EventHash
     /// Whether the last idempotency key went in at the end of the index with `MDB_APPEND`.
@@ -22,7 +22,7 @@ struct AppendTransaction {
     init(txn: WriteTransaction, databases: LogDatabases, recordedAt: Date) throws {
         self.txn = txn
         self.databases = databases
-        self.recordedAt = Google_Protobuf_Timestamp(date: recordedAt)
+        self.recordedAtField = try EnvelopeSplicing.recordedAtField(recordedAt)
         // Read the head afresh in every transaction: another process may have appended.
         let head = try txn.withCursor(on: databases.events) { cursor in
             try cursor.last().map { entry in
@@ -39,24 +39,24 @@ struct AppendTransaction {
         case duplicate(of: UInt64)
     }
 
-    /// Appends `drafts` atomically. Returns the conflict as a failure, having written nothing;
+    /// Appends `events` atomically. Returns the conflict as a failure, having written nothing;
     /// throws only storage errors, which doom the whole transaction.
-    mutating func append(_ drafts: [EventDraft]) throws -> Result<[AppendReceipt], EventLogError> {
+    mutating func append(_ events: [PreparedEvent]) throws -> Result<[AppendReceipt], EventLogError> {
         var plans: [Plan] = []
-        plans.reserveCapacity(drafts.count)
+        plans.reserveCapacity(events.count)
         var plannedSequence = nextSequence
         var keysInRequest: [String: (index: Int, sequence: UInt64)] = [:]
 
-        for (index, draft) in drafts.enumerated() {
-            guard let key = draft.idempotencyKey else {
+        for (index, event) in events.enumerated() {
+            let draft = event.draft
+            guard let key = draft.idempotencyKey, let indexKey = event.idempotencyIndexKey else {
                 plans.append(.append(idempotencyKey: nil))
                 plannedSequence += 1
                 continue
             }
-            let indexKey = LogKeys.idempotency(organizationID: draft.organizationID, key: key)
             let requestKey = key + "\u{0}" + draft.organizationID
             if let earlier = keysInRequest[requestKey] {
-                guard drafts[earlier.index].hasSameContent(as: draft) else {
+                guard events[earlier.index].draft.hasSameContent(as: draft) else {
                     return .failure(.idempotencyConflict(organizationID: draft.organizationID, idempotencyKey: key, originalSequence: earlier.sequence))
                 }
                 plans.append(.duplicate(of: earlier.sequence))
@@ -69,19 +69,19 @@ struct AppendTransaction {
                 plans.append(.duplicate(of: original.sequence))
                 continue
             }
-            if drafts.count > 1 { keysInRequest[requestKey] = (index, plannedSequence) }
+            if events.count > 1 { keysInRequest[requestKey] = (index, plannedSequence) }
             plans.append(.append(idempotencyKey: indexKey))
             plannedSequence += 1
         }
 
         var receipts: [AppendReceipt] = []
-        receipts.reserveCapacity(drafts.count)
-        for (draft, plan) in zip(drafts, plans) {
+        receipts.reserveCapacity(events.count)
+        for (event, plan) in zip(events, plans) {
             switch plan {
             case .duplicate(let sequence):
                 receipts.append(AppendReceipt(sequence: sequence, isDuplicate: true))
             case .append(let idempotencyKey):
-                let sequence = try write(draft, idempotencyKey: idempotencyKey)
+                let sequence = try write(event, idempotencyKey: idempotencyKey)
                 receipts.append(AppendReceipt(sequence: sequence, isDuplicate: false))
             }
         }
@@ -104,32 +104,18 @@ struct AppendTransaction {
     }
 
     /// Writes one event and its index entries; returns its sequence.
-    private mutating func write(_ draft: EventDraft, idempotencyKey: [UInt8]?) throws -> UInt64 {
+    private mutating func write(_ event: PreparedEvent, idempotencyKey: [UInt8]?) throws -> UInt64 {
         precondition(nextSequence < UInt64.max, "the log is full")
         let sequence = nextSequence
-        var envelope = Tally_V1_Envelope()
-        envelope.sequence = sequence
-        envelope.occurredAt = Google_Protobuf_Timestamp(date: draft.occurredAt)
-        envelope.recordedAt = recordedAt
-        envelope.organizationID = draft.organizationID
-        envelope.eventType = draft.eventType
-        envelope.schemaVersion = draft.schemaVersion
-        envelope.idempotencyKey = draft.idempotencyKey ?? ""
-        envelope.actor = draft.actor
-        envelope.correlationID = draft.correlationID
-        envelope.causationID = draft.causationID
-        envelope.payload = draft.payload
-        envelope.previousHash = previousHash.withUnsafeBytes { Data($0) }
-        let bytes: [UInt8] = try envelope.serializedBytes()
-
-        let hash = bytes.withUnsafeBytes { EnvelopeCoding.sha256($0) }
+        let size = EnvelopeSplicing.envelopeSize(event, sequence: sequence, recordedAtField: recordedAtField)
+        var hash = EventHash.zero
         let sequenceKey = SequenceKey(sequence)
         try sequenceKey.withUnsafeBytes { key in
-            try txn.reserve(EnvelopeCoding.hashLength + bytes.count, forKey: key, in: databases.events, options: .append) { record in
+            try txn.reserve(EnvelopeCoding.hashLength + size, forKey: key, in: databases.events, options: .append) { record in
+                let envelope = UnsafeMutableRawBufferPointer(rebasing: record[EnvelopeCoding.hashLength...])
+                EnvelopeSplicing.write(event, sequence: sequence, recordedAtField: recordedAtField, previousHash: previousHash, into: envelope)
+                hash = EnvelopeCoding.sha256(UnsafeRawBufferPointer(envelope))
                 hash.withUnsafeBytes { record.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: EnvelopeCoding.hashLength) }
-                bytes.withUnsafeBytes {
-                    (record.baseAddress! + EnvelopeCoding.hashLength).copyMemory(from: $0.baseAddress!, byteCount: bytes.count)
-                }
             }
             if let idempotencyKey {
                 try idempotencyKey.withUnsafeBytes { indexKey in
@@ -141,7 +127,7 @@ struct AppendTransaction {
                 }
             }
             // Sequences only grow, so each goes at the end of its organization's values.
-            let segmentKey = LogKeys.organizationSegment(sequence >> LogKeys.segmentShift, organizationID: draft.organizationID)
+            let segmentKey = LogKeys.organizationSegment(sequence >> LogKeys.segmentShift, organizationID: event.draft.organizationID)
             try segmentKey.withUnsafeBytes { segmentKey in
                 try txn.put(key, forKey: segmentKey, in: databases.organizationEvents, options: .appendDuplicate)
             }

@@ -1,7 +1,7 @@
 /// Async appends waiting for the next group commit.
 struct PendingAppends {
     struct Request {
-        var drafts: [EventDraft]
+        var events: [PreparedEvent]
         var continuation: CheckedContinuation<[AppendReceipt], any Error>
     }
 
@@ -14,8 +14,8 @@ struct PendingAppends {
     mutating func takeBatch(maximumEvents: Int) -> [Request] {
         var count = 0
         var taken = 0
-        while taken < requests.count && (taken == 0 || count + requests[taken].drafts.count <= maximumEvents) {
-            count += requests[taken].drafts.count
+        while taken < requests.count && (taken == 0 || count + requests[taken].events.count <= maximumEvents) {
+            count += requests[taken].events.count
             taken += 1
         }
         let batch = Array(requests[..<taken])
