@@ -84,7 +84,7 @@ extension EventLog {
                 throw EventLogError.invalidEvent(error)
             }
         }
-        return try drafts.map(PreparedEvent.init)
+        return drafts.map(PreparedEvent.init)
     }
 
     /// One write transaction for several requests, each all or nothing.

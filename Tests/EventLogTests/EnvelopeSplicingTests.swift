@@ -29,7 +29,7 @@ struct EnvelopeSplicingTests {
             let recordedAt = Date(timeIntervalSince1970: Double.random(in: 946_684_800...4_000_000_000, using: &random))
             let previousHash = EventHash(bytes: (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }.withUnsafeBytes { UnsafeRawBufferPointer($0) })!
 
-            let prepared = try PreparedEvent(draft)
+            let prepared = PreparedEvent(draft)
             let recordedAtField = try EnvelopeSplicing.recordedAtField(recordedAt)
             var spliced = [UInt8](repeating: 0, count: EnvelopeSplicing.envelopeSize(prepared, sequence: max(sequence, 1), recordedAtField: recordedAtField))
             spliced.withUnsafeMutableBytes {

@@ -23,13 +23,14 @@ case "append":
     let elapsed = clock.measure { fill() }
     print("append: \(Double(count) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))) events/s")
 case "group":
+    let drafts = (0..<count).map(Fixtures.usage)
     let elapsed = await clock.measure {
         await withTaskGroup(of: Void.self) { group in
             for task in 0..<256 {
                 group.addTask {
                     var index = task
                     while index < count {
-                        _ = try! await log.append(Fixtures.usage(index))
+                        _ = try! await log.append(drafts[index])
                         index += 256
                     }
                 }

@@ -16,21 +16,22 @@ struct PreparedEvent: Sendable {
     /// The `idempotency` database key, when the draft has an idempotency key.
     let idempotencyIndexKey: [UInt8]?
 
-    init(_ draft: EventDraft) throws {
+    init(_ draft: EventDraft) {
         self.draft = draft
-        var occurred = Tally_V1_Envelope()
-        occurred.occurredAt = Google_Protobuf_Timestamp(date: draft.occurredAt)
-        occurredAtField = try occurred.serializedBytes()
-        var body = Tally_V1_Envelope()
-        body.organizationID = draft.organizationID
-        body.eventType = draft.eventType
-        body.schemaVersion = draft.schemaVersion
-        body.idempotencyKey = draft.idempotencyKey ?? ""
-        body.actor = draft.actor
-        body.correlationID = draft.correlationID
-        body.causationID = draft.causationID
-        body.payload = draft.payload
-        bodyFields = try body.serializedBytes()
+        var occurred = ProtobufWriter(capacity: 16)
+        occurred.timestampField(2, Google_Protobuf_Timestamp(date: draft.occurredAt))
+        occurredAtField = occurred.bytes
+        var body = ProtobufWriter(capacity: 48 + draft.payload.count + draft.organizationID.utf8.count + draft.eventType.utf8.count
+            + (draft.idempotencyKey?.utf8.count ?? 0) + draft.actor.utf8.count + draft.correlationID.utf8.count + draft.causationID.utf8.count)
+        body.stringField(4, draft.organizationID)
+        body.stringField(5, draft.eventType)
+        body.varintField(6, UInt64(draft.schemaVersion))
+        body.stringField(7, draft.idempotencyKey ?? "")
+        body.stringField(8, draft.actor)
+        body.stringField(9, draft.correlationID)
+        body.stringField(10, draft.causationID)
+        body.bytesField(11, draft.payload)
+        bodyFields = body.bytes
         idempotencyIndexKey = draft.idempotencyKey.map { LogKeys.idempotency(organizationID: draft.organizationID, key: $0) }
     }
 }
