@@ -1,6 +1,7 @@
 // ProfileWorkloads WORKLOAD [EVENTS]: runs one benchmark workload once, for a profiler.
 //   append   batched appends, 1,000 per transaction
 //   group    256 concurrent async appenders
+//   group-uuid  the same with random (UUIDv4) idempotency keys
 //   scan     append EVENTS, then scan them with decode 5 times
 //   verify   append EVENTS, then verify 5 times
 import BenchmarkFixtures
@@ -22,8 +23,12 @@ switch workload {
 case "append":
     let elapsed = clock.measure { fill() }
     print("append: \(Double(count) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))) events/s")
-case "group":
-    let drafts = (0..<count).map(Fixtures.usage)
+case "group", "group-uuid":
+    let drafts = (0..<count).map { number in
+        var draft = Fixtures.usage(number)
+        if workload == "group-uuid" { draft.idempotencyKey = UUID().uuidString }
+        return draft
+    }
     let elapsed = await clock.measure {
         await withTaskGroup(of: Void.self) { group in
             for task in 0..<256 {
@@ -37,7 +42,7 @@ case "group":
             }
         }
     }
-    print("group: \(Double(count) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))) events/s")
+    print("\(workload): \(Double(count) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))) events/s")
 case "scan", "verify":
     fill()
     let elapsed = try clock.measure {
