@@ -3,6 +3,7 @@ import PackageDescription
 
 // Layers, lowest first; a layer never imports one above it:
 // CTallyLMDB (liblmdb) -> LMDB (safe wrapper) -> EventLog (append-only, hash-chained log) -> tally (CLI).
+// Billing is the pure domain beside them: it imports nothing of Tally's.
 let strictSwift: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),
@@ -15,6 +16,7 @@ let package = Package(
     products: [
         .library(name: "LMDB", targets: ["LMDB"]),
         .library(name: "EventLog", targets: ["EventLog"]),
+        .library(name: "Billing", targets: ["Billing"]),
         .executable(name: "tally", targets: ["TallyCLI"]),
     ],
     dependencies: [
@@ -45,6 +47,12 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: strictSwift
         ),
+        // The pure billing domain: money, prices, periods, proration. No I/O, no LMDB.
+        .target(
+            name: "Billing",
+            exclude: ["README.md"],
+            swiftSettings: strictSwift
+        ),
         .executableTarget(
             name: "TallyCLI",
             dependencies: [
@@ -68,6 +76,11 @@ let package = Package(
         .testTarget(
             name: "EventLogTests",
             dependencies: ["EventLog", "LMDB", "TallyTestProbe"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BillingTests",
+            dependencies: ["Billing"],
             swiftSettings: strictSwift
         ),
         .testTarget(
