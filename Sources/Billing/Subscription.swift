@@ -1,0 +1,209 @@
+public import Foundation
+
+/// One organization's subscription to a plan, and the only ways it may change.
+///
+/// ```text
+/// trialing ──trial converts──▶ active ──payment fails──▶ past_due ──grace starts──▶ grace
+///    │                          ▲  ▲                        │                         │
+///    └─trial lapses─▶ expired   │  └────payment succeeds────┴─────────────────────────┤
+///                               └─ renew (each period)          grace ends ▶ canceled ◀┘
+/// any live state ──cancel now──▶ canceled;  schedule cancellation ⇄ reactivate (before the end)
+/// ```
+///
+/// Every method either applies its transition or throws `BillingError.illegalTransition`
+/// naming the action and the current status, changing nothing. The engine turns each
+/// applied transition into an event; projections replay them through the same methods.
+public struct Subscription: Sendable, Hashable, Codable {
+    public enum Status: Sendable, Hashable, Codable {
+        case trialing(endsAt: Date)
+        case active
+        case pastDue(since: Date)
+        case grace(since: Date, until: Date)
+        case canceled(at: Date)
+        case expired(at: Date)
+
+        /// The status as the API spells it: trialing, active, past_due, grace, canceled, expired.
+        public var name: String {
+            switch self {
+            case .trialing: "trialing"
+            case .active: "active"
+            case .pastDue: "past_due"
+            case .grace: "grace"
+            case .canceled: "canceled"
+            case .expired: "expired"
+            }
+        }
+
+        /// Still a subscription the customer has (not canceled or expired).
+        public var isLive: Bool {
+            switch self {
+            case .canceled, .expired: false
+            default: true
+            }
+        }
+    }
+
+    /// A plan change waiting for the end of the current period (a downgrade, by default).
+    public struct ScheduledChange: Sendable, Hashable, Codable {
+        public var planID: String
+        public var interval: BillingInterval
+    }
+
+    public let organizationID: String
+    public private(set) var planID: String
+    public private(set) var interval: BillingInterval
+    /// Periods run from this anchor: the activation, or the end of the trial.
+    public private(set) var schedule: BillingSchedule
+    public private(set) var status: Status
+    public private(set) var cancelsAtPeriodEnd: Bool
+    public private(set) var scheduledChange: ScheduledChange?
+
+    /// A new subscription at `date`: trialing for `trialDays` when there are any, else active,
+    /// with billing periods anchored at the trial's end or at `date`.
+    public init(organizationID: String, planID: String, interval: BillingInterval, startedAt date: Date, trialDays: Int) throws(BillingError) {
+        guard (0...365).contains(trialDays) else { throw .invalid(field: "trial_days", rule: "must be from 0 to 365, got \(trialDays)") }
+        let trialEnd = date.addingTimeInterval(TimeInterval(trialDays) * 86_400)
+        self.organizationID = organizationID
+        self.planID = planID
+        self.interval = interval
+        self.schedule = try BillingSchedule(anchor: trialEnd, interval: interval)
+        self.status = trialDays > 0 ? .trialing(endsAt: trialEnd) : .active
+        self.cancelsAtPeriodEnd = false
+    }
+
+    /// The period being billed at `date`, or nil while trialing or once the subscription ended.
+    public func billingPeriod(at date: Date) -> BillingPeriod? {
+        switch status {
+        case .active, .pastDue, .grace: schedule.period(containing: date)
+        case .trialing, .canceled, .expired: nil
+        }
+    }
+
+    // MARK: Trial
+
+    /// The trial ended and the customer pays: active, periods anchored at the trial's end.
+    public mutating func convertTrial() throws(BillingError) {
+        guard case .trialing = status else { throw illegal("convert the trial of") }
+        status = .active
+    }
+
+    /// The trial ended without a payment method: expired.
+    public mutating func expireTrial(at date: Date) throws(BillingError) {
+        guard case .trialing = status else { throw illegal("expire the trial of") }
+        status = .expired(at: date)
+        scheduledChange = nil
+        cancelsAtPeriodEnd = false
+    }
+
+    // MARK: Payments
+
+    public mutating func markPastDue(at date: Date) throws(BillingError) {
+        guard case .active = status else { throw illegal("mark past due") }
+        status = .pastDue(since: date)
+    }
+
+    public mutating func startGrace(until end: Date) throws(BillingError) {
+        guard case .pastDue(let since) = status else { throw illegal("start a grace period for") }
+        guard end > since else { throw .invalid(field: "grace_until", rule: "must be after the subscription became past due") }
+        status = .grace(since: since, until: end)
+    }
+
+    /// A payment succeeded while past due or in grace: active again.
+    public mutating func recoverPayment() throws(BillingError) {
+        switch status {
+        case .pastDue, .grace: status = .active
+        default: throw illegal("recover the payment of")
+        }
+    }
+
+    /// The grace period ran out unpaid: canceled.
+    public mutating func endGrace(at date: Date) throws(BillingError) {
+        guard case .grace = status else { throw illegal("end the grace period of") }
+        status = .canceled(at: date)
+        scheduledChange = nil
+        cancelsAtPeriodEnd = false
+    }
+
+    // MARK: Cancellation
+
+    public mutating func cancelNow(at date: Date) throws(BillingError) {
+        guard status.isLive else { throw illegal("cancel") }
+        status = .canceled(at: date)
+        scheduledChange = nil
+        cancelsAtPeriodEnd = false
+    }
+
+    public mutating func scheduleCancellation() throws(BillingError) {
+        guard status.isLive, !cancelsAtPeriodEnd else {
+            throw illegal("schedule the cancellation of", cancelsAtPeriodEnd ? "already canceling at period end" : nil)
+        }
+        cancelsAtPeriodEnd = true
+    }
+
+    /// Takes back a scheduled cancellation, before the period ends.
+    public mutating func reactivate() throws(BillingError) {
+        guard status.isLive, cancelsAtPeriodEnd else {
+            throw illegal("reactivate", status.isLive ? "\(status.name) with no cancellation scheduled" : nil)
+        }
+        cancelsAtPeriodEnd = false
+    }
+
+    // MARK: Periods and plan changes
+
+    /// The period ended at `date`: a scheduled cancellation takes effect, else a scheduled
+    /// plan change does and the next period begins.
+    public mutating func renew(at date: Date) throws(BillingError) {
+        switch status {
+        case .active, .pastDue, .grace: break
+        default: throw illegal("renew")
+        }
+        if cancelsAtPeriodEnd {
+            status = .canceled(at: date)
+            cancelsAtPeriodEnd = false
+            scheduledChange = nil
+            return
+        }
+        if let change = scheduledChange {
+            try apply(planID: change.planID, interval: change.interval, at: date)
+            scheduledChange = nil
+        }
+    }
+
+    /// Switches plan now (an upgrade; proration is the caller's, with `Proration`).
+    /// Clears any scheduled change: the latest decision wins.
+    public mutating func changePlanNow(to planID: String, interval: BillingInterval, at date: Date) throws(BillingError) {
+        switch status {
+        case .active, .trialing: break
+        default: throw illegal("change the plan of")
+        }
+        try apply(planID: planID, interval: interval, at: date)
+        scheduledChange = nil
+    }
+
+    /// Switches plan when the current period ends (a downgrade, by default), replacing any
+    /// earlier scheduled change.
+    public mutating func schedulePlanChange(to planID: String, interval: BillingInterval) throws(BillingError) {
+        switch status {
+        case .active, .trialing: break
+        default: throw illegal("schedule a plan change for")
+        }
+        try interval.validate()
+        scheduledChange = ScheduledChange(planID: planID, interval: interval)
+    }
+
+    private mutating func apply(planID: String, interval: BillingInterval, at date: Date) throws(BillingError) {
+        if interval != self.interval, case .trialing = status {
+            self.interval = interval
+            schedule = try BillingSchedule(anchor: schedule.anchor, interval: interval)
+        } else if interval != self.interval {
+            // A new billing cycle length starts a new anchor, as Stripe resets it.
+            self.interval = interval
+            schedule = try BillingSchedule(anchor: date, interval: interval)
+        }
+        self.planID = planID
+    }
+
+    private func illegal(_ action: String, _ detail: String? = nil) -> BillingError {
+        .illegalTransition(action: action, status: detail ?? status.name)
+    }
+}
