@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "LMDB", targets: ["LMDB"]),
         .library(name: "EventLog", targets: ["EventLog"]),
         .library(name: "Billing", targets: ["Billing"]),
+        .library(name: "BillingEvents", targets: ["BillingEvents"]),
         .executable(name: "tally", targets: ["TallyCLI"]),
     ],
     dependencies: [
@@ -53,6 +54,12 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: strictSwift
         ),
+        // The billing events' payloads (generated from schemas/) and their type names.
+        .target(
+            name: "BillingEvents",
+            dependencies: ["EventLog", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: strictSwift
+        ),
         .executableTarget(
             name: "TallyCLI",
             dependencies: [
@@ -80,7 +87,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BillingTests",
-            dependencies: ["Billing"],
+            dependencies: ["Billing", "BillingEvents", "EventLog"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -16,7 +16,11 @@ plugin="$(swift build --show-bin-path)/protoc-gen-swift"
 
 # Each schema folder and the Swift module its code belongs to.
 declare -A destinations=(
-  [schemas/tally/v1/envelope.proto]=Sources/EventLog/Generated
+  [tally/v1/envelope.proto]=Sources/EventLog/Generated
+  [tally/v1/common.proto]=Sources/BillingEvents/Generated
+  [tally/v1/catalog.proto]=Sources/BillingEvents/Generated
+  [tally/v1/subscriptions.proto]=Sources/BillingEvents/Generated
+  [tally/v1/usage.proto]=Sources/BillingEvents/Generated
 )
 
 out="$(mktemp -d)"
@@ -32,7 +36,7 @@ for proto in "${!destinations[@]}"; do
     --swift_opt=UseAccessLevelOnImports=true \
     --swift_opt=FileNaming=PathToUnderscores \
     --swift_out="$out/$dest" \
-    "$proto"
+    "schemas/$proto"
 done
 
 for dest in $(printf '%s\n' "${destinations[@]}" | sort -u); do
