@@ -43,17 +43,6 @@ public final class Cursor {
     /// The next value of the current key, or nil after its last (`MDB_NEXT_DUP`).
     public func nextDuplicate() throws -> Entry? { try move(MDB_NEXT_DUP) }
 
-    /// The last value of the current key (`MDB_LAST_DUP`).
-    public func lastDuplicate() throws -> Entry? { try move(MDB_LAST_DUP) }
-
-    /// How many values the current key holds (`mdb_cursor_count`).
-    public func duplicateCount() throws -> Int {
-        precondition(isOpen, "an LMDB cursor was used after its closure returned")
-        var count = 0
-        try check(mdb_cursor_count(pointer, &count), "mdb_cursor_count(\(database))")
-        return count
-    }
-
     @inline(__always)
     private func move(_ operation: MDB_cursor_op, key: UnsafeRawBufferPointer? = nil, value: UnsafeRawBufferPointer? = nil) throws -> Entry? {
         precondition(isOpen, "an LMDB cursor was used after its closure returned")
