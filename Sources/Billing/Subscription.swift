@@ -90,9 +90,7 @@ public struct Subscription: Sendable, Hashable, Codable {
     /// The trial ended without a payment method: expired.
     public mutating func expireTrial(at date: Date) throws(BillingError) {
         guard case .trialing = status else { throw illegal("expire the trial of") }
-        status = .expired(at: date)
-        scheduledChange = nil
-        cancelsAtPeriodEnd = false
+        end(as: .expired(at: date))
     }
 
     // MARK: Payments
@@ -119,18 +117,14 @@ public struct Subscription: Sendable, Hashable, Codable {
     /// The grace period ran out unpaid: canceled.
     public mutating func endGrace(at date: Date) throws(BillingError) {
         guard case .grace = status else { throw illegal("end the grace period of") }
-        status = .canceled(at: date)
-        scheduledChange = nil
-        cancelsAtPeriodEnd = false
+        end(as: .canceled(at: date))
     }
 
     // MARK: Cancellation
 
     public mutating func cancelNow(at date: Date) throws(BillingError) {
         guard status.isLive else { throw illegal("cancel") }
-        status = .canceled(at: date)
-        scheduledChange = nil
-        cancelsAtPeriodEnd = false
+        end(as: .canceled(at: date))
     }
 
     public mutating func scheduleCancellation() throws(BillingError) {
@@ -158,9 +152,7 @@ public struct Subscription: Sendable, Hashable, Codable {
         default: throw illegal("renew")
         }
         if cancelsAtPeriodEnd {
-            status = .canceled(at: date)
-            cancelsAtPeriodEnd = false
-            scheduledChange = nil
+            end(as: .canceled(at: date))
             return
         }
         if let change = scheduledChange {
@@ -201,6 +193,13 @@ public struct Subscription: Sendable, Hashable, Codable {
             schedule = try BillingSchedule(anchor: date, interval: interval)
         }
         self.planID = planID
+    }
+
+    /// Ends the subscription: nothing is scheduled for an ended one.
+    private mutating func end(as final: Status) {
+        status = final
+        scheduledChange = nil
+        cancelsAtPeriodEnd = false
     }
 
     private func illegal(_ action: String, _ detail: String? = nil) -> BillingError {
