@@ -22,9 +22,32 @@ extension EventLog {
     public func append(contentsOf drafts: [EventDraft]) async throws -> [AppendReceipt] {
         let events = try prepare(drafts)
         guard !events.isEmpty else { return [] }
-        return try await withCheckedThrowingContinuation { continuation in
+        return try await enqueue(.events(events))
+    }
+
+    /// Appends the events `decide` returns, deciding them inside the write transaction.
+    ///
+    /// `decide` runs on the writer thread, after the earlier requests of the same group
+    /// commit, and reads through the append's own transaction: what it checks (a quota, a
+    /// subscription's state) cannot change before its events commit. It must be quick and
+    /// must not block. Its events are validated like any others; if it throws, or they are
+    /// invalid, only this request fails. Receipts come in the order `decide` returned.
+    ///
+    /// ```swift
+    /// let receipts = try await log.append { decision in
+    ///     let used = try usage(in: decision.transaction)
+    ///     guard used < limit else { throw QuotaExceeded() }
+    ///     return [usageEvent]
+    /// }
+    /// ```
+    public func append(deciding decide: @escaping @Sendable (borrowing AppendDecision) throws -> [EventDraft]) async throws -> [AppendReceipt] {
+        try await enqueue(.decide(decide))
+    }
+
+    private func enqueue(_ work: AppendWork) async throws -> [AppendReceipt] {
+        try await withCheckedThrowingContinuation { continuation in
             let mustSchedule = pendingAppends.withLock { pending in
-                pending.requests.append(.init(events: events, continuation: continuation))
+                pending.requests.append(.init(work: work, continuation: continuation))
                 defer { pending.flushScheduled = true }
                 return !pending.flushScheduled
             }
@@ -43,9 +66,9 @@ extension EventLog {
         }
         if !batch.isEmpty {
             do {
-                let outcomes = try commit(batch.map(\.events))
+                let outcomes = try commit(batch.map(\.work))
                 for (request, outcome) in zip(batch, outcomes) {
-                    request.continuation.resume(with: outcome.mapError { $0 as any Error })
+                    request.continuation.resume(with: outcome)
                 }
             } catch {
                 logger.error("group commit failed; none of its events was appended", metadata: ["error": "\(error)", "requests": "\(batch.count)"])
@@ -68,33 +91,50 @@ extension EventLog {
     public func appendSynchronously(contentsOf drafts: [EventDraft]) throws -> [AppendReceipt] {
         let events = try prepare(drafts)
         guard !events.isEmpty else { return [] }
-        let outcomes = try commit([events], abortIfAllFail: true)
-        return try outcomes[0].get()
+        return try commit([.events(events)], abortIfAllFail: true)[0].get()
+    }
+
+    /// `append(deciding:)` on the calling thread, blocking until the commit is durable.
+    public func appendSynchronously(deciding decide: @escaping @Sendable (borrowing AppendDecision) throws -> [EventDraft]) throws -> [AppendReceipt] {
+        try commit([.decide(decide)], abortIfAllFail: true)[0].get()
     }
 
     // MARK: Shared
 
-    /// Validates every draft and serializes what it can, on the caller's thread.
-    private func prepare(_ drafts: [EventDraft]) throws -> [PreparedEvent] {
+    /// Validates every draft and serializes what it can.
+    private func prepare(_ drafts: [EventDraft]) throws(EventLogError) -> [PreparedEvent] {
         let now = options.clock()
         for (index, draft) in drafts.enumerated() {
             do {
                 try draft.validate(against: options, now: now, index: drafts.count > 1 ? index : nil)
             } catch {
-                throw EventLogError.invalidEvent(error)
+                throw .invalidEvent(error)
             }
         }
         return drafts.map(PreparedEvent.init)
     }
 
     /// One write transaction for several requests, each all or nothing.
-    private func commit(_ requests: [[PreparedEvent]], abortIfAllFail: Bool = false) throws -> [Result<[AppendReceipt], EventLogError>] {
+    private func commit(_ requests: [AppendWork], abortIfAllFail: Bool = false) throws -> [Result<[AppendReceipt], any Error>] {
         try environment.write { txn in
-            var appender = try AppendTransaction(txn: txn, databases: databases, recordedAt: options.clock())
-            var outcomes: [Result<[AppendReceipt], EventLogError>] = []
+            var appender = try AppendTransaction(txn: txn, databases: databases, recordedAt: options.clock(), observer: options.observer)
+            var outcomes: [Result<[AppendReceipt], any Error>] = []
             outcomes.reserveCapacity(requests.count)
-            for events in requests {
-                outcomes.append(try appender.append(events))
+            for work in requests {
+                switch work {
+                case .events(let events):
+                    outcomes.append(try appender.append(events).mapError { $0 as any Error })
+                case .decide(let decide):
+                    // The closure only reads; if it or its events fail, nothing was written.
+                    let decided: Result<[PreparedEvent], any Error> = Result {
+                        let decision = AppendDecision(head: appender.head, transaction: txn)
+                        return try prepare(decide(decision))
+                    }
+                    switch decided {
+                    case .success(let events): outcomes.append(try appender.append(events).mapError { $0 as any Error })
+                    case .failure(let error): outcomes.append(.failure(error))
+                    }
+                }
             }
             if abortIfAllFail, outcomes.allSatisfy({ $0.failure != nil }), let failure = outcomes.first?.failure {
                 throw failure  // nothing was written: abort rather than commit an empty transaction

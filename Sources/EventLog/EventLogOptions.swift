@@ -18,6 +18,8 @@ public struct EventLogOptions: Sendable {
     public var maximumEventsPerCommit = 16_384
     /// Where `recordedAt` comes from. Tests and imports may substitute their own clock.
     public var clock: @Sendable () -> Date = { Date() }
+    /// Runs inside every append transaction for each event appended (projections).
+    public var observer: (any AppendObserver)?
     /// Create the log when the directory holds none. When false, opening a missing log throws.
     public var createIfMissing = true
 

@@ -19,9 +19,12 @@ struct AppendTransaction {
     /// rest of the transaction inserts normally.
     private var idempotencyKeysAscend = true
 
-    init(txn: WriteTransaction, databases: LogDatabases, recordedAt: Date) throws {
+    private let observer: (any AppendObserver)?
+
+    init(txn: WriteTransaction, databases: LogDatabases, recordedAt: Date, observer: (any AppendObserver)?) throws {
         self.txn = txn
         self.databases = databases
+        self.observer = observer
         self.recordedAtField = try EnvelopeSplicing.recordedAtField(recordedAt)
         // Read the head afresh in every transaction: another process may have appended.
         let head = try txn.withCursor(on: databases.events) { cursor in
@@ -33,6 +36,11 @@ struct AppendTransaction {
         previousHash = head?.1 ?? .zero
     }
 
+    /// The last event written so far in this transaction (or before it), nil for an empty log.
+    var head: Checkpoint? {
+        nextSequence > 1 ? Checkpoint(sequence: nextSequence - 1, hash: previousHash) : nil
+    }
+
     /// What a checked event will do.
     private enum Plan {
         case append(idempotencyKey: [UInt8]?)
@@ -40,7 +48,7 @@ struct AppendTransaction {
     }
 
     /// Appends `events` atomically. Returns the conflict as a failure, having written nothing;
-    /// throws only storage errors, which doom the whole transaction.
+    /// throws only storage and observer errors, which doom the whole transaction.
     mutating func append(_ events: [PreparedEvent]) throws -> Result<[AppendReceipt], EventLogError> {
         var plans: [Plan] = []
         plans.reserveCapacity(events.count)
@@ -109,6 +117,7 @@ struct AppendTransaction {
         let sequence = nextSequence
         let size = EnvelopeSplicing.envelopeSize(event, sequence: sequence, recordedAtField: recordedAtField)
         var hash = EventHash.zero
+        var observed: Tally_V1_Envelope?
         let sequenceKey = SequenceKey(sequence)
         try sequenceKey.withUnsafeBytes { key in
             try txn.reserve(EnvelopeCoding.hashLength + size, forKey: key, in: databases.events, options: .append) { record in
@@ -116,6 +125,10 @@ struct AppendTransaction {
                 EnvelopeSplicing.write(event, sequence: sequence, recordedAtField: recordedAtField, previousHash: previousHash, into: envelope)
                 hash = EnvelopeCoding.sha256(UnsafeRawBufferPointer(envelope))
                 hash.withUnsafeBytes { record.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: EnvelopeCoding.hashLength) }
+                if observer != nil {
+                    // Decoded from the stored bytes: exactly what a later scan will see.
+                    observed = try EnvelopeCoding.decodeEnvelope(UnsafeRawBufferPointer(envelope))
+                }
             }
             if let idempotencyKey {
                 try idempotencyKey.withUnsafeBytes { indexKey in
@@ -134,6 +147,9 @@ struct AppendTransaction {
         }
         nextSequence += 1
         previousHash = hash
+        if let observer, let observed {
+            try observer.apply(StoredEvent(envelope: observed, hash: hash), in: txn)
+        }
         return sequence
     }
 }

@@ -1,7 +1,7 @@
 /// Async appends waiting for the next group commit.
 struct PendingAppends {
     struct Request {
-        var events: [PreparedEvent]
+        var work: AppendWork
         var continuation: CheckedContinuation<[AppendReceipt], any Error>
     }
 
@@ -14,12 +14,27 @@ struct PendingAppends {
     mutating func takeBatch(maximumEvents: Int) -> [Request] {
         var count = 0
         var taken = 0
-        while taken < requests.count && (taken == 0 || count + requests[taken].events.count <= maximumEvents) {
-            count += requests[taken].events.count
+        while taken < requests.count && (taken == 0 || count + requests[taken].work.eventCountEstimate <= maximumEvents) {
+            count += requests[taken].work.eventCountEstimate
             taken += 1
         }
         let batch = Array(requests[..<taken])
         requests.removeFirst(taken)
         return batch
+    }
+}
+
+/// What one append request asks of the writer.
+enum AppendWork: Sendable {
+    /// Events validated and serialized by the caller.
+    case events([PreparedEvent])
+    /// A closure that decides the events inside the write transaction.
+    case decide(@Sendable (borrowing AppendDecision) throws -> [EventDraft])
+
+    var eventCountEstimate: Int {
+        switch self {
+        case .events(let events): events.count
+        case .decide: 1
+        }
     }
 }

@@ -1,0 +1,13 @@
+public import LMDB
+
+/// Code that runs inside the log's write transactions, so that what it writes commits
+/// together with the events: projections kept current in the same commit as the events they
+/// fold (DESIGN.md: "read models are updated in the same transaction as each append").
+///
+/// `apply` sees each appended event exactly as a later scan of the log decodes it, in
+/// sequence order. It must be deterministic and must not block: it runs on the writer thread
+/// while every other appender waits. Throwing aborts the whole transaction (every request of a
+/// group commit fails and nothing of it is written), so throw only for a broken invariant.
+public protocol AppendObserver: Sendable {
+    func apply(_ event: StoredEvent, in txn: WriteTransaction) throws
+}
