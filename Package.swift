@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "EventLog", targets: ["EventLog"]),
         .library(name: "Billing", targets: ["Billing"]),
         .library(name: "BillingEvents", targets: ["BillingEvents"]),
+        .library(name: "Projections", targets: ["Projections"]),
         .executable(name: "tally", targets: ["TallyCLI"]),
     ],
     dependencies: [
@@ -60,6 +61,12 @@ let package = Package(
             dependencies: ["EventLog", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: strictSwift
         ),
+        // Read models folded from the log inside its append transactions; rebuild and as-of.
+        .target(
+            name: "Projections",
+            dependencies: ["EventLog", "LMDB"],
+            swiftSettings: strictSwift
+        ),
         .executableTarget(
             name: "TallyCLI",
             dependencies: [
@@ -88,6 +95,11 @@ let package = Package(
         .testTarget(
             name: "BillingTests",
             dependencies: ["Billing", "BillingEvents", "EventLog"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ProjectionsTests",
+            dependencies: ["Projections", "EventLog", "LMDB"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -10,4 +10,12 @@ public import LMDB
 /// group commit fails and nothing of it is written), so throw only for a broken invariant.
 public protocol AppendObserver: Sendable {
     func apply(_ event: StoredEvent, in txn: WriteTransaction) throws
+
+    /// Called once per write transaction, after its last event and before it commits, with the
+    /// log's head at that point (nil for an empty log): the place to write checkpoints.
+    func transactionWillCommit(head: Checkpoint?, in txn: WriteTransaction) throws
+}
+
+extension AppendObserver {
+    public func transactionWillCommit(head: Checkpoint?, in txn: WriteTransaction) throws {}
 }

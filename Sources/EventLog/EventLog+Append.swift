@@ -139,6 +139,7 @@ extension EventLog {
             if abortIfAllFail, outcomes.allSatisfy({ $0.failure != nil }), let failure = outcomes.first?.failure {
                 throw failure  // nothing was written: abort rather than commit an empty transaction
             }
+            try options.observer?.transactionWillCommit(head: appender.head, in: txn)
             return outcomes
         }
     }

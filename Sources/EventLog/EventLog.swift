@@ -29,6 +29,8 @@ public final class EventLog: Sendable {
     /// The format this build writes; see docs/FORMAT.md.
     public static let formatName = "tally.event-log"
     public static let formatVersion = 1
+    /// The name of the database holding the events (docs/FORMAT.md).
+    public static let eventsDatabaseName = "events"
 
     /// Opens the log in `directory`, creating it (unless `options.createIfMissing` is false).
     public init(
@@ -93,7 +95,7 @@ struct LogDatabases: Sendable {
     let meta: Database
 
     init(environment: Environment) throws {
-        events = try environment.database(named: "events")
+        events = try environment.database(named: EventLog.eventsDatabaseName)
         idempotency = try environment.database(named: "idempotency")
         organizationEvents = try environment.database(named: "organization_events", options: [.duplicateSort, .duplicateFixed])
         meta = try environment.database(named: "meta")

@@ -12,6 +12,12 @@ public struct StoredEvent: Sendable, Equatable {
         self.hash = hash
     }
 
+    /// Decodes a record of the `events` database (hash, then envelope; docs/FORMAT.md), for
+    /// code that reads the log's databases directly, such as projections catching up.
+    public init(record: UnsafeRawBufferPointer) throws {
+        self = try EnvelopeCoding.decodeRecord(record)
+    }
+
     public var sequence: UInt64 { envelope.sequence }
     public var organizationID: String { envelope.organizationID }
     public var eventType: String { envelope.eventType }

@@ -23,7 +23,7 @@ public struct EnvironmentOptions: Sendable {
     /// The largest size automatic growth may reach. Writes beyond it fail with `.mapFull`.
     public var maxMapSize: Int = 1 << 40
     /// How many named databases the environment may hold.
-    public var maxDatabases: Int = 32
+    public var maxDatabases: Int = 256
     /// How many read transactions may be open at once, across all processes.
     public var maxReaders: Int = 256
     public var durability: Durability = .durable

@@ -1,5 +1,6 @@
 internal import CTallyLMDB
 public import Foundation
+import Synchronization
 
 /// A transaction: a consistent snapshot of every database in the environment.
 ///
@@ -10,9 +11,15 @@ public class Transaction {
     let pointer: OpaquePointer
     /// Cleared when the closure returns, so a transaction smuggled out fails loudly.
     var isOpen = true
+    /// Unique in this process, never reused: lets code cache what it read in one transaction
+    /// without mistaking a later transaction (or a retry after map growth) for it.
+    public let id: UInt64
+
+    private static let ids = Atomic<UInt64>(0)
 
     init(pointer: OpaquePointer) {
         self.pointer = pointer
+        self.id = Self.ids.add(1, ordering: .relaxed).newValue
     }
 
     @inline(__always)

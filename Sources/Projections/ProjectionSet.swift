@@ -1,0 +1,154 @@
+public import EventLog
+public import LMDB
+import Synchronization
+
+/// The read models of a log, kept current inside the log's append transactions.
+///
+/// ```swift
+/// let environment = try Environment.open(at: path)            // the log's environment
+/// let projections = try ProjectionSet(environment: environment, projectors: [UsageTotals()])
+/// var options = EventLogOptions(registry: registry)
+/// options.observer = projections
+/// let log = try EventLog(directory: path, options: options)
+/// try projections.synchronize()                              // rebuild what is stale, once at start
+/// let total = try projections.read("usage_totals") { reader in … }
+/// ```
+///
+/// Each projector has two slots of databases (`rm.NAME.a.DB` and `rm.NAME.b.DB`); the
+/// `projections` database records which slot is live, the version that built it, and the last
+/// sequence folded in. Appends fold into the live slot. A rebuild fills the other slot, then
+/// catches up and switches slots in one write transaction, so readers see the old read model
+/// or the new one, never a mix; no database handle is ever closed under a reader.
+///
+/// State is read through each transaction (and cached by transaction id), never kept in
+/// memory across transactions, so an aborted or retried transaction leaves nothing stale.
+/// When the log holds events the projection has not folded (appended by a process without
+/// it), the next append folds the gap first, inside its own transaction.
+public final class ProjectionSet: AppendObserver {
+    public let environment: Environment
+    let projectors: [any Projector]
+    let stateDatabase: Database
+    let eventsDatabase: Database
+    /// Per projector name, per slot (0, 1): its databases by declared name.
+    let slots: [String: [[String: Database]]]
+    private let cache = Mutex<TransactionCache?>(nil)
+
+    private struct TransactionCache {
+        var transactionID: UInt64
+        var states: [String: ProjectionState]
+        var changed: Set<String>
+    }
+
+    public init(environment: Environment, projectors: [any Projector]) throws {
+        var names = Set<String>()
+        for projector in projectors {
+            precondition(Self.isWellFormedName(projector.name), "projector names are 1 to 32 of a-z 0-9 _: \(projector.name)")
+            precondition(names.insert(projector.name).inserted, "two projectors are named \(projector.name)")
+        }
+        self.environment = environment
+        self.projectors = projectors
+        stateDatabase = try environment.database(named: "projections")
+        eventsDatabase = try environment.database(named: EventLog.eventsDatabaseName)
+        var slots: [String: [[String: Database]]] = [:]
+        for projector in projectors {
+            slots[projector.name] = try ["a", "b"].map { slot in
+                try Dictionary(uniqueKeysWithValues: projector.databases.map { name, options in
+                    (name, try environment.database(named: "rm.\(projector.name).\(slot).\(name)", options: options))
+                })
+            }
+        }
+        self.slots = slots
+    }
+
+    // MARK: AppendObserver
+
+    public func apply(_ event: StoredEvent, in txn: WriteTransaction) throws {
+        var states = try states(in: txn)
+        for projector in projectors {
+            var state = states[projector.name] ?? .fresh
+            guard state.checkpoint < event.sequence else { continue }
+            if state.checkpoint + 1 < event.sequence {
+                try fold(projector, slot: state.slot, from: state.checkpoint + 1, through: event.sequence - 1, in: txn)
+            }
+            if projector.eventTypes.contains(event.eventType) {
+                try projector.apply(event, to: ProjectionStore(transaction: txn, handles: slots[projector.name]![Int(state.slot)]))
+            }
+            state.checkpoint = event.sequence
+            states[projector.name] = state
+        }
+        cache.withLock { cache in
+            cache?.states = states
+            cache?.changed.formUnion(projectors.map(\.name))
+        }
+    }
+
+    public func transactionWillCommit(head: Checkpoint?, in txn: WriteTransaction) throws {
+        let pending = cache.withLock { cache -> [String: ProjectionState] in
+            guard let current = cache, current.transactionID == txn.id else { return [:] }
+            return current.states.filter { current.changed.contains($0.key) }
+        }
+        for (name, state) in pending.sorted(by: { $0.key < $1.key }) {
+            try write(state, of: name, in: txn)
+        }
+        cache.withLock { $0 = nil }
+    }
+
+    // MARK: Queries
+
+    /// Runs `body` with the live slot of projector `name`, in one read transaction.
+    public func read<R>(_ name: String, _ body: (ProjectionReader) throws -> R) throws -> R {
+        guard let projectorSlots = slots[name] else { preconditionFailure("no projector named \(name)") }
+        return try environment.read { txn in
+            let state = try Self.state(of: name, in: txn, stateDatabase) ?? .fresh
+            return try body(ProjectionReader(transaction: txn, handles: projectorSlots[Int(state.slot)]))
+        }
+    }
+
+    /// The last sequence folded into projector `name`, and the version that built it.
+    public func checkpoint(of name: String) throws -> (sequence: UInt64, version: UInt32) {
+        let state = try environment.read { try Self.state(of: name, in: $0, stateDatabase) } ?? .fresh
+        return (state.checkpoint, state.version)
+    }
+
+    // MARK: Internals shared with rebuild and as-of
+
+    /// The states as this transaction sees them, loaded once per transaction.
+    private func states(in txn: WriteTransaction) throws -> [String: ProjectionState] {
+        if let cached = cache.withLock({ $0?.transactionID == txn.id ? $0?.states : nil }) { return cached }
+        var states: [String: ProjectionState] = [:]
+        for projector in projectors {
+            states[projector.name] = try Self.state(of: projector.name, in: txn, stateDatabase) ?? .fresh
+        }
+        cache.withLock { $0 = TransactionCache(transactionID: txn.id, states: states, changed: []) }
+        return states
+    }
+
+    /// Folds events `first...last` from the log's `events` database into `slot`.
+    func fold(_ projector: any Projector, slot: UInt8, from first: UInt64, through last: UInt64, in txn: WriteTransaction) throws {
+        guard first <= last else { return }
+        let store = ProjectionStore(transaction: txn, handles: slots[projector.name]![Int(slot)])
+        try txn.withCursor(on: eventsDatabase) { cursor in
+            var entry = try withUnsafeBytes(of: first.bigEndian) { try cursor.seek(atOrAfter: $0) }
+            while let current = entry {
+                let event = try StoredEvent(record: current.value)
+                guard event.sequence <= last else { break }
+                if projector.eventTypes.contains(event.eventType) { try projector.apply(event, to: store) }
+                entry = try cursor.next()
+            }
+        }
+    }
+
+    func write(_ state: ProjectionState, of name: String, in txn: WriteTransaction) throws {
+        try txn.put(state.bytes, forKey: Array(name.utf8), in: stateDatabase)
+    }
+
+    static func state(of name: String, in txn: Transaction, _ database: Database) throws -> ProjectionState? {
+        try txn.value(forKey: Array(name.utf8), in: database).flatMap(ProjectionState.init(bytes:))
+    }
+
+    private static func isWellFormedName(_ name: String) -> Bool {
+        (1...32).contains(name.utf8.count) && name.utf8.allSatisfy {
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_")
+        }
+    }
+}

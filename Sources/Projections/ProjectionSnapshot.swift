@@ -1,0 +1,55 @@
+public import EventLog
+public import Foundation
+import LMDB
+
+/// Read models as of an earlier point of the log, built apart from the live ones (time travel
+/// for analysts): the log's events up to that point, folded into a scratch environment in a
+/// temporary directory that is deleted with the snapshot.
+public final class ProjectionSnapshot: Sendable {
+    /// The last sequence folded in.
+    public let sequence: UInt64
+    public let projections: ProjectionSet
+    private let directory: String
+
+    /// Folds events 1 through `sequence` of `log` into fresh copies of `projectors`.
+    public init(of log: EventLog, asOf sequence: UInt64, projectors: [any Projector], batchSize: Int = 50_000) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("tally-as-of-\(UUID().uuidString)").path
+        var options = EnvironmentOptions()
+        options.durability = .noSync  // scratch data: nothing to lose
+        options.mapSize = max(1 << 26, log.environment.usedSize)
+        let environment = try Environment.open(at: directory, options: options)
+        let projections = try ProjectionSet(environment: environment, projectors: projectors)
+        self.projections = projections
+        var next: UInt64 = 1
+        var folded: UInt64 = 0
+        while next <= sequence {
+            let events = try log.events(from: next, limit: Int(min(UInt64(batchSize), sequence - next + 1)))
+            guard let last = events.last else { break }
+            try environment.write { txn in
+                for event in events where event.sequence <= sequence {
+                    try projections.apply(event, in: txn)
+                    folded = event.sequence
+                }
+                try projections.transactionWillCommit(head: nil, in: txn)
+            }
+            next = last.sequence + 1
+        }
+        self.sequence = folded
+    }
+
+    /// The first sequence recorded after `date`, minus one: the log as it stood at `date`.
+    /// Events of one commit share their recorded time, so a commit is all in or all out.
+    public static func sequence(of log: EventLog, recordedAtOrBefore date: Date) throws -> UInt64 {
+        var answer: UInt64 = 0
+        try log.forEachEvent { event in
+            guard event.recordedAt <= date else { return false }
+            answer = event.sequence
+            return true
+        }
+        return answer
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}

@@ -1,0 +1,40 @@
+public import EventLog
+public import LMDB
+
+/// A read model folded from the log: pure, deterministic, reading events only (no clock, no
+/// randomness, no I/O), so folding the same events always writes the same bytes.
+public protocol Projector: Sendable {
+    /// Unique among projectors; 1 to 32 of a-z 0-9 _. Names its databases.
+    var name: String { get }
+    /// Bump it whenever `apply` changes what it writes: the projection is then rebuilt.
+    var version: UInt32 { get }
+    /// The event types `apply` reads; every other event only advances the checkpoint.
+    var eventTypes: Set<String> { get }
+    /// The databases the projection keeps, by name, with their options.
+    var databases: [String: DatabaseOptions] { get }
+    /// Folds one event into the projection's databases.
+    func apply(_ event: StoredEvent, to store: ProjectionStore) throws
+}
+
+/// A projection's databases inside one write transaction, as `apply` sees them.
+public struct ProjectionStore {
+    public let transaction: WriteTransaction
+    let handles: [String: Database]
+
+    /// The database the projector declared as `name`.
+    public func database(_ name: String) -> Database {
+        guard let handle = handles[name] else { preconditionFailure("the projector did not declare a database named \(name)") }
+        return handle
+    }
+}
+
+/// A projection's databases inside one read transaction, for queries.
+public struct ProjectionReader {
+    public let transaction: Transaction
+    let handles: [String: Database]
+
+    public func database(_ name: String) -> Database {
+        guard let handle = handles[name] else { preconditionFailure("the projector did not declare a database named \(name)") }
+        return handle
+    }
+}
