@@ -13,7 +13,10 @@ let package = Package(
     targets: [
         .target(
             name: "BenchmarkFixtures",
-            dependencies: [.product(name: "EventLog", package: "Tally"), .product(name: "LMDB", package: "Tally")],
+            dependencies: [
+                .product(name: "EventLog", package: "Tally"), .product(name: "LMDB", package: "Tally"),
+                .product(name: "Projections", package: "Tally"),
+            ],
             path: "Sources/BenchmarkFixtures",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

@@ -4,9 +4,11 @@
 //   group-uuid  the same with random (UUIDv4) idempotency keys
 //   scan     append EVENTS, then scan them with decode 5 times
 //   verify   append EVENTS, then verify 5 times
+//   rebuild  append EVENTS, then rebuild a per-organization totals projection 3 times
 import BenchmarkFixtures
 import EventLog
 import Foundation
+import Projections
 
 let workload = CommandLine.arguments.dropFirst().first ?? "append"
 let count = CommandLine.arguments.dropFirst(2).first.flatMap(Int.init) ?? 200_000
@@ -56,6 +58,15 @@ case "scan", "verify":
         }
     }
     print("\(workload): \(Double(5 * count) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))) events/s")
+case "rebuild":
+    fill()
+    let projections = try ProjectionSet(environment: log.environment, projectors: [UsageTotalsProjector()])
+    let elapsed = try clock.measure {
+        for _ in 0..<3 { try projections.rebuild("usage_totals") }
+    }
+    print("rebuild: \(Double(3 * count) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))) events/s")
+    let rss = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8))?.split(separator: "\n").first { $0.hasPrefix("VmHWM") } ?? ""
+    print("peak \(rss)")
 default:
     print("unknown workload \(workload)")
 }
