@@ -82,14 +82,20 @@ let package = Package(
             path: "Tests/TallyTestProbe",
             swiftSettings: strictSwift
         ),
+        // Helpers every test target shares: seeded randomness, temporary directories, built tools.
+        .target(
+            name: "TallyTestSupport",
+            path: "Tests/TallyTestSupport",
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "LMDBTests",
-            dependencies: ["LMDB", "TallyTestProbe"],
+            dependencies: ["LMDB", "TallyTestProbe", "TallyTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(
             name: "EventLogTests",
-            dependencies: ["EventLog", "LMDB", "TallyTestProbe"],
+            dependencies: ["EventLog", "LMDB", "TallyTestProbe", "TallyTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(
@@ -99,12 +105,12 @@ let package = Package(
         ),
         .testTarget(
             name: "ProjectionsTests",
-            dependencies: ["Projections", "EventLog", "LMDB"],
+            dependencies: ["Projections", "EventLog", "LMDB", "TallyTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(
             name: "TallyCLITests",
-            dependencies: ["EventLog", "TallyCLI"],
+            dependencies: ["EventLog", "TallyCLI", "TallyTestSupport"],
             swiftSettings: strictSwift
         ),
     ]

@@ -1,18 +1,12 @@
 import Foundation
 import LMDB
+import TallyTestSupport
 import Testing
 
 /// LMDB behaviours that only show with a second, real process.
 @Suite("The LMDB wrapper with other processes", .serialized)
 struct MultiProcessEnvironmentTests {
-    static var probe: URL {
-        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [directory, Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()] {
-            let url = candidate.appendingPathComponent("TallyTestProbe")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        fatalError("TallyTestProbe was not built next to the tests")
-    }
+    static var probe: URL { BuiltProducts.executable("TallyTestProbe") }
 
     /// Starts the probe and waits for its first line of output (nil if it printed none).
     static func start(_ arguments: [String]) throws -> (Process, String?) {

@@ -8,12 +8,12 @@ import Testing
 struct ProjectionSetTests {
     @Test("random logs: the incrementally kept projection is byte-identical to a full rebuild, and right")
     func incrementalEqualsRebuild() async throws {
-        let seed = Fixture.seed
-        var random = Fixture.Random(state: seed)
+        let seed = TestEnvironment.seed()
+        var random = SeededGenerator(seed: seed)
         let directory = Fixture.directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (log, projections) = try Fixture.open(directory)
-        for round in 0..<Fixture.iterations(default: 200) {
+        for round in 0..<TestEnvironment.iterations(default: 200) {
             let batch = (0..<Int.random(in: 1...6, using: &random)).map { _ -> EventDraft in
                 let organization = "org_\(Int.random(in: 0..<5, using: &random))"
                 if Int.random(in: 0..<5, using: &random) == 0 { return Fixture.other(organization) }

@@ -2,6 +2,7 @@ import EventLog
 import Foundation
 import LMDB
 import Projections
+@_exported import TallyTestSupport
 
 /// A small but real projection: per organization, the total quantity and the number of
 /// events per UTC day. Payloads are "quantity=N".
@@ -72,26 +73,6 @@ enum Fixture {
             totals[event.organizationID, default: 0] += multiplier * (UInt64(String(decoding: event.payload, as: UTF8.self).split(separator: "=").last!) ?? 0)
         }
         return totals
-    }
-
-    /// A seeded generator, as in the event log tests.
-    struct Random: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
-    static var seed: UInt64 {
-        ProcessInfo.processInfo.environment["TALLY_TEST_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max)
-    }
-
-    static func iterations(default value: Int) -> Int {
-        ProcessInfo.processInfo.environment["TALLY_TEST_ITERATIONS"].flatMap(Int.init) ?? value
     }
 }
 

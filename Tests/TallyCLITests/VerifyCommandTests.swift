@@ -1,6 +1,7 @@
 import EventLog
 import Foundation
 import LMDB
+import TallyTestSupport
 import Testing
 
 /// Runs the built `tally` binary and checks its output and exit code.
@@ -12,14 +13,7 @@ struct VerifyCommandTests {
         var stderr: String
     }
 
-    static var tallyExecutable: URL {
-        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [directory, Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()] {
-            let url = candidate.appendingPathComponent("tally")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        fatalError("the tally binary was not built next to the tests (looked in \(directory.path))")
-    }
+    static var tallyExecutable: URL { BuiltProducts.executable("tally") }
 
     static func tally(_ arguments: String...) throws -> Run {
         let process = Process()

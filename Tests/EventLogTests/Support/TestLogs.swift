@@ -1,6 +1,7 @@
 import EventLog
 import Foundation
 import LMDB
+@_exported import TallyTestSupport
 
 /// The registry and drafts every EventLog test uses.
 enum TestLogs {
@@ -32,46 +33,10 @@ enum TestLogs {
 /// Runs the same child-process probe the crash and multi-process tests use.
 enum Probe {
     /// The probe binary, built beside the test bundle.
-    static var executable: URL {
-        let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for directory in [bundleDirectory, Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()] {
-            let candidate = directory.appendingPathComponent("TallyTestProbe")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        fatalError("TallyTestProbe was not built next to the tests (looked in \(bundleDirectory.path))")
-    }
+    static var executable: URL { BuiltProducts.executable("TallyTestProbe") }
 
     /// The payload the probe writes for `key`.
     static func payload(for key: String) -> Data {
         Data(String(repeating: "usage:\(key);", count: 4).utf8)
-    }
-}
-
-/// A seeded generator (SplitMix64) so a failing randomized test can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-/// Seeds and iteration counts for the randomized and crash tests, from the environment:
-/// TALLY_TEST_SEED (default: random, printed on failure) and TALLY_TEST_ITERATIONS
-/// (default: the modest CI figure each test names).
-enum TestEnvironment {
-    static func seed() -> UInt64 {
-        if let text = ProcessInfo.processInfo.environment["TALLY_TEST_SEED"], let seed = UInt64(text) { return seed }
-        return UInt64.random(in: 1...UInt64.max)
-    }
-
-    static func iterations(default value: Int) -> Int {
-        ProcessInfo.processInfo.environment["TALLY_TEST_ITERATIONS"].flatMap(Int.init) ?? value
     }
 }

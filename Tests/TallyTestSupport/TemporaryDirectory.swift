@@ -1,16 +1,16 @@
 import Foundation
 
 /// A fresh directory under the system temp folder, removed when the value is released.
-final class TemporaryDirectory: Sendable {
-    let path: String
+public final class TemporaryDirectory: Sendable {
+    public let path: String
 
-    init(_ label: String = "tally-test") {
+    public init(_ label: String = "tally-test") {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)")
         try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         path = url.path
     }
 
-    func subdirectory(_ name: String) -> String {
+    public func subdirectory(_ name: String) -> String {
         path + "/" + name
     }
 
