@@ -58,7 +58,7 @@ let package = Package(
         // The billing events' payloads (generated from schemas/) and their type names.
         .target(
             name: "BillingEvents",
-            dependencies: ["EventLog", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["Billing", "EventLog", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: strictSwift
         ),
         // Read models folded from the log inside its append transactions; rebuild and as-of.
