@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "Billing", targets: ["Billing"]),
         .library(name: "BillingEvents", targets: ["BillingEvents"]),
         .library(name: "Projections", targets: ["Projections"]),
+        .library(name: "ReadModels", targets: ["ReadModels"]),
+        .library(name: "Tally", targets: ["Tally"]),
         .executable(name: "tally", targets: ["TallyCLI"]),
     ],
     dependencies: [
@@ -67,6 +69,25 @@ let package = Package(
             dependencies: ["EventLog", "LMDB"],
             swiftSettings: strictSwift
         ),
+        // The billing read models: projectors over the billing events.
+        .target(
+            name: "ReadModels",
+            dependencies: [
+                "Projections", "Billing", "BillingEvents", "EventLog", "LMDB",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        // The public engine: commands in, validated inside the append, events out; queries.
+        .target(
+            name: "Tally",
+            dependencies: [
+                "ReadModels", "Projections", "Billing", "BillingEvents", "EventLog", "LMDB",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSwift
+        ),
         .executableTarget(
             name: "TallyCLI",
             dependencies: [
@@ -106,6 +127,11 @@ let package = Package(
         .testTarget(
             name: "ProjectionsTests",
             dependencies: ["Projections", "EventLog", "LMDB", "TallyTestSupport"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "TallyTests",
+            dependencies: ["Tally", "ReadModels", "Billing", "BillingEvents", "EventLog", "TallyTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(

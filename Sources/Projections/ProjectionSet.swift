@@ -97,11 +97,16 @@ public final class ProjectionSet: AppendObserver {
 
     /// Runs `body` with the live slot of projector `name`, in one read transaction.
     public func read<R>(_ name: String, _ body: (ProjectionReader) throws -> R) throws -> R {
+        precondition(slots[name] != nil, "no projector named \(name)")
+        return try environment.read { txn in try body(reader(name, in: txn)) }
+    }
+
+    /// Projector `name`'s live slot inside an existing transaction, such as the one a deciding
+    /// append reads through: what a command checks is exactly as current as the log.
+    public func reader(_ name: String, in txn: Transaction) throws -> ProjectionReader {
         guard let projectorSlots = slots[name] else { preconditionFailure("no projector named \(name)") }
-        return try environment.read { txn in
-            let state = try Self.state(of: name, in: txn, stateDatabase) ?? .fresh
-            return try body(ProjectionReader(transaction: txn, handles: projectorSlots[Int(state.slot)]))
-        }
+        let state = try Self.state(of: name, in: txn, stateDatabase) ?? .fresh
+        return ProjectionReader(transaction: txn, handles: projectorSlots[Int(state.slot)])
     }
 
     /// The last sequence folded into projector `name`, and the version that built it.

@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// The `tally` command-line tool.
 @main
-struct Tally: AsyncParsableCommand {
+struct TallyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tally",
         abstract: "Tally: an event-sourced metering and billing engine.",

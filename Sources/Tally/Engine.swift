@@ -1,0 +1,157 @@
+public import Billing
+import BillingEvents
+public import EventLog
+public import Foundation
+public import LMDB
+public import Logging
+public import Projections
+public import ReadModels
+import SwiftProtobuf
+import Synchronization
+
+/// Tally's public engine: commands are validated against the read models inside the append
+/// transaction, turned into events and appended with their projection updates in one commit;
+/// queries read the committed read models.
+///
+/// ```swift
+/// let engine = try Engine(directory: "./tally-data")
+/// try await engine.initializeDefaultPlans()
+/// try await engine.register(OrganizationRegistration(id: "org_42", name: "Acme", billingEmail: "billing@acme.test",
+///                                                    country: "DE", currency: .eur), at: .now)
+/// let professional = try engine.plan("professional")
+/// ```
+public final class Engine: Sendable {
+    public let log: EventLog
+    public let projections: ProjectionSet
+    let clock: @Sendable () -> Date
+
+    /// Opens (or creates) the engine's log in `directory`, with its read models attached and
+    /// brought up to date.
+    public init(
+        directory: String, environment: EnvironmentOptions = .init(), clock: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger = Logger(label: "tally.engine")
+    ) throws {
+        let opened = try Environment.open(at: directory, options: environment)
+        projections = try ProjectionSet(environment: opened, projectors: [CatalogProjector()])
+        var options = EventLogOptions(registry: BillingEventType.registry, environment: environment)
+        options.observer = projections
+        options.clock = clock
+        log = try EventLog(directory: directory, options: options, logger: logger)
+        self.clock = clock
+        try projections.synchronize()
+    }
+
+    // MARK: Organizations
+
+    /// Registers a tenant. Registering the same organization again with the same details is a
+    /// harmless retry (nothing appended); with other details it is a conflict.
+    @discardableResult
+    public func register(_ registration: OrganizationRegistration, at date: Date) async throws -> AppendReceipt {
+        try registration.validate()
+        var payload = Tally_V1_OrganizationRegistered()
+        payload.name = registration.name
+        payload.billingEmail = registration.billingEmail
+        payload.country = registration.country
+        payload.taxID = registration.taxID
+        payload.currency = registration.currency.code
+        let draft = EventDraft(
+            organizationID: registration.id, eventType: BillingEventType.organizationRegistered.rawValue, occurredAt: date,
+            idempotencyKey: BillingEventType.organizationRegistered.rawValue, payload: try payload.serializedData())
+        let projections = projections
+        return try await log.append { decision in
+            let catalog = try projections.reader(CatalogProjector.name, in: decision.transaction)
+            if let existing = try CatalogProjector.organization(registration.id, in: catalog),
+                existing.name != registration.name || existing.billingEmail != registration.billingEmail
+                    || existing.country != registration.country || existing.taxID != registration.taxID
+                    || existing.currency != registration.currency.code
+            {
+                throw EngineError.conflict("organization \(registration.id) is already registered with other details")
+            }
+            return [draft]  // a retry of the same registration is deduplicated by its idempotency key
+        }[0]
+    }
+
+    public func organization(_ id: String) throws -> Organization? {
+        try projections.read(CatalogProjector.name) { try CatalogProjector.organization(id, in: $0) }
+    }
+
+    // MARK: Plans
+
+    /// Adds `plan` to the catalog. Defining the same plan again is a harmless retry; defining
+    /// another plan under an existing id is a conflict.
+    public func definePlan(_ plan: Plan, at date: Date) async throws {
+        do { try plan.validate() } catch { throw EngineError.invalid(field: Self.field(of: error), rule: Self.rule(of: error)) }
+        let projections = projections
+        let draft = try Self.planDefinedDraft(plan, at: date)
+        _ = try await log.append { decision in
+            let catalog = try projections.reader(CatalogProjector.name, in: decision.transaction)
+            if let existing = try CatalogProjector.plan(plan.id, in: catalog), existing.plan != plan {
+                throw EngineError.conflict("plan \(plan.id) is already defined with other terms")
+            }
+            return [draft]
+        }
+    }
+
+    /// Defines the default Free, Professional and Enterprise plans that are not yet in the
+    /// catalog; returns the ids it defined. A second call defines nothing.
+    @discardableResult
+    public func initializeDefaultPlans(currency: Currency = .usd, at date: Date) async throws -> [String] {
+        let defaults = try Plan.defaults(currency: currency)
+        let drafts = try defaults.map { try Self.planDefinedDraft($0, at: date) }
+        let projections = projections
+        // Set by the decision: the last run is the one that committed (a retry after map growth reruns it).
+        let decided = Mutex<[String]>([])
+        let receipts = try await log.append { decision in
+            let catalog = try projections.reader(CatalogProjector.name, in: decision.transaction)
+            let missing = try zip(defaults, drafts).filter { try CatalogProjector.plan($0.0.id, in: catalog) == nil }
+            decided.withLock { $0 = missing.map(\.0.id) }
+            return missing.map(\.1)
+        }
+        return zip(decided.withLock { $0 }, receipts).filter { !$0.1.isDuplicate }.map(\.0)
+    }
+
+    /// Stops `id` taking new subscriptions; existing ones continue.
+    public func archivePlan(_ id: String, at date: Date) async throws {
+        let projections = projections
+        var payload = Tally_V1_PlanArchived()
+        payload.planID = id
+        let draft = EventDraft(
+            organizationID: BillingEventType.systemOrganizationID, eventType: BillingEventType.planArchived.rawValue, occurredAt: date,
+            idempotencyKey: "plan.archived:\(id)", payload: try payload.serializedData())
+        _ = try await log.append { decision in
+            let catalog = try projections.reader(CatalogProjector.name, in: decision.transaction)
+            guard let existing = try CatalogProjector.plan(id, in: catalog) else { throw EngineError.notFound("plan \(id)") }
+            guard !existing.isArchived else { throw EngineError.conflict("plan \(id) is already archived") }
+            return [draft]
+        }
+    }
+
+    public func plan(_ id: String) throws -> CatalogPlan? {
+        try projections.read(CatalogProjector.name) { try CatalogProjector.plan(id, in: $0) }
+    }
+
+    /// Every plan in the catalog, archived ones included, by id.
+    public func plans() throws -> [CatalogPlan] {
+        try projections.read(CatalogProjector.name) { try CatalogProjector.plans(in: $0) }
+    }
+
+    // MARK: Helpers
+
+    static func planDefinedDraft(_ plan: Plan, at date: Date) throws -> EventDraft {
+        var payload = Tally_V1_PlanDefined()
+        payload.plan = Tally_V1_PlanSpec(plan)
+        return EventDraft(
+            organizationID: BillingEventType.systemOrganizationID, eventType: BillingEventType.planDefined.rawValue, occurredAt: date,
+            idempotencyKey: "plan.defined:\(plan.id)", payload: try payload.serializedData())
+    }
+
+    static func field(of error: BillingError) -> String {
+        if case .invalid(let field, _) = error { return field }
+        return "plan"
+    }
+
+    static func rule(of error: BillingError) -> String {
+        if case .invalid(_, let rule) = error { return rule }
+        return error.description
+    }
+}
