@@ -63,11 +63,30 @@ public struct Subscription: Sendable, Hashable, Codable {
     public init(organizationID: String, planID: String, interval: BillingInterval, startedAt date: Date, trialDays: Int) throws(BillingError) {
         guard (0...365).contains(trialDays) else { throw .invalid(field: "trial_days", rule: "must be from 0 to 365, got \(trialDays)") }
         let trialEnd = date.addingTimeInterval(TimeInterval(trialDays) * 86_400)
+        if trialDays > 0 {
+            try self.init(organizationID: organizationID, planID: planID, interval: interval, trialEndsAt: trialEnd)
+        } else {
+            try self.init(organizationID: organizationID, planID: planID, interval: interval, activeFrom: date)
+        }
+    }
+
+    /// A subscription in trial until `trialEnd`, when its billing periods will begin: how a
+    /// replay rebuilds it from the stored trial end.
+    public init(organizationID: String, planID: String, interval: BillingInterval, trialEndsAt trialEnd: Date) throws(BillingError) {
+        try self.init(organizationID: organizationID, planID: planID, interval: interval, anchor: trialEnd, status: .trialing(endsAt: trialEnd))
+    }
+
+    /// An active subscription whose billing periods run from `anchor`.
+    public init(organizationID: String, planID: String, interval: BillingInterval, activeFrom anchor: Date) throws(BillingError) {
+        try self.init(organizationID: organizationID, planID: planID, interval: interval, anchor: anchor, status: .active)
+    }
+
+    private init(organizationID: String, planID: String, interval: BillingInterval, anchor: Date, status: Status) throws(BillingError) {
         self.organizationID = organizationID
         self.planID = planID
         self.interval = interval
-        self.schedule = try BillingSchedule(anchor: trialEnd, interval: interval)
-        self.status = trialDays > 0 ? .trialing(endsAt: trialEnd) : .active
+        self.schedule = try BillingSchedule(anchor: anchor, interval: interval)
+        self.status = status
         self.cancelsAtPeriodEnd = false
     }
 

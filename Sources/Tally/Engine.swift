@@ -32,7 +32,7 @@ public final class Engine: Sendable {
         logger: Logger = Logger(label: "tally.engine")
     ) throws {
         let opened = try Environment.open(at: directory, options: environment)
-        projections = try ProjectionSet(environment: opened, projectors: [CatalogProjector()])
+        projections = try ProjectionSet(environment: opened, projectors: [CatalogProjector(), SubscriptionsProjector()])
         var options = EventLogOptions(registry: BillingEventType.registry, environment: environment)
         options.observer = projections
         options.clock = clock
@@ -133,6 +133,72 @@ public final class Engine: Sendable {
     /// Every plan in the catalog, archived ones included, by id.
     public func plans() throws -> [CatalogPlan] {
         try projections.read(CatalogProjector.name) { try CatalogProjector.plans(in: $0) }
+    }
+
+    // MARK: Subscriptions
+
+    /// Subscribes an organization to a plan: in trial when the plan has trial days, else active
+    /// with its first period starting at `date`. An organization has one live subscription at a
+    /// time. With an `idempotencyKey`, a retry of the same subscribe returns the subscription it
+    /// created instead of a conflict.
+    @discardableResult
+    public func subscribe(
+        _ organizationID: String, to planID: String, interval: BillingInterval, at date: Date, idempotencyKey: String? = nil
+    ) async throws -> SubscriptionRecord {
+        let projections = projections
+        _ = try await log.append { decision in
+            let catalog = try projections.reader(CatalogProjector.name, in: decision.transaction)
+            guard let organization = try CatalogProjector.organization(organizationID, in: catalog) else {
+                throw EngineError.notFound("organization \(organizationID)")
+            }
+            guard let entry = try CatalogProjector.plan(planID, in: catalog) else { throw EngineError.notFound("plan \(planID)") }
+            guard !entry.isArchived else { throw EngineError.conflict("plan \(planID) is archived and takes no new subscriptions") }
+            let plan = entry.plan
+            guard plan.currency.code == organization.currency else {
+                throw EngineError.invalid(field: "plan_id", rule: "plan \(planID) is priced in \(plan.currency), but \(organizationID) is billed in \(organization.currency)")
+            }
+            let price: Money
+            do throws(BillingError) { price = try plan.recurringPrice(for: interval) } catch { throw EngineError.invalid(field: "interval", rule: Self.rule(of: error)) }
+            let subscriptions = try projections.reader(SubscriptionsProjector.name, in: decision.transaction)
+            if let existing = try SubscriptionsProjector.current(of: organizationID, in: subscriptions), existing.subscription.status.isLive {
+                if let idempotencyKey, existing.createdByKey == idempotencyKey { return [] }
+                throw EngineError.conflict("organization \(organizationID) already has a live subscription (\(existing.id), \(existing.subscription.status.name))")
+            }
+            let subscriptionID = "sub_\((decision.head?.sequence ?? 0) + 1)"
+            let intervalPayload = Tally_V1_Interval(interval)
+            let payload: any SwiftProtobuf.Message
+            let type: BillingEventType
+            if plan.trialDays > 0 {
+                type = .trialStarted
+                payload = Tally_V1_TrialStarted.with {
+                    $0.subscriptionID = subscriptionID
+                    $0.planID = planID
+                    $0.interval = intervalPayload
+                    $0.trialEndsAt = Google_Protobuf_Timestamp(date: date.addingTimeInterval(TimeInterval(plan.trialDays) * 86_400))
+                }
+            } else {
+                type = .subscriptionActivated
+                let firstPeriod = try BillingSchedule(anchor: date, interval: interval).period(0)
+                payload = Tally_V1_SubscriptionActivated.with {
+                    $0.subscriptionID = subscriptionID
+                    $0.planID = planID
+                    $0.interval = intervalPayload
+                    $0.periodStart = Google_Protobuf_Timestamp(date: firstPeriod.start)
+                    $0.periodEnd = Google_Protobuf_Timestamp(date: firstPeriod.end)
+                    $0.recurringPrice = Tally_V1_Money(price)
+                }
+            }
+            return [EventDraft(
+                organizationID: organizationID, eventType: type.rawValue, occurredAt: date,
+                idempotencyKey: idempotencyKey, payload: try payload.serializedData())]
+        }
+        guard let record = try subscription(of: organizationID) else { throw EngineError.notFound("subscription of \(organizationID)") }
+        return record
+    }
+
+    /// The organization's current (or last) subscription.
+    public func subscription(of organizationID: String) throws -> SubscriptionRecord? {
+        try projections.read(SubscriptionsProjector.name) { try SubscriptionsProjector.current(of: organizationID, in: $0) }
     }
 
     // MARK: Helpers
