@@ -127,7 +127,7 @@ extension EventLog {
                 case .decide(let decide):
                     // The closure only reads; if it or its events fail, nothing was written.
                     let decided: Result<[PreparedEvent], any Error> = Result {
-                        let decision = AppendDecision(head: appender.head, transaction: txn)
+                        let decision = AppendDecision(head: appender.head, transaction: txn, idempotencyIndex: databases.idempotency, events: databases.events)
                         return try prepare(decide(decision))
                     }
                     switch decided {

@@ -32,7 +32,7 @@ public final class Engine: Sendable {
         logger: Logger = Logger(label: "tally.engine")
     ) throws {
         let opened = try Environment.open(at: directory, options: environment)
-        projections = try ProjectionSet(environment: opened, projectors: [CatalogProjector(), SubscriptionsProjector()])
+        projections = try ProjectionSet(environment: opened, projectors: [CatalogProjector(), SubscriptionsProjector(), QuotasProjector()])
         var options = EventLogOptions(registry: BillingEventType.registry, environment: environment)
         options.observer = projections
         options.clock = clock

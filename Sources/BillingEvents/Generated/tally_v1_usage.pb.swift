@@ -40,9 +40,27 @@ public nonisolated struct Tally_V1_UsageRecorded: Sendable {
 
   public var properties: Dictionary<String,String> = [:]
 
+  /// Stamped by the engine so that replay never looks anything up: the start of the billing
+  /// (or trial) period the usage counts in, how the metric aggregates, and for a unique count
+  /// the property whose distinct values count ("user" means user_id).
+  public var periodStart: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_periodStart ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_periodStart = newValue}
+  }
+  /// Returns true if `periodStart` has been explicitly set.
+  public var hasPeriodStart: Bool {self._periodStart != nil}
+  /// Clears the value of `periodStart`. Subsequent reads from it will return its default value.
+  public mutating func clearPeriodStart() {self._periodStart = nil}
+
+  public var aggregation: Tally_V1_Aggregation = .unspecified
+
+  public var uniqueProperty: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _periodStart: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// usage.corrected: an adjustment to earlier usage, never an edit of it.
@@ -147,7 +165,7 @@ fileprivate nonisolated let _protobuf_package = "tally.v1"
 
 nonisolated extension Tally_V1_UsageRecorded: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UsageRecorded"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}metric\0\u{1}quantity\0\u{3}user_id\0\u{3}resource_id\0\u{1}properties\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}metric\0\u{1}quantity\0\u{3}user_id\0\u{3}resource_id\0\u{1}properties\0\u{3}period_start\0\u{1}aggregation\0\u{3}unique_property\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -160,12 +178,19 @@ nonisolated extension Tally_V1_UsageRecorded: SwiftProtobuf.Message, SwiftProtob
       case 3: try { try decoder.decodeSingularStringField(value: &self.userID) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.resourceID) }()
       case 5: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.properties) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._periodStart) }()
+      case 7: try { try decoder.decodeSingularEnumField(value: &self.aggregation) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.uniqueProperty) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.metric.isEmpty {
       try visitor.visitSingularStringField(value: self.metric, fieldNumber: 1)
     }
@@ -181,6 +206,15 @@ nonisolated extension Tally_V1_UsageRecorded: SwiftProtobuf.Message, SwiftProtob
     if !self.properties.isEmpty {
       try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.properties, fieldNumber: 5)
     }
+    try { if let v = self._periodStart {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    if self.aggregation != .unspecified {
+      try visitor.visitSingularEnumField(value: self.aggregation, fieldNumber: 7)
+    }
+    if !self.uniqueProperty.isEmpty {
+      try visitor.visitSingularStringField(value: self.uniqueProperty, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -190,6 +224,9 @@ nonisolated extension Tally_V1_UsageRecorded: SwiftProtobuf.Message, SwiftProtob
     if lhs.userID != rhs.userID {return false}
     if lhs.resourceID != rhs.resourceID {return false}
     if lhs.properties != rhs.properties {return false}
+    if lhs._periodStart != rhs._periodStart {return false}
+    if lhs.aggregation != rhs.aggregation {return false}
+    if lhs.uniqueProperty != rhs.uniqueProperty {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,0 +1,164 @@
+public import BillingEvents
+public import EventLog
+import Foundation
+public import LMDB
+public import Projections
+import SwiftProtobuf
+
+/// Usage counters per organization × metric × period, with configured limit overrides and
+/// which limits were reached: what "may this organization do this?" reads.
+///
+/// | database | key | value |
+/// | --- | --- | --- |
+/// | `counters` | org, 0, metric, 0, period start (8 bytes, big-endian seconds) | `QuotaCounter` (17 bytes) |
+/// | `members` | counter key, 0, member | empty: the distinct values a unique count has seen |
+/// | `limits` | org, 0, metric | configured soft and hard limits (18 bytes) |
+public struct QuotasProjector: Projector {
+    public static let name = "quotas"
+    public var name: String { Self.name }
+    public let version: UInt32 = 1
+    public let eventTypes: Set<String> = Set([
+        BillingEventType.usageRecorded, .quotaConfigured, .quotaRemoved, .softLimitReached, .hardLimitReached,
+    ].map(\.rawValue))
+    public let databases: [String: DatabaseOptions] = ["counters": [], "members": [], "limits": []]
+
+    public init() {}
+
+    public func apply(_ event: StoredEvent, to store: ProjectionStore) throws {
+        let txn = store.transaction
+        switch BillingEventType(rawValue: event.eventType) {
+        case .usageRecorded:
+            let usage = try Tally_V1_UsageRecorded(serializedBytes: event.payload)
+            let key = Self.counterKey(event.organizationID, usage.metric, periodStart: usage.periodStart.seconds)
+            var isNewMember = false
+            if usage.aggregation == .uniqueCount, let member = Self.member(of: usage) {
+                let memberKey = key + [0] + Array(member.utf8)
+                isNewMember = try txn.value(forKey: memberKey, in: store.database("members")) == nil
+                if isNewMember { try txn.put([UInt8](), forKey: memberKey, in: store.database("members")) }
+            }
+            let current = try txn.value(forKey: key, in: store.database("counters")).flatMap(QuotaCounter.init(bytes:))
+            let next = QuotaCounter.folding(
+                current, aggregation: usage.aggregation, quantity: usage.quantity,
+                occurredAt: Self.nanoseconds(event.envelope.occurredAt), isNewMember: isNewMember)
+            try txn.put(next.bytes, forKey: key, in: store.database("counters"))
+        case .softLimitReached, .hardLimitReached:
+            let reached = try Tally_V1_LimitReached(serializedBytes: event.payload)
+            let key = Self.counterKey(event.organizationID, reached.metric, periodStart: reached.periodStart.seconds)
+            var counter = try txn.value(forKey: key, in: store.database("counters")).flatMap(QuotaCounter.init(bytes:)) ?? QuotaCounter()
+            if event.eventType == BillingEventType.softLimitReached.rawValue { counter.softLimitReached = true } else { counter.hardLimitReached = true }
+            try txn.put(counter.bytes, forKey: key, in: store.database("counters"))
+        case .quotaConfigured:
+            let configured = try Tally_V1_QuotaConfigured(serializedBytes: event.payload)
+            let limits = QuotaLimits(soft: configured.hasSoftLimit ? configured.softLimit : nil, hard: configured.hasHardLimit ? configured.hardLimit : nil)
+            try txn.put(limits.bytes, forKey: Self.limitsKey(event.organizationID, configured.metric), in: store.database("limits"))
+        case .quotaRemoved:
+            let removed = try Tally_V1_QuotaRemoved(serializedBytes: event.payload)
+            try txn.delete(key: Self.limitsKey(event.organizationID, removed.metric), in: store.database("limits"))
+        default:
+            return
+        }
+    }
+
+    // MARK: Queries, through any transaction
+
+    public static func counter(_ organizationID: String, _ metric: String, periodStart: Int64, in reader: ProjectionReader) throws -> QuotaCounter? {
+        try reader.transaction.value(forKey: counterKey(organizationID, metric, periodStart: periodStart), in: reader.database("counters"))
+            .flatMap(QuotaCounter.init(bytes:))
+    }
+
+    public static func hasMember(_ member: String, _ organizationID: String, _ metric: String, periodStart: Int64, in reader: ProjectionReader) throws -> Bool {
+        try reader.transaction.value(forKey: counterKey(organizationID, metric, periodStart: periodStart) + [0] + Array(member.utf8), in: reader.database("members")) != nil
+    }
+
+    public static func configuredLimits(_ organizationID: String, _ metric: String, in reader: ProjectionReader) throws -> QuotaLimits? {
+        try reader.transaction.value(forKey: limitsKey(organizationID, metric), in: reader.database("limits")).flatMap(QuotaLimits.init(bytes:))
+    }
+
+    /// The value whose distinct occurrences a unique count counts: the user for "user",
+    /// else the named property. Nil when the event has none (it then counts nothing).
+    public static func member(of usage: Tally_V1_UsageRecorded) -> String? {
+        let value = usage.uniqueProperty == "user" ? usage.userID : usage.properties[usage.uniqueProperty] ?? ""
+        return value.isEmpty ? nil : value
+    }
+
+    static func counterKey(_ organizationID: String, _ metric: String, periodStart: Int64) -> [UInt8] {
+        Array(organizationID.utf8) + [0] + Array(metric.utf8) + [0] + withUnsafeBytes(of: UInt64(bitPattern: periodStart).bigEndian) { Array($0) }
+    }
+
+    static func limitsKey(_ organizationID: String, _ metric: String) -> [UInt8] {
+        Array(organizationID.utf8) + [0] + Array(metric.utf8)
+    }
+
+    static func nanoseconds(_ timestamp: Google_Protobuf_Timestamp) -> Int64 {
+        timestamp.seconds &* 1_000_000_000 &+ Int64(timestamp.nanos)
+    }
+}
+
+/// One organization × metric × period.
+public struct QuotaCounter: Sendable, Equatable {
+    /// The aggregated quantity: a sum, a count, a maximum, the latest value, or distinct members.
+    public var value: Int64 = 0
+    /// For `latest`: the occurrence time (ns since 1970) of the value kept.
+    public var latestAt: Int64 = .min
+    public var softLimitReached = false
+    public var hardLimitReached = false
+
+    public init() {}
+
+    /// The counter after one more event: the single aggregation rule that the projection and
+    /// the engine's limit check both use. Saturates instead of overflowing.
+    public static func folding(
+        _ current: QuotaCounter?, aggregation: Tally_V1_Aggregation, quantity: Int64, occurredAt: Int64, isNewMember: Bool
+    ) -> QuotaCounter {
+        var counter = current ?? QuotaCounter()
+        switch aggregation {
+        case .sum, .unspecified, .UNRECOGNIZED: counter.value = counter.value.addingReportingOverflow(quantity).overflow ? .max : counter.value + quantity
+        case .count: counter.value += 1
+        case .max: counter.value = current == nil ? quantity : max(counter.value, quantity)
+        case .latest:
+            if occurredAt >= counter.latestAt {
+                counter.value = quantity
+                counter.latestAt = occurredAt
+            }
+        case .uniqueCount: if isNewMember { counter.value += 1 }
+        }
+        return counter
+    }
+
+    init?(bytes: [UInt8]) {
+        guard bytes.count == 17 else { return nil }
+        value = Int64(bitPattern: bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) })
+        latestAt = Int64(bitPattern: bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) })
+        softLimitReached = bytes[16] & 1 != 0
+        hardLimitReached = bytes[16] & 2 != 0
+    }
+
+    var bytes: [UInt8] {
+        withUnsafeBytes(of: UInt64(bitPattern: value).bigEndian) { Array($0) }
+            + withUnsafeBytes(of: UInt64(bitPattern: latestAt).bigEndian) { Array($0) }
+            + [(softLimitReached ? 1 : 0) | (hardLimitReached ? 2 : 0)]
+    }
+}
+
+/// Limits configured for one organization and metric, overriding the plan's.
+public struct QuotaLimits: Sendable, Equatable {
+    public var soft: Int64?
+    public var hard: Int64?
+
+    public init(soft: Int64?, hard: Int64?) {
+        self.soft = soft
+        self.hard = hard
+    }
+
+    init?(bytes: [UInt8]) {
+        guard bytes.count == 18 else { return nil }
+        let read = { (range: Range<Int>) in Int64(bitPattern: bytes[range].reduce(0) { $0 << 8 | UInt64($1) }) }
+        soft = bytes[0] == 1 ? read(1..<9) : nil
+        hard = bytes[9] == 1 ? read(10..<18) : nil
+    }
+
+    var bytes: [UInt8] {
+        let encode = { (value: Int64?) in [value == nil ? 0 : 1] + withUnsafeBytes(of: UInt64(bitPattern: value ?? 0).bigEndian) { Array($0) } }
+        return encode(soft) + encode(hard)
+    }
+}

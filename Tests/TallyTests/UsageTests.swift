@@ -1,0 +1,127 @@
+import Billing
+import BillingEvents
+import EventLog
+import Foundation
+import ReadModels
+import Tally
+import TallyTestSupport
+import Testing
+
+@Suite("Engine: usage and quotas")
+struct UsageTests {
+    static let now = SubscribeCommandTests.now
+
+    /// An engine whose org_us is on the Free plan (API calls: soft 8,000, hard 10,000; users: hard 3).
+    static func freeEngine(_ directory: TemporaryDirectory) async throws -> Engine {
+        let engine = try await SubscribeCommandTests.engine(directory)
+        try await engine.subscribe("org_us", to: "free", interval: .monthly, at: now)
+        return engine
+    }
+
+    static func calls(_ quantity: Int64, key: String? = nil, at date: Date = now.addingTimeInterval(60)) -> UsageRecord {
+        UsageRecord(organizationID: "org_us", metric: "api_calls", quantity: quantity, userID: "u1", occurredAt: date, idempotencyKey: key)
+    }
+
+    func eventTypes(_ engine: Engine, after sequence: UInt64) throws -> [String] {
+        try engine.log.events(from: sequence + 1, limit: 100).map(\.eventType)
+    }
+
+    @Test("usage exactly at the hard limit is accepted; one more is refused and appends nothing")
+    func exactlyAtTheLimit() async throws {
+        let directory = TemporaryDirectory()
+        let engine = try await Self.freeEngine(directory)
+        let start = try #require(try engine.log.head()).sequence
+        try await engine.recordUsage(Self.calls(7_999))
+        #expect(try eventTypes(engine, after: start) == ["usage.recorded"])
+        #expect(try engine.quota(for: "org_us", metric: "api_calls", at: Self.now).state == .withinIncluded)
+
+        try await engine.recordUsage(Self.calls(1))
+        #expect(try eventTypes(engine, after: start).suffix(2) == ["usage.recorded", "quota.soft_limit_reached"])
+        #expect(try engine.quota(for: "org_us", metric: "api_calls", at: Self.now).state == .softLimitReached)
+
+        try await engine.recordUsage(Self.calls(2_000))
+        #expect(try eventTypes(engine, after: start).suffix(2) == ["usage.recorded", "quota.hard_limit_reached"])
+        let status = try engine.quota(for: "org_us", metric: "api_calls", at: Self.now)
+        #expect(status.usage == 10_000 && status.state == .hardLimitReached && !status.allows(1))
+
+        let head = try engine.log.head()?.sequence
+        await #expect(throws: EngineError.quotaExceeded(metric: "api_calls", limit: 10_000, usage: 10_000)) {
+            try await engine.recordUsage(Self.calls(1))
+        }
+        #expect(try engine.log.head()?.sequence == head)
+    }
+
+    @Test("a retried usage event is recognized before the limit check and counted once")
+    func retries() async throws {
+        let directory = TemporaryDirectory()
+        let engine = try await Self.freeEngine(directory)
+        let first = try await engine.recordUsage(Self.calls(10_000, key: "req-1"))
+        let retry = try await engine.recordUsage(Self.calls(10_000, key: "req-1"))
+        #expect(retry == AppendReceipt(sequence: first.sequence, isDuplicate: true))
+        #expect(try engine.quota(for: "org_us", metric: "api_calls", at: Self.now).usage == 10_000)
+        await #expect(throws: EngineError.self) { try await engine.recordUsage(Self.calls(5, key: "req-1")) }
+    }
+
+    @Test("usage before the subscription started, of an unmetered metric, or negative, is refused by field")
+    func refusals() async throws {
+        let directory = TemporaryDirectory()
+        let engine = try await Self.freeEngine(directory)
+        for (usage, field) in [
+            (Self.calls(1, at: Self.now.addingTimeInterval(-1)), "occurred_at"),
+            (UsageRecord(organizationID: "org_us", metric: "compute_seconds", quantity: 1, occurredAt: Self.now), "metric"),
+            (Self.calls(-5), "quantity"),
+        ] {
+            do {
+                try await engine.recordUsage(usage)
+                Issue.record("accepted bad \(field)")
+            } catch let error as EngineError {
+                guard case .invalid(let named, _) = error else { Issue.record("\(error)"); continue }
+                #expect(named == field)
+            }
+        }
+        await #expect(throws: EngineError.notFound("subscription of org_none")) {
+            try await engine.recordUsage(UsageRecord(organizationID: "org_none", metric: "api_calls", quantity: 1, occurredAt: Self.now))
+        }
+    }
+
+    @Test("a unique count counts distinct users, and its hard limit refuses a new one but not a known one")
+    func uniqueUsers() async throws {
+        let directory = TemporaryDirectory()
+        let engine = try await Self.freeEngine(directory)
+        for user in ["u1", "u2", "u1", "u3"] {
+            try await engine.recordUsage(UsageRecord(organizationID: "org_us", metric: "active_users", quantity: 1, userID: user, occurredAt: Self.now))
+        }
+        #expect(try engine.quota(for: "org_us", metric: "active_users", at: Self.now).usage == 3)
+        await #expect(throws: EngineError.quotaExceeded(metric: "active_users", limit: 3, usage: 3)) {
+            try await engine.recordUsage(UsageRecord(organizationID: "org_us", metric: "active_users", quantity: 1, userID: "u4", occurredAt: Self.now))
+        }
+        try await engine.recordUsage(UsageRecord(organizationID: "org_us", metric: "active_users", quantity: 1, userID: "u2", occurredAt: Self.now))
+    }
+
+    @Test("quota checks are strongly consistent: 100 racing tasks of 200 calls against 10,000 → exactly 50 accepted")
+    func race() async throws {
+        let directory = TemporaryDirectory()
+        let engine = try await Self.freeEngine(directory)
+        let accepted = await withTaskGroup(of: Bool.self) { group in
+            for task in 0..<100 {
+                group.addTask { (try? await engine.recordUsage(Self.calls(200, key: "race-\(task)"))) != nil }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(accepted == 50)
+        #expect(try engine.quota(for: "org_us", metric: "api_calls", at: Self.now).usage == 10_000)
+    }
+
+    @Test("trial usage counts in the trial period; the quotas read model survives a rebuild byte for byte")
+    func trialAndRebuild() async throws {
+        let directory = TemporaryDirectory()
+        let engine = try await SubscribeCommandTests.engine(directory)
+        try await engine.subscribe("org_us", to: "professional", interval: .monthly, at: Self.now)
+        try await engine.recordUsage(Self.calls(1_500))
+        let status = try engine.quota(for: "org_us", metric: "api_calls", at: Self.now.addingTimeInterval(3600))
+        #expect(status.periodStart == Self.now && status.usage == 1_500 && status.included == 1_000_000)
+        let before = try engine.projections.dump(QuotasProjector.name).mapValues { $0.flatMap { [$0.0, $0.1] } }
+        try engine.projections.rebuild(QuotasProjector.name)
+        #expect(try engine.projections.dump(QuotasProjector.name).mapValues { $0.flatMap { [$0.0, $0.1] } } == before)
+    }
+}
