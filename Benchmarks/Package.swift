@@ -23,7 +23,10 @@ let package = Package(
         // Runs one workload in a loop, for `perf record` and callgrind (docs/PERFORMANCE.md).
         .executableTarget(
             name: "ProfileWorkloads",
-            dependencies: ["BenchmarkFixtures", .product(name: "EventLog", package: "Tally")],
+            dependencies: [
+                "BenchmarkFixtures", .product(name: "EventLog", package: "Tally"), .product(name: "Tally", package: "Tally"),
+                .product(name: "Billing", package: "Tally"),
+            ],
             path: "Sources/ProfileWorkloads",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

@@ -5,10 +5,13 @@
 //   scan     append EVENTS, then scan them with decode 5 times
 //   verify   append EVENTS, then verify 5 times
 //   rebuild  append EVENTS, then rebuild a per-organization totals projection 3 times
+//   quota    one subscribed organization; EVENTS quota checks, reporting p50 and p99
 import BenchmarkFixtures
 import EventLog
 import Foundation
 import Projections
+import Tally
+import Billing
 
 let workload = CommandLine.arguments.dropFirst().first ?? "append"
 let count = CommandLine.arguments.dropFirst(2).first.flatMap(Int.init) ?? 200_000
@@ -67,6 +70,24 @@ case "rebuild":
     print("rebuild: \(Double(3 * count) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))) events/s")
     let rss = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8))?.split(separator: "\n").first { $0.hasPrefix("VmHWM") } ?? ""
     print("peak \(rss)")
+case "quota":
+    let engine = try Engine(directory: Fixtures.temporaryDirectory("quota"))
+    let start = Date(timeIntervalSince1970: 1_764_000_000)
+    try await engine.initializeDefaultPlans(at: start)
+    try await engine.register(OrganizationRegistration(id: "org_q", name: "Q", billingEmail: "q@q.test", country: "US", currency: .usd), at: start)
+    try await engine.subscribe("org_q", to: "free", interval: .monthly, at: start)
+    try await engine.recordUsage(UsageRecord(organizationID: "org_q", metric: "api_calls", quantity: 5, occurredAt: start))
+    var samples: [Int64] = []
+    samples.reserveCapacity(count)
+    for _ in 0..<count {
+        let began = ContinuousClock.now
+        let status = try engine.quota(for: "org_q", metric: "api_calls", at: start)
+        let elapsed = ContinuousClock.now - began
+        precondition(status.usage == 5)
+        samples.append(elapsed.components.attoseconds / 1_000_000_000 + elapsed.components.seconds * 1_000_000_000)
+    }
+    samples.sort()
+    print("quota check: p50 \(samples[count / 2]) ns, p99 \(samples[count * 99 / 100]) ns")
 default:
     print("unknown workload \(workload)")
 }
