@@ -65,8 +65,15 @@ public struct CatalogProjector: Projector {
     }
 
     public static func plan(_ id: String, in reader: ProjectionReader) throws -> CatalogPlan? {
-        try reader.transaction.value(forKey: Array(id.utf8), in: reader.database("plans")).map(CatalogPlan.init(record:))
+        try Array(id.utf8).withUnsafeBytes { key in
+            try reader.transaction.withValue(forKey: key, in: reader.database("plans")) { bytes in
+                try bytes.map { bytes in try planCache.value(for: bytes) { try CatalogPlan(record: Array($0)) } }
+            }
+        }
     }
+
+    /// Decoding and validating a plan is costly; plans change rarely and are read on every check.
+    private static let planCache = DecodeCache<CatalogPlan>()
 
     public static func plans(in reader: ProjectionReader) throws -> [CatalogPlan] {
         var plans: [CatalogPlan] = []

@@ -99,9 +99,15 @@ public struct SubscriptionsProjector: Projector {
     }
 
     public static func current(of organizationID: String, in reader: ProjectionReader) throws -> SubscriptionRecord? {
-        try reader.transaction.value(forKey: Array(organizationID.utf8), in: reader.database("current"))
-            .map { try decoder.decode(SubscriptionRecord.self, from: Data($0)) }
+        try Array(organizationID.utf8).withUnsafeBytes { key in
+            try reader.transaction.withValue(forKey: key, in: reader.database("current")) { bytes in
+                try bytes.map { bytes in try cache.value(for: bytes) { try decoder.decode(SubscriptionRecord.self, from: Data($0)) } }
+            }
+        }
     }
+
+    /// Decoding JSON dominated quota checks; records change rarely, checks are constant.
+    private static let cache = DecodeCache<SubscriptionRecord>()
 
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
