@@ -74,6 +74,9 @@ public struct SubscriptionsProjector: Projector {
             let interval = try change.interval.decoded(field: "interval")
             if change.immediate {
                 try record.subscription.changePlanNow(to: change.toPlanID, interval: interval, at: change.effectiveAt.date)
+                if case .trialing = record.subscription.status {} else {
+                    record.recurringPrice = try change.recurringPrice.decoded(field: "recurring_price")
+                }
             } else {
                 try record.subscription.schedulePlanChange(to: change.toPlanID, interval: interval)
             }

@@ -27,7 +27,7 @@ struct EnginePropertyTests {
             let organization = "org_\(Int.random(in: 0..<12, using: &random))"
             let date = start.addingTimeInterval(Double(step) * 600)
             do {
-                switch Int.random(in: 0..<10, using: &random) {
+                switch Int.random(in: 0..<12, using: &random) {
                 case 0:
                     try await engine.register(OrganizationRegistration(
                         id: organization, name: "Org \(organization)", billingEmail: "ap@\(organization).test", country: "US", currency: .usd), at: date)
@@ -35,6 +35,10 @@ struct EnginePropertyTests {
                     try await engine.subscribe(
                         organization, to: plans.randomElement(using: &random)!, interval: Bool.random(using: &random) ? .monthly : .annual,
                         at: date, idempotencyKey: "sub-\(organization)")
+                case 2:
+                    try await engine.changePlan(
+                        organization, to: plans.randomElement(using: &random)!, interval: Bool.random(using: &random) ? .monthly : .annual,
+                        at: date, immediately: Bool.random(using: &random))
                 default:
                     let key = Bool.random(using: &random) ? "u-\(Int.random(in: 0..<200, using: &random))" : nil
                     try await engine.recordUsage(UsageRecord(

@@ -210,6 +210,16 @@ public nonisolated struct Tally_V1_PlanChanged: Sendable {
   /// Clears the value of `prorationCharge`. Subsequent reads from it will return its default value.
   public mutating func clearProrationCharge() {self._prorationCharge = nil}
 
+  /// The new plan's recurring price for the interval, from the change (or the next period) on.
+  public var recurringPrice: Tally_V1_Money {
+    get {_recurringPrice ?? Tally_V1_Money()}
+    set {_recurringPrice = newValue}
+  }
+  /// Returns true if `recurringPrice` has been explicitly set.
+  public var hasRecurringPrice: Bool {self._recurringPrice != nil}
+  /// Clears the value of `recurringPrice`. Subsequent reads from it will return its default value.
+  public mutating func clearRecurringPrice() {self._recurringPrice = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -218,6 +228,7 @@ public nonisolated struct Tally_V1_PlanChanged: Sendable {
   fileprivate var _effectiveAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
   fileprivate var _prorationCredit: Tally_V1_Money? = nil
   fileprivate var _prorationCharge: Tally_V1_Money? = nil
+  fileprivate var _recurringPrice: Tally_V1_Money? = nil
 }
 
 /// subscription.renewed: a new period begins.
@@ -519,7 +530,7 @@ nonisolated extension Tally_V1_SubscriptionActivated: SwiftProtobuf.Message, Swi
 
 nonisolated extension Tally_V1_PlanChanged: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PlanChanged"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}subscription_id\0\u{3}from_plan_id\0\u{3}to_plan_id\0\u{1}interval\0\u{3}effective_at\0\u{1}immediate\0\u{3}proration_credit\0\u{3}proration_charge\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}subscription_id\0\u{3}from_plan_id\0\u{3}to_plan_id\0\u{1}interval\0\u{3}effective_at\0\u{1}immediate\0\u{3}proration_credit\0\u{3}proration_charge\0\u{3}recurring_price\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -535,6 +546,7 @@ nonisolated extension Tally_V1_PlanChanged: SwiftProtobuf.Message, SwiftProtobuf
       case 6: try { try decoder.decodeSingularBoolField(value: &self.immediate) }()
       case 7: try { try decoder.decodeSingularMessageField(value: &self._prorationCredit) }()
       case 8: try { try decoder.decodeSingularMessageField(value: &self._prorationCharge) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._recurringPrice) }()
       default: break
       }
     }
@@ -569,6 +581,9 @@ nonisolated extension Tally_V1_PlanChanged: SwiftProtobuf.Message, SwiftProtobuf
     try { if let v = self._prorationCharge {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
     } }()
+    try { if let v = self._recurringPrice {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -581,6 +596,7 @@ nonisolated extension Tally_V1_PlanChanged: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.immediate != rhs.immediate {return false}
     if lhs._prorationCredit != rhs._prorationCredit {return false}
     if lhs._prorationCharge != rhs._prorationCharge {return false}
+    if lhs._recurringPrice != rhs._recurringPrice {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
