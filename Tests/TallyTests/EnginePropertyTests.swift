@@ -27,7 +27,7 @@ struct EnginePropertyTests {
             let organization = "org_\(Int.random(in: 0..<12, using: &random))"
             let date = start.addingTimeInterval(Double(step) * 600)
             do {
-                switch Int.random(in: 0..<12, using: &random) {
+                switch Int.random(in: 0..<14, using: &random) {
                 case 0:
                     try await engine.register(OrganizationRegistration(
                         id: organization, name: "Org \(organization)", billingEmail: "ap@\(organization).test", country: "US", currency: .usd), at: date)
@@ -39,6 +39,10 @@ struct EnginePropertyTests {
                     try await engine.changePlan(
                         organization, to: plans.randomElement(using: &random)!, interval: Bool.random(using: &random) ? .monthly : .annual,
                         at: date, immediately: Bool.random(using: &random))
+                case 3:
+                    try await engine.cancelSubscription(organization, at: date, immediately: Bool.random(using: &random))
+                case 4:
+                    try await engine.reactivateSubscription(organization, at: date)
                 default:
                     let key = Bool.random(using: &random) ? "u-\(Int.random(in: 0..<200, using: &random))" : nil
                     try await engine.recordUsage(UsageRecord(
