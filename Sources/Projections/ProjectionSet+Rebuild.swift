@@ -43,9 +43,7 @@ extension ProjectionSet {
 
         // Switch: whatever was appended since, then the slot flip, atomically.
         try environment.write { txn in
-            let head = try txn.withCursor(on: eventsDatabase) { cursor in
-                try cursor.last().map { UInt64(bigEndian: $0.key.loadUnaligned(as: UInt64.self)) } ?? 0
-            }
+            let head = try head(in: txn)
             try fold(projector, slot: target, from: next, through: head, in: txn)
             try write(ProjectionState(slot: target, version: projector.version, checkpoint: head), of: name, in: txn)
         }
@@ -61,10 +59,13 @@ extension ProjectionSet {
     }
 
     private func currentHead() throws -> UInt64 {
-        try environment.read { txn in
-            try txn.withCursor(on: eventsDatabase) { cursor in
-                try cursor.last().map { UInt64(bigEndian: $0.key.loadUnaligned(as: UInt64.self)) } ?? 0
-            }
+        try environment.read { try head(in: $0) }
+    }
+
+    /// The log's last sequence as `txn` sees it (0 for an empty log).
+    private func head(in txn: Transaction) throws -> UInt64 {
+        try txn.withCursor(on: eventsDatabase) { cursor in
+            try cursor.last().map { UInt64(bigEndian: $0.key.loadUnaligned(as: UInt64.self)) } ?? 0
         }
     }
 

@@ -33,10 +33,11 @@ public final class ProjectionSet: AppendObserver {
     let slots: [String: [[String: Database]]]
     private let cache = Mutex<TransactionCache?>(nil)
 
+    /// The states one transaction read and, once `apply` ran in it, advanced.
     private struct TransactionCache {
         var transactionID: UInt64
         var states: [String: ProjectionState]
-        var changed: Set<String>
+        var applied = false
     }
 
     public init(environment: Environment, projectors: [any Projector]) throws {
@@ -78,14 +79,14 @@ public final class ProjectionSet: AppendObserver {
         }
         cache.withLock { cache in
             cache?.states = states
-            cache?.changed.formUnion(projectors.map(\.name))
+            cache?.applied = true
         }
     }
 
     public func transactionWillCommit(head: Checkpoint?, in txn: WriteTransaction) throws {
         let pending = cache.withLock { cache -> [String: ProjectionState] in
-            guard let current = cache, current.transactionID == txn.id else { return [:] }
-            return current.states.filter { current.changed.contains($0.key) }
+            guard let current = cache, current.transactionID == txn.id, current.applied else { return [:] }
+            return current.states
         }
         for (name, state) in pending.sorted(by: { $0.key < $1.key }) {
             try write(state, of: name, in: txn)
@@ -124,7 +125,7 @@ public final class ProjectionSet: AppendObserver {
         for projector in projectors {
             states[projector.name] = try Self.state(of: projector.name, in: txn, stateDatabase) ?? .fresh
         }
-        cache.withLock { $0 = TransactionCache(transactionID: txn.id, states: states, changed: []) }
+        cache.withLock { $0 = TransactionCache(transactionID: txn.id, states: states) }
         return states
     }
 

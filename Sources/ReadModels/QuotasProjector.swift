@@ -3,7 +3,7 @@ public import EventLog
 import Foundation
 public import LMDB
 public import Projections
-import SwiftProtobuf
+public import SwiftProtobuf
 
 /// Usage counters per organization × metric × period, with configured limit overrides and
 /// which limits were reached: what "may this organization do this?" reads.
@@ -89,7 +89,8 @@ public struct QuotasProjector: Projector {
         Array(organizationID.utf8) + [0] + Array(metric.utf8)
     }
 
-    static func nanoseconds(_ timestamp: Google_Protobuf_Timestamp) -> Int64 {
+    /// Nanoseconds since 1970: how `latest` orders events by occurrence.
+    public static func nanoseconds(_ timestamp: Google_Protobuf_Timestamp) -> Int64 {
         timestamp.seconds &* 1_000_000_000 &+ Int64(timestamp.nanos)
     }
 }

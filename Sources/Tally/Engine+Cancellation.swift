@@ -63,7 +63,6 @@ extension Engine {
             return [EventDraft(
                 organizationID: organizationID, eventType: decided.0.rawValue, occurredAt: date, payload: try decided.1.serializedData())]
         }
-        guard let record = try subscription(of: organizationID) else { throw EngineError.notFound("subscription of \(organizationID)") }
-        return record
+        return try existingSubscription(of: organizationID)
     }
 }

@@ -85,8 +85,7 @@ extension Engine {
                 organizationID: organizationID, eventType: BillingEventType.planChanged.rawValue, occurredAt: date,
                 idempotencyKey: idempotencyKey, payload: try payload.serializedData())]
         }
-        guard let record = try subscription(of: organizationID) else { throw EngineError.notFound("subscription of \(organizationID)") }
-        return record
+        return try existingSubscription(of: organizationID)
     }
 
     /// Whether `a` per `aInterval` costs more per month than `b` per `bInterval`, compared

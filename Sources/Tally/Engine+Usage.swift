@@ -55,16 +55,16 @@ extension Engine {
         payload.resourceID = usage.resourceID
         payload.properties = usage.properties
         payload.periodStart = Google_Protobuf_Timestamp(date: context.periodStart)
-        payload.aggregation = Tally_V1_MetricTerms(context.terms).aggregation
-        payload.uniqueProperty = Tally_V1_MetricTerms(context.terms).uniqueProperty
+        let terms = Tally_V1_MetricTerms(context.terms)
+        payload.aggregation = terms.aggregation
+        payload.uniqueProperty = terms.uniqueProperty
         var isNewMember = false
         if payload.aggregation == .uniqueCount, let member = QuotasProjector.member(of: payload) {
             isNewMember = try !QuotasProjector.hasMember(member, usage.organizationID, usage.metric, periodStart: payload.periodStart.seconds, in: context.quotas)
         }
-        let occurred = Google_Protobuf_Timestamp(date: usage.occurredAt)
         let next = QuotaCounter.folding(
             context.counter, aggregation: payload.aggregation, quantity: usage.quantity,
-            occurredAt: occurred.seconds &* 1_000_000_000 &+ Int64(occurred.nanos), isNewMember: isNewMember)
+            occurredAt: QuotasProjector.nanoseconds(Google_Protobuf_Timestamp(date: usage.occurredAt)), isNewMember: isNewMember)
         if let hard = context.limits.hard, next.value > hard {
             throw EngineError.quotaExceeded(metric: usage.metric, limit: hard, usage: context.counter?.value ?? 0)
         }

@@ -192,6 +192,11 @@ public final class Engine: Sendable {
                 organizationID: organizationID, eventType: type.rawValue, occurredAt: date,
                 idempotencyKey: idempotencyKey, payload: try payload.serializedData())]
         }
+        return try existingSubscription(of: organizationID)
+    }
+
+    /// The subscription a command just changed; it exists, or the command would have failed.
+    func existingSubscription(of organizationID: String) throws -> SubscriptionRecord {
         guard let record = try subscription(of: organizationID) else { throw EngineError.notFound("subscription of \(organizationID)") }
         return record
     }

@@ -110,12 +110,12 @@ struct CatalogCommandTests {
             try await engine.initializeDefaultPlans(at: Self.now)
             try await engine.register(Self.acme(), at: Self.now)
             try await engine.archivePlan("free", at: Self.now)
-            before = try engine.projections.dump(CatalogProjector.name).mapValues { $0.flatMap { [$0.0, $0.1] } }
+            before = try engine.projections.flatDump(CatalogProjector.name)
         }
         let engine = try Engine(directory: directory.path)
         #expect(try engine.plan("free")?.isArchived == true)
         #expect(try engine.organization("org_acme") != nil)
         try engine.projections.rebuild(CatalogProjector.name)
-        #expect(try engine.projections.dump(CatalogProjector.name).mapValues { $0.flatMap { [$0.0, $0.1] } } == before)
+        #expect(try engine.projections.flatDump(CatalogProjector.name) == before)
     }
 }

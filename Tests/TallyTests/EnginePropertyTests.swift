@@ -61,15 +61,15 @@ struct EnginePropertyTests {
         let names = [CatalogProjector.name, SubscriptionsProjector.name, QuotasProjector.name]
         var incremental: [String: [String: [[UInt8]]]] = [:]
         for name in names {
-            incremental[name] = try engine.projections.dump(name).mapValues { $0.flatMap { [$0.0, $0.1] } }
+            incremental[name] = try engine.projections.flatDump(name)
             #expect(try engine.projections.checkpoint(of: name).sequence == head.sequence, "seed \(seed)")
         }
         let snapshot = try ProjectionSnapshot(
             of: engine.log, asOf: head.sequence, projectors: [CatalogProjector(), SubscriptionsProjector(), QuotasProjector()])
         for name in names {
             try engine.projections.rebuild(name, batchSize: 97)
-            #expect(try engine.projections.dump(name).mapValues { $0.flatMap { [$0.0, $0.1] } } == incremental[name], "\(name), seed \(seed)")
-            #expect(try snapshot.projections.dump(name).mapValues { $0.flatMap { [$0.0, $0.1] } } == incremental[name], "\(name) as of head, seed \(seed)")
+            #expect(try engine.projections.flatDump(name) == incremental[name], "\(name), seed \(seed)")
+            #expect(try snapshot.projections.flatDump(name) == incremental[name], "\(name) as of head, seed \(seed)")
         }
         #expect(try engine.log.verify().isIntact)
     }

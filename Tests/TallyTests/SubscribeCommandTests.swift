@@ -84,9 +84,9 @@ struct SubscribeCommandTests {
         let directory = TemporaryDirectory()
         let engine = try await Self.engine(directory)
         try await engine.subscribe("org_us", to: "professional", interval: .annual, at: Self.now)
-        let before = try engine.projections.dump(SubscriptionsProjector.name).mapValues { $0.flatMap { [$0.0, $0.1] } }
+        let before = try engine.projections.flatDump(SubscriptionsProjector.name)
         try engine.projections.rebuild(SubscriptionsProjector.name)
-        #expect(try engine.projections.dump(SubscriptionsProjector.name).mapValues { $0.flatMap { [$0.0, $0.1] } } == before)
+        #expect(try engine.projections.flatDump(SubscriptionsProjector.name) == before)
     }
 }
 
