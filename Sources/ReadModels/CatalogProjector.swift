@@ -13,15 +13,15 @@ import SwiftProtobuf
 /// | --- | --- | --- |
 /// | `organizations` | organization id | `OrganizationRegistered` with later updates merged in |
 /// | `plans` | plan id | 1 byte (1 = archived), then `PlanSpec` |
+/// | `contracts` | organization id | the latest `CustomPricingAgreed` (it replaces earlier ones) |
 public struct CatalogProjector: Projector {
     public static let name = "catalog"
     public var name: String { Self.name }
-    public let version: UInt32 = 1
-    public let eventTypes: Set<String> = [
-        BillingEventType.organizationRegistered.rawValue, BillingEventType.organizationUpdated.rawValue,
-        BillingEventType.planDefined.rawValue, BillingEventType.planUpdated.rawValue, BillingEventType.planArchived.rawValue,
-    ]
-    public let databases: [String: DatabaseOptions] = ["organizations": [], "plans": []]
+    public let version: UInt32 = 2
+    public let eventTypes: Set<String> = Set([
+        BillingEventType.organizationRegistered, .organizationUpdated, .planDefined, .planUpdated, .planArchived, .customPricingAgreed,
+    ].map(\.rawValue))
+    public let databases: [String: DatabaseOptions] = ["organizations": [], "plans": [], "contracts": []]
 
     public init() {}
 
@@ -40,6 +40,7 @@ public struct CatalogProjector: Projector {
             if update.hasBillingEmail { organization.billingEmail = update.billingEmail }
             if update.hasCountry { organization.country = update.country }
             if update.hasTaxID { organization.taxID = update.taxID }
+            if update.hasPaymentMethod { organization.paymentMethod = update.paymentMethod }
             try txn.put(try organization.serializedBytes() as [UInt8], forKey: key, in: store.database("organizations"))
         case .planDefined, .planUpdated:
             let spec = event.eventType == BillingEventType.planDefined.rawValue
@@ -52,6 +53,8 @@ public struct CatalogProjector: Projector {
             guard var record = try txn.value(forKey: key, in: store.database("plans")), !record.isEmpty else { return }
             record[0] = 1
             try txn.put(record, forKey: key, in: store.database("plans"))
+        case .customPricingAgreed:
+            try txn.put(Array(event.payload), forKey: Array(event.organizationID.utf8), in: store.database("contracts"))
         default:
             return
         }
@@ -71,6 +74,19 @@ public struct CatalogProjector: Projector {
             }
         }
     }
+
+    /// The organization's enterprise contract, if it has one (in effect or not).
+    public static func contract(of organizationID: String, in reader: ProjectionReader) throws -> CustomPricing? {
+        try Array(organizationID.utf8).withUnsafeBytes { key in
+            try reader.transaction.withValue(forKey: key, in: reader.database("contracts")) { bytes in
+                try bytes.map { bytes in
+                    try contractCache.value(for: bytes) { try Tally_V1_CustomPricingAgreed(serializedBytes: Array($0)).decoded(organizationID: organizationID) }
+                }
+            }
+        }
+    }
+
+    private static let contractCache = DecodeCache<CustomPricing>()
 
     /// Decoding and validating a plan is costly; plans change rarely and are read on every check.
     private static let planCache = DecodeCache<CatalogPlan>()
@@ -96,6 +112,8 @@ public struct Organization: Sendable, Hashable {
     public var country: String
     public var taxID: String
     public var currency: String
+    /// The payment method on file; empty when none.
+    public var paymentMethod: String
 
     init(id: String, registration: Tally_V1_OrganizationRegistered) {
         self.id = id
@@ -104,6 +122,7 @@ public struct Organization: Sendable, Hashable {
         country = registration.country
         taxID = registration.taxID
         currency = registration.currency
+        paymentMethod = registration.paymentMethod
     }
 }
 

@@ -13,14 +13,15 @@ public import SwiftProtobuf
 /// | `counters` | org, 0, metric, 0, period start (8 bytes, big-endian seconds) | `QuotaCounter` (17 bytes) |
 /// | `members` | counter key, 0, member | empty: the distinct values a unique count has seen |
 /// | `limits` | org, 0, metric | configured soft and hard limits (18 bytes) |
+/// | `corrections` | sequence of a usage.recorded (8 bytes, big-endian) | the net of its corrections (8 bytes, big-endian two's complement) |
 public struct QuotasProjector: Projector {
     public static let name = "quotas"
     public var name: String { Self.name }
-    public let version: UInt32 = 1
+    public let version: UInt32 = 2
     public let eventTypes: Set<String> = Set([
-        BillingEventType.usageRecorded, .quotaConfigured, .quotaRemoved, .softLimitReached, .hardLimitReached,
+        BillingEventType.usageRecorded, .usageCorrected, .quotaConfigured, .quotaRemoved, .softLimitReached, .hardLimitReached,
     ].map(\.rawValue))
-    public let databases: [String: DatabaseOptions] = ["counters": [], "members": [], "limits": []]
+    public let databases: [String: DatabaseOptions] = ["counters": [], "members": [], "limits": [], "corrections": []]
 
     public init() {}
 
@@ -41,6 +42,16 @@ public struct QuotasProjector: Projector {
                 current, aggregation: usage.aggregation, quantity: usage.quantity,
                 occurredAt: Self.nanoseconds(event.envelope.occurredAt), isNewMember: isNewMember)
             try txn.put(next.bytes, forKey: key, in: store.database("counters"))
+        case .usageCorrected:
+            // Only sums are corrected (the engine refuses others): the delta adds to the counter.
+            let correction = try Tally_V1_UsageCorrected(serializedBytes: event.payload)
+            let key = Self.counterKey(event.organizationID, correction.metric, periodStart: correction.periodStart.seconds)
+            var counter = try txn.value(forKey: key, in: store.database("counters")).flatMap(QuotaCounter.init(bytes:)) ?? QuotaCounter()
+            counter.value = counter.value.addingReportingOverflow(correction.quantityDelta).overflow ? .max : counter.value + correction.quantityDelta
+            try txn.put(counter.bytes, forKey: key, in: store.database("counters"))
+            let original = Self.int64Bytes(Int64(bitPattern: correction.originalSequence))
+            let net = try txn.value(forKey: original, in: store.database("corrections")).map(Self.int64) ?? 0
+            try txn.put(Self.int64Bytes(net &+ correction.quantityDelta), forKey: original, in: store.database("corrections"))
         case .softLimitReached, .hardLimitReached:
             let reached = try Tally_V1_LimitReached(serializedBytes: event.payload)
             let key = Self.counterKey(event.organizationID, reached.metric, periodStart: reached.periodStart.seconds)
@@ -72,6 +83,19 @@ public struct QuotasProjector: Projector {
 
     public static func configuredLimits(_ organizationID: String, _ metric: String, in reader: ProjectionReader) throws -> QuotaLimits? {
         try reader.transaction.value(forKey: limitsKey(organizationID, metric), in: reader.database("limits")).flatMap(QuotaLimits.init(bytes:))
+    }
+
+    /// The net of the corrections made so far to the usage.recorded event at `sequence`.
+    public static func netCorrection(ofUsageAt sequence: UInt64, in reader: ProjectionReader) throws -> Int64 {
+        try reader.transaction.value(forKey: int64Bytes(Int64(bitPattern: sequence)), in: reader.database("corrections")).map(int64) ?? 0
+    }
+
+    static func int64Bytes(_ value: Int64) -> [UInt8] {
+        withUnsafeBytes(of: UInt64(bitPattern: value).bigEndian) { Array($0) }
+    }
+
+    static func int64(_ bytes: [UInt8]) -> Int64 {
+        Int64(bitPattern: bytes.prefix(8).reduce(0) { $0 << 8 | UInt64($1) })
     }
 
     /// The value whose distinct occurrences a unique count counts: the user for "user",

@@ -12,6 +12,7 @@ import SwiftProtobuf
 /// | database | key | value |
 /// | --- | --- | --- |
 /// | `current` | organization id | `SubscriptionRecord` as JSON with sorted keys (deterministic) |
+/// | `due` | when (8 bytes: big-endian ns since 1970, sign bit flipped), organization id | empty: the next time-driven change of each live subscription, in time order, for `Engine.advance(to:)` |
 ///
 /// An event the state machine refuses aborts its commit: the log never accepts a transition
 /// its own read model cannot follow. (The engine checks first, so this guards only against
@@ -19,50 +20,91 @@ import SwiftProtobuf
 public struct SubscriptionsProjector: Projector {
     public static let name = "subscriptions"
     public var name: String { Self.name }
-    public let version: UInt32 = 1
+    public let version: UInt32 = 2
     public let eventTypes: Set<String> = Set([
         BillingEventType.trialStarted, .subscriptionActivated, .planChanged, .subscriptionRenewed, .subscriptionPastDue,
         .gracePeriodStarted, .cancellationScheduled, .subscriptionCanceled, .subscriptionReactivated, .subscriptionExpired,
     ].map(\.rawValue))
-    public let databases: [String: DatabaseOptions] = ["current": []]
+    public let databases: [String: DatabaseOptions] = ["current": [], "due": []]
 
     public init() {}
 
     public func apply(_ event: StoredEvent, to store: ProjectionStore) throws {
         let key = Array(event.organizationID.utf8)
-        let database = store.database("current")
-        var record = try store.transaction.value(forKey: key, in: database).map { try Self.decoder.decode(SubscriptionRecord.self, from: Data($0)) }
+        let current = store.database("current")
+        let due = store.database("due")
+        let record = try store.transaction.value(forKey: key, in: current).map { try Self.decoder.decode(SubscriptionRecord.self, from: Data($0)) }
+        guard let next = try Self.folding(record, event) else { return }
+        if let old = record?.nextChangeAt, old != next.nextChangeAt { _ = try store.transaction.delete(key: Self.dueKey(old, key), in: due) }
+        if let new = next.nextChangeAt { try store.transaction.put([UInt8](), forKey: Self.dueKey(new, key), in: due) }
+        try store.transaction.put(try Self.encoder.encode(next), forKey: key, in: current)
+    }
+
+    /// The record after one event: the projection's only rule, which `Engine.advance(to:)`
+    /// also uses to look ahead, so the two cannot disagree.
+    public static func folding(_ record: SubscriptionRecord?, _ event: StoredEvent) throws -> SubscriptionRecord? {
         let payload = event.payload
         switch BillingEventType(rawValue: event.eventType) {
         case .trialStarted:
             let started = try Tally_V1_TrialStarted(serializedBytes: payload)
-            record = SubscriptionRecord(
-                id: started.subscriptionID, startedAt: event.occurredAt, recurringPrice: nil, createdByKey: event.idempotencyKey,
+            return SubscriptionRecord(
+                id: started.subscriptionID, startedAt: event.occurredAt, recurringPrice: nil, currentPeriod: nil,
+                createdByKey: event.idempotencyKey,
                 subscription: try Subscription(
                     organizationID: event.organizationID, planID: started.planID,
                     interval: try started.interval.decoded(field: "interval"), trialEndsAt: started.trialEndsAt.date))
         case .subscriptionActivated:
             let activated = try Tally_V1_SubscriptionActivated(serializedBytes: payload)
             let price = try activated.recurringPrice.decoded(field: "recurring_price")
+            let period = try BillingPeriod(start: activated.periodStart.date, end: activated.periodEnd.date)
             if var existing = record, existing.id == activated.subscriptionID, case .trialing = existing.subscription.status {
                 try existing.subscription.convertTrial()
                 existing.recurringPrice = price
-                record = existing
-            } else {
-                record = SubscriptionRecord(
-                    id: activated.subscriptionID, startedAt: event.occurredAt, recurringPrice: price, createdByKey: event.idempotencyKey,
-                    subscription: try Subscription(
-                        organizationID: event.organizationID, planID: activated.planID,
-                        interval: try activated.interval.decoded(field: "interval"), activeFrom: activated.periodStart.date))
+                existing.currentPeriod = period
+                return existing
             }
+            return SubscriptionRecord(
+                id: activated.subscriptionID, startedAt: event.occurredAt, recurringPrice: price, currentPeriod: period,
+                createdByKey: event.idempotencyKey,
+                subscription: try Subscription(
+                    organizationID: event.organizationID, planID: activated.planID,
+                    interval: try activated.interval.decoded(field: "interval"), activeFrom: activated.periodStart.date))
+        case nil:
+            return record
         default:
             guard var existing = record else {
                 throw BillingError.invalid(field: "subscription_id", rule: "\(event.eventType) for \(event.organizationID), which has no subscription")
             }
             try Self.transition(&existing, event)
-            record = existing
+            return existing
         }
-        try store.transaction.put(try Self.encoder.encode(record), forKey: key, in: database)
+    }
+
+    static func dueKey(_ date: Date, _ organization: [UInt8]) -> [UInt8] {
+        withUnsafeBytes(of: (UInt64(bitPattern: Self.nanoseconds(date)) ^ (1 << 63)).bigEndian) { Array($0) } + organization
+    }
+
+    /// Whole nanoseconds since 1970, rounded down, as timestamps store them.
+    static func nanoseconds(_ date: Date) -> Int64 {
+        let timestamp = Google_Protobuf_Timestamp(date: date)
+        return timestamp.seconds &* 1_000_000_000 &+ Int64(timestamp.nanos)
+    }
+
+    /// The organizations whose subscription changes by time at or before `date`, earliest
+    /// first (ties by organization id): what `Engine.advance(to:)` must fold next.
+    public static func due(atOrBefore date: Date, limit: Int, in reader: ProjectionReader) throws -> [String] {
+        var organizations: [String] = []
+        let bound = dueKey(date, [])
+        try reader.transaction.withCursor(on: reader.database("due")) { cursor in
+            var entry = try cursor.first()
+            while let current = entry, organizations.count < limit {
+                let key = Array(current.key)
+                guard key.count > 8, key[..<8].lexicographicallyPrecedes(bound) || key[..<8].elementsEqual(bound) else { break }
+                organizations.append(String(decoding: key[8...], as: UTF8.self))
+                entry = try cursor.next()
+            }
+        }
+        return organizations
     }
 
     /// The transitions of an existing subscription, each through the domain's state machine.
@@ -73,9 +115,12 @@ public struct SubscriptionsProjector: Projector {
             let change = try Tally_V1_PlanChanged(serializedBytes: payload)
             let interval = try change.interval.decoded(field: "interval")
             if change.immediate {
+                let intervalChanges = interval != record.subscription.interval
                 try record.subscription.changePlanNow(to: change.toPlanID, interval: interval, at: change.effectiveAt.date)
                 if case .trialing = record.subscription.status {} else {
                     record.recurringPrice = try change.recurringPrice.decoded(field: "recurring_price")
+                    // A new interval starts a new cycle at the change.
+                    if intervalChanges { record.currentPeriod = record.subscription.schedule.period(0) }
                 }
             } else {
                 try record.subscription.schedulePlanChange(to: change.toPlanID, interval: interval)
@@ -84,6 +129,7 @@ public struct SubscriptionsProjector: Projector {
             let renewed = try Tally_V1_SubscriptionRenewed(serializedBytes: payload)
             try record.subscription.renew(at: renewed.periodStart.date)
             record.recurringPrice = try renewed.recurringPrice.decoded(field: "recurring_price")
+            record.currentPeriod = try BillingPeriod(start: renewed.periodStart.date, end: renewed.periodEnd.date)
         case .subscriptionPastDue:
             try record.subscription.markPastDue(at: try Tally_V1_SubscriptionPastDue(serializedBytes: payload).since.date)
         case .gracePeriodStarted:
@@ -127,7 +173,23 @@ public struct SubscriptionRecord: Sendable, Hashable, Codable {
     public var startedAt: Date
     /// The price of the current period; nil while trialing.
     public var recurringPrice: Money?
+    /// The period being billed (the last one, once ended); nil while trialing.
+    public var currentPeriod: BillingPeriod?
     /// The idempotency key of the command that created it, so a retry can be recognized.
     public var createdByKey: String?
     public var subscription: Subscription
+}
+
+extension SubscriptionRecord {
+    /// When time alone next changes this subscription: the trial's end, the period's end
+    /// (renewal, or a cancellation scheduled for it), or the end of a grace period. Nil once
+    /// it has ended.
+    public var nextChangeAt: Date? {
+        switch subscription.status {
+        case .trialing(let endsAt): endsAt
+        case .active, .pastDue: currentPeriod?.end
+        case .grace(_, let until): min(until, currentPeriod?.end ?? until)
+        case .canceled, .expired: nil
+        }
+    }
 }

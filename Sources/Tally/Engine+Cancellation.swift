@@ -43,7 +43,7 @@ extension Engine {
 
     /// Decides one subscription event from the current record, inside the append; the state
     /// machine's refusals become `EngineError.conflict` naming the state.
-    private func transition(
+    func transition(
         _ organizationID: String, at date: Date,
         _ decide: @escaping @Sendable (SubscriptionRecord) throws(BillingError) -> (BillingEventType, any SwiftProtobuf.Message)
     ) async throws -> SubscriptionRecord {

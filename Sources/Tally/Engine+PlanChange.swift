@@ -39,10 +39,7 @@ extension Engine {
             guard newPlan.currency == oldPlan.currency else {
                 throw EngineError.invalid(field: "plan_id", rule: "plan \(planID) is priced in \(newPlan.currency), the subscription in \(oldPlan.currency)")
             }
-            let newPrice: Money
-            do throws(BillingError) { newPrice = try newPlan.recurringPrice(for: interval) } catch {
-                throw EngineError.invalid(field: "interval", rule: Self.rule(of: error))
-            }
+            let newPrice = try Self.recurringPrice(of: newPlan, interval: interval, for: organizationID, at: date, catalog: catalog)
             let isTrial: Bool
             if case .trialing = record.subscription.status { isTrial = true } else { isTrial = false }
             let oldPrice = record.recurringPrice ?? .zero(newPrice.currency)

@@ -32,47 +32,13 @@ public final class Engine: Sendable {
         logger: Logger = Logger(label: "tally.engine")
     ) throws {
         let opened = try Environment.open(at: directory, options: environment)
-        projections = try ProjectionSet(environment: opened, projectors: [CatalogProjector(), SubscriptionsProjector(), QuotasProjector()])
+        projections = try ProjectionSet(environment: opened, projectors: [CatalogProjector(), SubscriptionsProjector(), QuotasProjector(), UsageRollupsProjector()])
         var options = EventLogOptions(registry: BillingEventType.registry, environment: environment)
         options.observer = projections
         options.clock = clock
         log = try EventLog(directory: directory, options: options, logger: logger)
         self.clock = clock
         try projections.synchronize()
-    }
-
-    // MARK: Organizations
-
-    /// Registers a tenant. Registering the same organization again with the same details is a
-    /// harmless retry (nothing appended); with other details it is a conflict.
-    @discardableResult
-    public func register(_ registration: OrganizationRegistration, at date: Date) async throws -> AppendReceipt {
-        try registration.validate()
-        var payload = Tally_V1_OrganizationRegistered()
-        payload.name = registration.name
-        payload.billingEmail = registration.billingEmail
-        payload.country = registration.country
-        payload.taxID = registration.taxID
-        payload.currency = registration.currency.code
-        let draft = EventDraft(
-            organizationID: registration.id, eventType: BillingEventType.organizationRegistered.rawValue, occurredAt: date,
-            idempotencyKey: BillingEventType.organizationRegistered.rawValue, payload: try payload.serializedData())
-        let projections = projections
-        return try await log.append { decision in
-            let catalog = try projections.reader(CatalogProjector.name, in: decision.transaction)
-            if let existing = try CatalogProjector.organization(registration.id, in: catalog),
-                existing.name != registration.name || existing.billingEmail != registration.billingEmail
-                    || existing.country != registration.country || existing.taxID != registration.taxID
-                    || existing.currency != registration.currency.code
-            {
-                throw EngineError.conflict("organization \(registration.id) is already registered with other details")
-            }
-            return [draft]  // a retry of the same registration is deduplicated by its idempotency key
-        }[0]
-    }
-
-    public func organization(_ id: String) throws -> Organization? {
-        try projections.read(CatalogProjector.name) { try CatalogProjector.organization(id, in: $0) }
     }
 
     // MARK: Plans
@@ -157,8 +123,7 @@ public final class Engine: Sendable {
             guard plan.currency.code == organization.currency else {
                 throw EngineError.invalid(field: "plan_id", rule: "plan \(planID) is priced in \(plan.currency), but \(organizationID) is billed in \(organization.currency)")
             }
-            let price: Money
-            do throws(BillingError) { price = try plan.recurringPrice(for: interval) } catch { throw EngineError.invalid(field: "interval", rule: Self.rule(of: error)) }
+            let price = try Self.recurringPrice(of: plan, interval: interval, for: organizationID, at: date, catalog: catalog)
             let subscriptions = try projections.reader(SubscriptionsProjector.name, in: decision.transaction)
             if let existing = try SubscriptionsProjector.current(of: organizationID, in: subscriptions), existing.subscription.status.isLive {
                 if let idempotencyKey, existing.createdByKey == idempotencyKey { return [] }

@@ -139,6 +139,10 @@ public nonisolated struct Tally_V1_OrganizationRegistered: Sendable {
   /// ISO 4217: the currency the organization is billed in.
   public var currency: String = String()
 
+  /// The payment method on file (a gateway token such as "pm_card_visa"); empty when none.
+  /// A trial converts at its end only when one is on file, as Stripe's trials do.
+  public var paymentMethod: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -186,6 +190,16 @@ public nonisolated struct Tally_V1_OrganizationUpdated: Sendable {
   /// Clears the value of `taxID`. Subsequent reads from it will return its default value.
   public mutating func clearTaxID() {self._taxID = nil}
 
+  /// Set to "" to remove the payment method on file.
+  public var paymentMethod: String {
+    get {_paymentMethod ?? String()}
+    set {_paymentMethod = newValue}
+  }
+  /// Returns true if `paymentMethod` has been explicitly set.
+  public var hasPaymentMethod: Bool {self._paymentMethod != nil}
+  /// Clears the value of `paymentMethod`. Subsequent reads from it will return its default value.
+  public mutating func clearPaymentMethod() {self._paymentMethod = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -194,6 +208,7 @@ public nonisolated struct Tally_V1_OrganizationUpdated: Sendable {
   fileprivate var _billingEmail: String? = nil
   fileprivate var _country: String? = nil
   fileprivate var _taxID: String? = nil
+  fileprivate var _paymentMethod: String? = nil
 }
 
 public nonisolated struct Tally_V1_MetricTerms: Sendable {
@@ -460,7 +475,7 @@ nonisolated extension Tally_V1_Aggregation: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Tally_V1_OrganizationRegistered: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".OrganizationRegistered"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}billing_email\0\u{1}country\0\u{3}tax_id\0\u{1}currency\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}billing_email\0\u{1}country\0\u{3}tax_id\0\u{1}currency\0\u{3}payment_method\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -473,6 +488,7 @@ nonisolated extension Tally_V1_OrganizationRegistered: SwiftProtobuf.Message, Sw
       case 3: try { try decoder.decodeSingularStringField(value: &self.country) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.taxID) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.paymentMethod) }()
       default: break
       }
     }
@@ -494,6 +510,9 @@ nonisolated extension Tally_V1_OrganizationRegistered: SwiftProtobuf.Message, Sw
     if !self.currency.isEmpty {
       try visitor.visitSingularStringField(value: self.currency, fieldNumber: 5)
     }
+    if !self.paymentMethod.isEmpty {
+      try visitor.visitSingularStringField(value: self.paymentMethod, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -503,6 +522,7 @@ nonisolated extension Tally_V1_OrganizationRegistered: SwiftProtobuf.Message, Sw
     if lhs.country != rhs.country {return false}
     if lhs.taxID != rhs.taxID {return false}
     if lhs.currency != rhs.currency {return false}
+    if lhs.paymentMethod != rhs.paymentMethod {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -510,7 +530,7 @@ nonisolated extension Tally_V1_OrganizationRegistered: SwiftProtobuf.Message, Sw
 
 nonisolated extension Tally_V1_OrganizationUpdated: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".OrganizationUpdated"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}billing_email\0\u{1}country\0\u{3}tax_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}billing_email\0\u{1}country\0\u{3}tax_id\0\u{3}payment_method\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -522,6 +542,7 @@ nonisolated extension Tally_V1_OrganizationUpdated: SwiftProtobuf.Message, Swift
       case 2: try { try decoder.decodeSingularStringField(value: &self._billingEmail) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self._country) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self._taxID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self._paymentMethod) }()
       default: break
       }
     }
@@ -544,6 +565,9 @@ nonisolated extension Tally_V1_OrganizationUpdated: SwiftProtobuf.Message, Swift
     try { if let v = self._taxID {
       try visitor.visitSingularStringField(value: v, fieldNumber: 4)
     } }()
+    try { if let v = self._paymentMethod {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -552,6 +576,7 @@ nonisolated extension Tally_V1_OrganizationUpdated: SwiftProtobuf.Message, Swift
     if lhs._billingEmail != rhs._billingEmail {return false}
     if lhs._country != rhs._country {return false}
     if lhs._taxID != rhs._taxID {return false}
+    if lhs._paymentMethod != rhs._paymentMethod {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -79,9 +79,36 @@ public nonisolated struct Tally_V1_UsageCorrected: Sendable {
 
   public var reason: String = String()
 
+  /// Copied by the engine from the original event, so that replay adjusts the same counter
+  /// and rollups without looking the original up.
+  public var originalOccurredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_originalOccurredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_originalOccurredAt = newValue}
+  }
+  /// Returns true if `originalOccurredAt` has been explicitly set.
+  public var hasOriginalOccurredAt: Bool {self._originalOccurredAt != nil}
+  /// Clears the value of `originalOccurredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearOriginalOccurredAt() {self._originalOccurredAt = nil}
+
+  public var periodStart: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_periodStart ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_periodStart = newValue}
+  }
+  /// Returns true if `periodStart` has been explicitly set.
+  public var hasPeriodStart: Bool {self._periodStart != nil}
+  /// Clears the value of `periodStart`. Subsequent reads from it will return its default value.
+  public mutating func clearPeriodStart() {self._periodStart = nil}
+
+  public var userID: String = String()
+
+  public var resourceID: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _originalOccurredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _periodStart: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// quota.configured: per-organization limits overriding the plan's for one metric.
@@ -234,7 +261,7 @@ nonisolated extension Tally_V1_UsageRecorded: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Tally_V1_UsageCorrected: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UsageCorrected"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}original_sequence\0\u{1}metric\0\u{3}quantity_delta\0\u{1}reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}original_sequence\0\u{1}metric\0\u{3}quantity_delta\0\u{1}reason\0\u{3}original_occurred_at\0\u{3}period_start\0\u{3}user_id\0\u{3}resource_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -246,12 +273,20 @@ nonisolated extension Tally_V1_UsageCorrected: SwiftProtobuf.Message, SwiftProto
       case 2: try { try decoder.decodeSingularStringField(value: &self.metric) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.quantityDelta) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._originalOccurredAt) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._periodStart) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.resourceID) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.originalSequence != 0 {
       try visitor.visitSingularUInt64Field(value: self.originalSequence, fieldNumber: 1)
     }
@@ -264,6 +299,18 @@ nonisolated extension Tally_V1_UsageCorrected: SwiftProtobuf.Message, SwiftProto
     if !self.reason.isEmpty {
       try visitor.visitSingularStringField(value: self.reason, fieldNumber: 4)
     }
+    try { if let v = self._originalOccurredAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._periodStart {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 7)
+    }
+    if !self.resourceID.isEmpty {
+      try visitor.visitSingularStringField(value: self.resourceID, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -272,6 +319,10 @@ nonisolated extension Tally_V1_UsageCorrected: SwiftProtobuf.Message, SwiftProto
     if lhs.metric != rhs.metric {return false}
     if lhs.quantityDelta != rhs.quantityDelta {return false}
     if lhs.reason != rhs.reason {return false}
+    if lhs._originalOccurredAt != rhs._originalOccurredAt {return false}
+    if lhs._periodStart != rhs._periodStart {return false}
+    if lhs.userID != rhs.userID {return false}
+    if lhs.resourceID != rhs.resourceID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,0 +1,175 @@
+import BillingEvents
+public import EventLog
+public import Foundation
+public import LMDB
+public import Projections
+import SwiftProtobuf
+
+/// Usage per organization × metric × UTC day, and within each day per user and per resource:
+/// what cost attribution, usage charts and forecasts read. Corrections adjust the day, user
+/// and resource of the usage they correct.
+///
+/// | database | key | value |
+/// | --- | --- | --- |
+/// | `daily` | org, 0, metric, 0, day (4 bytes) | `UsageRollup` (40 bytes) |
+/// | `by_user` | daily key, user id | `UsageRollup` |
+/// | `by_resource` | daily key, resource id | `UsageRollup` |
+///
+/// The day is days since 1970-01-01 in UTC, big-endian with the sign bit flipped so that keys
+/// sort by time.
+public struct UsageRollupsProjector: Projector {
+    public static let name = "usage_rollups"
+    public var name: String { Self.name }
+    public let version: UInt32 = 1
+    public let eventTypes: Set<String> = [BillingEventType.usageRecorded.rawValue, BillingEventType.usageCorrected.rawValue]
+    public let databases: [String: DatabaseOptions] = ["daily": [], "by_user": [], "by_resource": []]
+
+    public init() {}
+
+    public func apply(_ event: StoredEvent, to store: ProjectionStore) throws {
+        let metric: String, user: String, resource: String, occurredAt: Google_Protobuf_Timestamp
+        let change: (inout UsageRollup) -> Void
+        if event.eventType == BillingEventType.usageRecorded.rawValue {
+            let usage = try Tally_V1_UsageRecorded(serializedBytes: event.payload)
+            (metric, user, resource, occurredAt) = (usage.metric, usage.userID, usage.resourceID, event.envelope.occurredAt)
+            let at = QuotasProjector.nanoseconds(occurredAt)
+            change = { $0.record(usage.quantity, at: at) }
+        } else {
+            let correction = try Tally_V1_UsageCorrected(serializedBytes: event.payload)
+            (metric, user, resource, occurredAt) = (correction.metric, correction.userID, correction.resourceID, correction.originalOccurredAt)
+            change = { $0.correct(by: correction.quantityDelta) }
+        }
+        let day = Self.dailyKey(event.organizationID, metric, day: Self.day(of: occurredAt.seconds))
+        try update(day, in: store.database("daily"), store.transaction, change)
+        if !user.isEmpty { try update(day + Array(user.utf8), in: store.database("by_user"), store.transaction, change) }
+        if !resource.isEmpty { try update(day + Array(resource.utf8), in: store.database("by_resource"), store.transaction, change) }
+    }
+
+    private func update(_ key: [UInt8], in database: Database, _ txn: WriteTransaction, _ change: (inout UsageRollup) -> Void) throws {
+        var rollup = try txn.value(forKey: key, in: database).flatMap(UsageRollup.init(bytes:)) ?? UsageRollup()
+        change(&rollup)
+        try txn.put(rollup.bytes, forKey: key, in: database)
+    }
+
+    // MARK: Queries
+
+    public enum Breakdown: String, Sendable, CaseIterable {
+        case day, user, resource
+    }
+
+    /// One row of a usage query: a day (`key` is its date, yyyy-MM-dd), a user or a resource.
+    public struct Row: Sendable, Hashable {
+        public var metric: String
+        public var key: String
+        public var rollup: UsageRollup
+    }
+
+    /// Usage of `organizationID` on the UTC days from `from` up to and including `to`, per
+    /// metric (or just `metric`), broken down by day, user or resource; sorted by metric and key.
+    public static func rows(
+        _ organizationID: String, metric: String?, fromDay: Int32, toDay: Int32, by breakdown: Breakdown, in reader: ProjectionReader
+    ) throws -> [Row] {
+        let prefix = Array(organizationID.utf8) + [0] + (metric.map { Array($0.utf8) + [0] } ?? [])
+        let database = reader.database(breakdown == .day ? "daily" : breakdown == .user ? "by_user" : "by_resource")
+        var totals: [Row] = []
+        var index: [String: [String: Int]] = [:]
+        try reader.transaction.withCursor(on: database) { cursor in
+            var entry = try prefix.withUnsafeBytes { try cursor.seek(atOrAfter: $0) }
+            while let current = entry {
+                let key = Array(current.key)
+                guard key.starts(with: prefix) else { break }
+                // org 0 metric 0 day(4) [member]
+                let rest = key[(organizationID.utf8.count + 1)...]
+                guard let zero = rest.firstIndex(of: 0), key.count >= zero + 5 else { break }
+                let rowMetric = String(decoding: rest[..<zero], as: UTF8.self)
+                let day = dayNumber(key[(zero + 1)..<(zero + 5)])
+                if day >= fromDay, day <= toDay, let rollup = UsageRollup(bytes: Array(current.value)) {
+                    let member = breakdown == .day ? dayString(day) : String(decoding: key[(zero + 5)...], as: UTF8.self)
+                    if let position = index[rowMetric]?[member] {
+                        totals[position].rollup.merge(rollup)
+                    } else {
+                        index[rowMetric, default: [:]][member] = totals.count
+                        totals.append(Row(metric: rowMetric, key: member, rollup: rollup))
+                    }
+                }
+                entry = try cursor.next()
+            }
+        }
+        return totals.sorted { ($0.metric, $0.key) < ($1.metric, $1.key) }
+    }
+
+    // MARK: Keys
+
+    static func dailyKey(_ organizationID: String, _ metric: String, day: Int32) -> [UInt8] {
+        Array(organizationID.utf8) + [0] + Array(metric.utf8) + [0] + withUnsafeBytes(of: (UInt32(bitPattern: day) ^ 0x8000_0000).bigEndian) { Array($0) }
+    }
+
+    /// Days since 1970-01-01 (UTC) of a moment `seconds` after it, rounded down.
+    public static func day(of seconds: Int64) -> Int32 {
+        Int32(clamping: seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
+    }
+
+    public static func day(of date: Date) -> Int32 {
+        day(of: Int64(date.timeIntervalSince1970.rounded(.down)))
+    }
+
+    static func dayNumber(_ bytes: ArraySlice<UInt8>) -> Int32 {
+        Int32(bitPattern: bytes.reduce(0) { $0 << 8 | UInt32($1) } ^ 0x8000_0000)
+    }
+
+    static func dayString(_ day: Int32) -> String {
+        Date(timeIntervalSince1970: TimeInterval(day) * 86_400).formatted(.iso8601.year().month().day())
+    }
+}
+
+/// What one cell of the rollups saw: the sum (corrections included), the number of events,
+/// the largest single quantity and the latest one.
+public struct UsageRollup: Sendable, Hashable {
+    public var sum: Int64 = 0
+    public var events: Int64 = 0
+    public var maximum: Int64 = .min
+    public var latest: Int64 = 0
+    /// Nanoseconds since 1970 of `latest`.
+    public var latestAt: Int64 = .min
+
+    public init() {}
+
+    mutating func record(_ quantity: Int64, at nanoseconds: Int64) {
+        sum = sum.addingReportingOverflow(quantity).overflow ? .max : sum + quantity
+        events += 1
+        maximum = max(maximum, quantity)
+        if nanoseconds >= latestAt {
+            latest = quantity
+            latestAt = nanoseconds
+        }
+    }
+
+    mutating func correct(by delta: Int64) {
+        sum = sum.addingReportingOverflow(delta).overflow ? (delta > 0 ? .max : .min) : sum + delta
+    }
+
+    mutating func merge(_ other: UsageRollup) {
+        sum = sum.addingReportingOverflow(other.sum).overflow ? .max : sum + other.sum
+        events += other.events
+        maximum = max(maximum, other.maximum)
+        if other.latestAt >= latestAt {
+            latest = other.latest
+            latestAt = other.latestAt
+        }
+    }
+
+    init?(bytes: [UInt8]) {
+        guard bytes.count == 40 else { return nil }
+        let read = { (index: Int) in Int64(bitPattern: bytes[(index * 8)..<(index * 8 + 8)].reduce(0) { $0 << 8 | UInt64($1) }) }
+        (sum, events, maximum, latest, latestAt) = (read(0), read(1), read(2), read(3), read(4))
+    }
+
+    var bytes: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(40)
+        for value in [sum, events, maximum, latest, latestAt] {
+            withUnsafeBytes(of: UInt64(bitPattern: value).bigEndian) { bytes.append(contentsOf: $0) }
+        }
+        return bytes
+    }
+}

@@ -1,0 +1,174 @@
+import Billing
+import BillingEvents
+import EventLog
+public import Foundation
+import LMDB
+import Projections
+import ReadModels
+import SwiftProtobuf
+import Synchronization
+
+/// What one `Engine.advance(to:)` appended.
+public struct AdvanceReport: Sendable, Hashable {
+    /// Events appended, by event type.
+    public var appended: [String: Int] = [:]
+
+    public var total: Int { appended.values.reduce(0, +) }
+}
+
+extension Engine {
+    /// Appends every time-driven event due at or before `date`, in time order (ties by
+    /// organization id), each at the moment it was due: trials ending (activated with a
+    /// payment method on file, else expired), periods renewing (taking any scheduled plan
+    /// change, at the price then in force), cancellations scheduled for a period's end, and
+    /// grace periods running out. A second call with the same date appends nothing.
+    ///
+    /// The work is committed `eventsPerCommit` events at a time; several processes may
+    /// advance the same log at once and each due change is still appended exactly once,
+    /// because every decision reads the read models inside the append's transaction.
+    @discardableResult
+    public func advance(to date: Date, eventsPerCommit: Int = 2_000) async throws -> AdvanceReport {
+        guard eventsPerCommit > 0 else { throw EngineError.invalid(field: "events_per_commit", rule: "must be positive, got \(eventsPerCommit)") }
+        let projections = projections
+        var report = AdvanceReport()
+        while true {
+            // The decision can run again (after map growth); the run that committed sets this last.
+            let decided = Mutex<[String]>([])
+            let receipts = try await log.append { decision in
+                let drafts = try Self.dueEvents(upTo: date, limit: eventsPerCommit, decision, projections)
+                decided.withLock { $0 = drafts.map(\.eventType) }
+                return drafts
+            }
+            let types = decided.withLock { $0 }
+            for (type, receipt) in zip(types, receipts) where !receipt.isDuplicate { report.appended[type, default: 0] += 1 }
+            if types.count < eventsPerCommit { return report }
+        }
+    }
+
+    /// The first `limit` due events across all organizations, in time order. Each
+    /// organization's changes are looked ahead by folding them through the subscriptions
+    /// projector's own rule, so a subscription several periods behind catches up in one go.
+    private static func dueEvents(
+        upTo date: Date, limit: Int, _ decision: borrowing AppendDecision, _ projections: ProjectionSet
+    ) throws -> [EventDraft] {
+        let subscriptions = try projections.reader(SubscriptionsProjector.name, in: decision.transaction)
+        let catalog = try projections.reader(CatalogProjector.name, in: decision.transaction)
+        // The first `limit` events all belong to the first `limit` organizations due: any
+        // later organization's events come at or after each of theirs.
+        let organizations = try SubscriptionsProjector.due(atOrBefore: date, limit: limit, in: subscriptions)
+        var pending: [(at: Date, organization: [UInt8], step: Int, draft: EventDraft)] = []
+        for organizationID in organizations {
+            guard var record = try SubscriptionsProjector.current(of: organizationID, in: subscriptions) else { continue }
+            var step = 0
+            while step < limit, let at = record.nextChangeAt, at <= date {
+                let draft = try timeDrivenEvent(for: record, organizationID: organizationID, at: at, catalog: catalog)
+                guard let next = try SubscriptionsProjector.folding(record, StoredEvent(previewing: draft)) else { break }
+                if let nextAt = next.nextChangeAt, nextAt <= at {
+                    throw EngineError.conflict("the subscription of \(organizationID) would not move past \(at.formatted(.iso8601)) (\(draft.eventType))")
+                }
+                pending.append((at, Array(organizationID.utf8), step, draft))
+                record = next
+                step += 1
+            }
+        }
+        pending.sort { a, b in
+            if a.at != b.at { return a.at < b.at }
+            if a.organization != b.organization { return a.organization.lexicographicallyPrecedes(b.organization) }
+            return a.step < b.step
+        }
+        return pending.prefix(limit).map(\.draft)
+    }
+
+    /// The one event time causes next for `record`, at `at` (its `nextChangeAt`).
+    private static func timeDrivenEvent(
+        for record: SubscriptionRecord, organizationID: String, at: Date, catalog: ProjectionReader
+    ) throws -> EventDraft {
+        let subscription = record.subscription
+        let type: BillingEventType
+        let payload: any SwiftProtobuf.Message
+        switch subscription.status {
+        case .trialing:
+            guard let organization = try CatalogProjector.organization(organizationID, in: catalog) else {
+                throw EngineError.notFound("organization \(organizationID)")
+            }
+            if organization.paymentMethod.isEmpty {
+                type = .subscriptionExpired
+                payload = Tally_V1_SubscriptionExpired.with {
+                    $0.subscriptionID = record.id
+                    $0.effectiveAt = Google_Protobuf_Timestamp(date: at)
+                }
+            } else {
+                let period = subscription.schedule.period(0)
+                let price = try recurringPrice(of: try plan(subscription.planID, catalog), interval: subscription.interval, for: organizationID, at: period.start, catalog: catalog)
+                type = .subscriptionActivated
+                payload = Tally_V1_SubscriptionActivated.with {
+                    $0.subscriptionID = record.id
+                    $0.planID = subscription.planID
+                    $0.interval = Tally_V1_Interval(subscription.interval)
+                    $0.periodStart = Google_Protobuf_Timestamp(date: period.start)
+                    $0.periodEnd = Google_Protobuf_Timestamp(date: period.end)
+                    $0.recurringPrice = Tally_V1_Money(price)
+                }
+            }
+        case .grace(_, let until) where until == at:
+            type = .subscriptionCanceled
+            payload = Tally_V1_SubscriptionCanceled.with {
+                $0.subscriptionID = record.id
+                $0.effectiveAt = Google_Protobuf_Timestamp(date: at)
+                $0.reason = .nonpayment
+            }
+        case .active, .pastDue, .grace:
+            guard let period = record.currentPeriod else { throw EngineError.conflict("the subscription of \(organizationID) has no current period") }
+            if subscription.cancelsAtPeriodEnd {
+                type = .subscriptionCanceled
+                payload = Tally_V1_SubscriptionCanceled.with {
+                    $0.subscriptionID = record.id
+                    $0.effectiveAt = Google_Protobuf_Timestamp(date: period.end)
+                    $0.reason = .periodEnd
+                }
+            } else {
+                let planID = subscription.scheduledChange?.planID ?? subscription.planID
+                let interval = subscription.scheduledChange?.interval ?? subscription.interval
+                // A new interval starts a new cycle at the renewal, as the state machine does.
+                let next = interval == subscription.interval
+                    ? subscription.schedule.period(containing: period.end)
+                    : try BillingSchedule(anchor: period.end, interval: interval).period(0)
+                let price = try recurringPrice(of: try plan(planID, catalog), interval: interval, for: organizationID, at: next.start, catalog: catalog)
+                type = .subscriptionRenewed
+                payload = Tally_V1_SubscriptionRenewed.with {
+                    $0.subscriptionID = record.id
+                    $0.planID = planID
+                    $0.periodStart = Google_Protobuf_Timestamp(date: next.start)
+                    $0.periodEnd = Google_Protobuf_Timestamp(date: next.end)
+                    $0.recurringPrice = Tally_V1_Money(price)
+                }
+            }
+        case .canceled, .expired:
+            throw EngineError.conflict("the subscription of \(organizationID) has ended; nothing is due")
+        }
+        let nanoseconds = Google_Protobuf_Timestamp(date: at)
+        return EventDraft(
+            organizationID: organizationID, eventType: type.rawValue, occurredAt: at,
+            idempotencyKey: "\(type.rawValue):\(record.id):\(nanoseconds.seconds).\(nanoseconds.nanos)", actor: "tally.advance",
+            payload: try payload.serializedData())
+    }
+
+    private static func plan(_ id: String, _ catalog: ProjectionReader) throws -> Plan {
+        guard let entry = try CatalogProjector.plan(id, in: catalog) else { throw EngineError.notFound("plan \(id)") }
+        return entry.plan
+    }
+}
+
+extension StoredEvent {
+    /// The event `draft` would become, for folding ahead of the append (no sequence or hash).
+    init(previewing draft: EventDraft) {
+        var envelope = Tally_V1_Envelope()
+        envelope.organizationID = draft.organizationID
+        envelope.eventType = draft.eventType
+        envelope.schemaVersion = draft.schemaVersion
+        envelope.occurredAt = Google_Protobuf_Timestamp(date: draft.occurredAt)
+        envelope.idempotencyKey = draft.idempotencyKey ?? ""
+        envelope.payload = draft.payload
+        self.init(envelope: envelope, hash: .zero)
+    }
+}
