@@ -77,8 +77,13 @@ public struct QuotasProjector: Projector {
             .flatMap(QuotaCounter.init(bytes:))
     }
 
-    public static func hasMember(_ member: String, _ organizationID: String, _ metric: String, periodStart: Int64, in reader: ProjectionReader) throws -> Bool {
-        try reader.transaction.value(forKey: counterKey(organizationID, metric, periodStart: periodStart) + [0] + Array(member.utf8), in: reader.database("members")) != nil
+    public static func hasMember(_ memberKey: [UInt8], in reader: ProjectionReader) throws -> Bool {
+        try reader.transaction.value(forKey: memberKey, in: reader.database("members")) != nil
+    }
+
+    /// The key under which a unique count remembers that it has seen `member`.
+    public static func memberKey(_ organizationID: String, _ metric: String, periodStart: Int64, member: String) -> [UInt8] {
+        counterKey(organizationID, metric, periodStart: periodStart) + [0] + Array(member.utf8)
     }
 
     public static func configuredLimits(_ organizationID: String, _ metric: String, in reader: ProjectionReader) throws -> QuotaLimits? {

@@ -124,4 +124,42 @@ struct UsageTests {
         try engine.projections.rebuild(QuotasProjector.name)
         #expect(try engine.projections.flatDump(QuotasProjector.name) == before)
     }
+
+    @Test("a batch is checked record by record as if each were alone: limits, unique counts, retries and refusals")
+    func batch() async throws {
+        let directory = TemporaryDirectory()
+        let engine = try await Self.freeEngine(directory)
+        let earlier = try await engine.recordUsage(Self.calls(100, key: "old"))
+        let user = { (id: String) in UsageRecord(organizationID: "org_us", metric: "active_users", quantity: 1, userID: id, occurredAt: Self.now) }
+        let results = try await engine.recordUsage([
+            Self.calls(7_900, key: "a"),  // reaches the soft limit (8,000)
+            Self.calls(100, key: "old"),  // a retry of an event already in the log
+            Self.calls(7_900, key: "a"),  // a retry within the batch
+            Self.calls(5, key: "a"),  // the same key for other usage
+            Self.calls(-1),  // invalid
+            Self.calls(2_001),  // would pass the hard limit (10,000)
+            Self.calls(2_000),  // exactly reaches it
+            user("u1"), user("u2"), user("u1"), user("u3"), user("u4"),  // hard limit 3 distinct users
+        ])
+        func failure(_ index: Int) -> EngineError? {
+            if case .failure(let error) = results[index] { return error }
+            return nil
+        }
+        let first = try results[0].get()
+        #expect(try results[1].get() == AppendReceipt(sequence: earlier.sequence, isDuplicate: true))
+        #expect(try results[2].get() == AppendReceipt(sequence: first.sequence, isDuplicate: true))
+        #expect(failure(3).map { if case .conflict = $0 { true } else { false } } == true)
+        #expect(failure(4).map { if case .invalid(field: "quantity", _) = $0 { true } else { false } } == true)
+        #expect(failure(5) == .quotaExceeded(metric: "api_calls", limit: 10_000, usage: 8_000))
+        #expect(failure(6) == nil)
+        #expect(results[7...10].allSatisfy { (try? $0.get()) != nil })
+        #expect(failure(11) == .quotaExceeded(metric: "active_users", limit: 3, usage: 3))
+        #expect(try engine.quota(for: "org_us", metric: "api_calls", at: Self.now).usage == 10_000)
+        #expect(try engine.quota(for: "org_us", metric: "active_users", at: Self.now).usage == 3)
+        let types = try eventTypes(engine, after: earlier.sequence)
+        #expect(types.filter { $0 == "quota.soft_limit_reached" }.count == 1 && types.filter { $0 == "quota.hard_limit_reached" }.count == 2)
+        let before = try engine.projections.flatDump(QuotasProjector.name)
+        try engine.projections.rebuild(QuotasProjector.name)
+        #expect(try engine.projections.flatDump(QuotasProjector.name) == before)
+    }
 }

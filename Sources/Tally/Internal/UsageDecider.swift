@@ -1,0 +1,174 @@
+import Billing
+import BillingEvents
+import EventLog
+import Foundation
+import LMDB
+import Projections
+import ReadModels
+import SwiftProtobuf
+
+/// Decides a batch of usage inside one append transaction. The read models do not yet hold
+/// the batch's own events, so it keeps what they will become (counters, limit flags, unique
+/// members, idempotency keys) in memory, and each record is checked exactly as if the ones
+/// before it had been appended alone.
+struct UsageDecider {
+    /// What became of one record.
+    enum Outcome {
+        /// Appended as draft number `index` of the batch.
+        case appended(draft: Int)
+        /// A retry of event `sequence`, already in the log.
+        case retry(of: UInt64)
+        /// A retry of an earlier record of the same batch.
+        case sameAs(record: Int)
+        case refused(EngineError)
+    }
+
+    private let projections: ProjectionSet
+    private let transaction: Transaction
+    private let subscriptions: ProjectionReader
+    private let catalog: ProjectionReader
+    private let quotas: ProjectionReader
+    private var contexts: [CounterKey: QuotaContext] = [:]
+    private var organizations: [String: (SubscriptionRecord, Plan)] = [:]
+    private var newMembers: Set<[UInt8]> = []
+    private var keys: [KeyOwner: Int] = [:]
+    private(set) var drafts: [EventDraft] = []
+    private(set) var outcomes: [Outcome] = []
+
+    private struct CounterKey: Hashable {
+        var organizationID: String
+        var metric: String
+        var periodStart: Date
+    }
+
+    private struct KeyOwner: Hashable {
+        var organizationID: String
+        var key: String
+    }
+
+    init(_ decision: borrowing AppendDecision, projections: ProjectionSet) throws {
+        self.projections = projections
+        transaction = decision.transaction
+        subscriptions = try projections.reader(SubscriptionsProjector.name, in: transaction)
+        catalog = try projections.reader(CatalogProjector.name, in: transaction)
+        quotas = try projections.reader(QuotasProjector.name, in: transaction)
+    }
+
+    mutating func decide(_ usage: UsageRecord, _ decision: borrowing AppendDecision) throws {
+        do {
+            outcomes.append(try outcome(of: usage, decision))
+        } catch let error as EngineError {
+            outcomes.append(.refused(error))
+        }
+    }
+
+    private mutating func outcome(of usage: UsageRecord, _ decision: borrowing AppendDecision) throws -> Outcome {
+        try Self.validate(usage)
+        if let key = usage.idempotencyKey {
+            let owner = KeyOwner(organizationID: usage.organizationID, key: key)
+            if let earlier = keys[owner] {
+                guard case .appended(let draft) = outcomes[earlier], Self.sameUsage(drafts[draft], usage) else {
+                    throw EngineError.conflict("idempotency_key \"\(key)\" of \(usage.organizationID) was used twice in the batch for other usage")
+                }
+                return .sameAs(record: earlier)
+            }
+            if let sequence = try decision.sequence(ofIdempotencyKey: key, organizationID: usage.organizationID) {
+                guard let event = try decision.event(at: sequence), Self.sameUsage(event, usage) else {
+                    throw EngineError.conflict("idempotency_key \"\(key)\" of \(usage.organizationID) was already used by event \(sequence) for other usage")
+                }
+                return .retry(of: sequence)
+            }
+        }
+        let key = try counterKey(for: usage)
+        var context = try contexts[key] ?? QuotaContext(
+            usage.organizationID, metric: usage.metric, periodStart: key.periodStart, terms: try terms(usage), quotas: quotas)
+
+        var payload = Tally_V1_UsageRecorded()
+        payload.metric = usage.metric
+        payload.quantity = usage.quantity
+        payload.userID = usage.userID
+        payload.resourceID = usage.resourceID
+        payload.properties = usage.properties
+        payload.periodStart = Google_Protobuf_Timestamp(date: key.periodStart)
+        let terms = Tally_V1_MetricTerms(context.terms)
+        payload.aggregation = terms.aggregation
+        payload.uniqueProperty = terms.uniqueProperty
+        var memberKey: [UInt8]?
+        if payload.aggregation == .uniqueCount, let member = QuotasProjector.member(of: payload) {
+            let candidate = QuotasProjector.memberKey(usage.organizationID, usage.metric, periodStart: payload.periodStart.seconds, member: member)
+            if !newMembers.contains(candidate), !(try QuotasProjector.hasMember(candidate, in: quotas)) { memberKey = candidate }
+        }
+        let next = QuotaCounter.folding(
+            context.counter, aggregation: payload.aggregation, quantity: usage.quantity,
+            occurredAt: QuotasProjector.nanoseconds(Google_Protobuf_Timestamp(date: usage.occurredAt)), isNewMember: memberKey != nil)
+        if let hard = context.limits.hard, next.value > hard {
+            throw EngineError.quotaExceeded(metric: usage.metric, limit: hard, usage: context.counter?.value ?? 0)
+        }
+        let index = drafts.count
+        drafts.append(EventDraft(
+            organizationID: usage.organizationID, eventType: BillingEventType.usageRecorded.rawValue, occurredAt: usage.occurredAt,
+            idempotencyKey: usage.idempotencyKey, payload: try payload.serializedData()))
+        var counter = next
+        for (limit, type) in [(context.limits.soft, BillingEventType.softLimitReached), (context.limits.hard, .hardLimitReached)] {
+            let isSoft = type == .softLimitReached
+            guard let limit, !(isSoft ? counter.softLimitReached : counter.hardLimitReached), next.value >= limit else { continue }
+            if isSoft { counter.softLimitReached = true } else { counter.hardLimitReached = true }
+            let reached = Tally_V1_LimitReached.with {
+                $0.metric = usage.metric
+                $0.periodStart = payload.periodStart
+                $0.usage = next.value
+                $0.limit = limit
+            }
+            drafts.append(EventDraft(
+                organizationID: usage.organizationID, eventType: type.rawValue, occurredAt: usage.occurredAt,
+                idempotencyKey: "\(type.rawValue):\(usage.metric):\(payload.periodStart.seconds)", payload: try reached.serializedData()))
+        }
+        context.counter = counter
+        contexts[key] = context
+        if let memberKey { newMembers.insert(memberKey) }
+        if let idempotencyKey = usage.idempotencyKey { keys[KeyOwner(organizationID: usage.organizationID, key: idempotencyKey)] = outcomes.count }
+        return .appended(draft: index)
+    }
+
+    static func validate(_ usage: UsageRecord) throws {
+        guard usage.quantity >= 0 else { throw EngineError.invalid(field: "quantity", rule: "must not be negative (use a usage correction), got \(usage.quantity)") }
+        do { _ = try Metric(usage.metric, aggregation: .sum) } catch { throw EngineError.invalid(field: "metric", rule: Engine.rule(of: error)) }
+    }
+
+    /// The period the usage counts in, from the organization's subscription.
+    private mutating func counterKey(for usage: UsageRecord) throws -> CounterKey {
+        let (record, _) = try subscription(of: usage.organizationID)
+        guard usage.occurredAt >= record.startedAt else {
+            throw EngineError.invalid(field: "occurred_at", rule: "is before the subscription of \(usage.organizationID) started (\(record.startedAt.formatted(.iso8601)))")
+        }
+        return CounterKey(organizationID: usage.organizationID, metric: usage.metric, periodStart: QuotaContext.periodStart(of: record, at: usage.occurredAt))
+    }
+
+    private mutating func terms(_ usage: UsageRecord) throws -> Plan.MetricTerms {
+        let (record, plan) = try subscription(of: usage.organizationID)
+        guard let terms = plan.metrics[usage.metric] else {
+            throw EngineError.invalid(field: "metric", rule: "plan \(record.subscription.planID) does not meter \(usage.metric)")
+        }
+        return terms
+    }
+
+    private mutating func subscription(of organizationID: String) throws -> (SubscriptionRecord, Plan) {
+        if let known = organizations[organizationID] { return known }
+        let (record, plan) = try QuotaContext.subscription(of: organizationID, subscriptions: subscriptions, catalog: catalog)
+        organizations[organizationID] = (record, plan)
+        return (record, plan)
+    }
+
+    /// Whether a stored usage event (or a draft) carries the same usage: a true retry.
+    private static func sameUsage(_ event: StoredEvent, _ usage: UsageRecord) -> Bool {
+        guard event.eventType == BillingEventType.usageRecorded.rawValue,
+            let original = try? Tally_V1_UsageRecorded(serializedBytes: event.payload)
+        else { return false }
+        return original.metric == usage.metric && original.quantity == usage.quantity && original.userID == usage.userID
+            && original.resourceID == usage.resourceID && original.properties == usage.properties
+    }
+
+    private static func sameUsage(_ draft: EventDraft, _ usage: UsageRecord) -> Bool {
+        sameUsage(StoredEvent(previewing: draft), usage)
+    }
+}
