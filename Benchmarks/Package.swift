@@ -15,7 +15,8 @@ let package = Package(
             name: "BenchmarkFixtures",
             dependencies: [
                 .product(name: "EventLog", package: "Tally"), .product(name: "LMDB", package: "Tally"),
-                .product(name: "Projections", package: "Tally"),
+                .product(name: "Projections", package: "Tally"), .product(name: "Tally", package: "Tally"),
+                .product(name: "Billing", package: "Tally"),
             ],
             path: "Sources/BenchmarkFixtures",
             swiftSettings: [.swiftLanguageMode(.v6)]
@@ -41,6 +42,19 @@ let package = Package(
             path: "Benchmarks/EventLogBenchmarks",
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        )
+        ),
+        .executableTarget(
+            name: "EngineBenchmarks",
+            dependencies: [
+                "BenchmarkFixtures",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "EventLog", package: "Tally"),
+                .product(name: "LMDB", package: "Tally"),
+                .product(name: "Tally", package: "Tally"),
+            ],
+            path: "Benchmarks/EngineBenchmarks",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

@@ -247,6 +247,26 @@ public final class Environment: @unchecked Sendable {
         return Int(dead)
     }
 
+    /// Drops this process's mappings of the data file's pages (`madvise(MADV_DONTNEED)`); they
+    /// stay in the page cache and fault back in on the next read. LMDB maps the file read-only
+    /// and writes through `pwrite`, so nothing is lost: this only stops a long scan (a rebuild
+    /// of a large log) from counting every page it ever read in the process's resident size.
+    public func releaseMappedPages() {
+        // LMDB does not tell where it mapped the file (mdb_env_info reports an address only
+        // with MDB_FIXEDMAP), so find the mapping of data.mdb in /proc/self/maps.
+        resizeLock.lockShared()  // the map must not move while we advise on it
+        defer { resizeLock.unlock() }
+        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return }
+        let file = path + "/data.mdb"
+        for line in maps.split(separator: "\n") where line.hasSuffix(file) {
+            let bounds = line.prefix { $0 != " " }.split(separator: "-")
+            guard bounds.count == 2, let start = UInt(bounds[0], radix: 16), let end = UInt(bounds[1], radix: 16), end > start,
+                let address = UnsafeMutableRawPointer(bitPattern: start)
+            else { continue }
+            _ = madvise(address, Int(end - start), MADV_DONTNEED)
+        }
+    }
+
     /// Flushes committed data to disk; only needed with `.noSync` or `.noMetaSync` durability.
     public func sync() throws {
         try check(mdb_env_sync(pointer, 1), "mdb_env_sync")

@@ -10,24 +10,42 @@ extension ProjectionSet {
     }
 
     /// Rebuilds every projector whose version changed or that has never been built, so that
-    /// all are current. Call once after opening the log.
+    /// all are current, in one pass over the log. Call once after opening the log.
     public func synchronize(batchSize: Int = 50_000, progress: ((RebuildProgress) -> Void)? = nil) throws {
+        var stale: [String] = []
         for projector in projectors {
             let state = try environment.read { try Self.state(of: projector.name, in: $0, stateDatabase) }
-            if state?.version != projector.version {
-                try rebuild(projector.name, batchSize: batchSize, progress: progress)
-            }
+            if state?.version != projector.version { stale.append(projector.name) }
         }
+        if !stale.isEmpty { try rebuild(stale, batchSize: batchSize, progress: progress) }
     }
 
-    /// Replays the whole log into projector `name`'s idle slot, in write transactions of
-    /// `batchSize` events, then folds what arrived meanwhile and makes that slot live, in one
-    /// transaction. Appends go on meanwhile; readers see the old model until the switch.
+    /// Rebuilds projector `name`; see `rebuild(_:batchSize:progress:)`.
     public func rebuild(_ name: String, batchSize: Int = 50_000, progress: ((RebuildProgress) -> Void)? = nil) throws {
-        guard let projector = projectors.first(where: { $0.name == name }) else { preconditionFailure("no projector named \(name)") }
-        let live = try environment.read { try Self.state(of: name, in: $0, stateDatabase) } ?? .fresh
-        let target: UInt8 = live.slot == 0 ? 1 : 0
-        try clear(projector, slot: target)
+        try rebuild([name], batchSize: batchSize, progress: progress)
+    }
+
+    /// Rebuilds every projector.
+    public func rebuildAll(batchSize: Int = 50_000, progress: ((RebuildProgress) -> Void)? = nil) throws {
+        try rebuild(projectors.map(\.name), batchSize: batchSize, progress: progress)
+    }
+
+    /// Replays the whole log into the idle slot of each projector in `names`, reading and
+    /// decoding each event once for all of them, in write transactions of `batchSize` events;
+    /// then folds what arrived meanwhile and makes those slots live, in one transaction.
+    /// Appends go on meanwhile; readers see the old models until the switch.
+    public func rebuild(_ names: [String], batchSize: Int = 50_000, progress: ((RebuildProgress) -> Void)? = nil) throws {
+        let chosen = names.map { name in
+            guard let projector = projectors.first(where: { $0.name == name }) else { preconditionFailure("no projector named \(name)") }
+            return projector
+        }
+        guard !chosen.isEmpty else { return }
+        let live = try environment.read { txn in try chosen.map { try Self.state(of: $0.name, in: txn, stateDatabase) ?? .fresh } }
+        let targets = zip(chosen, live).map { projector, state in
+            (projector: projector, slot: state.slot == 0 ? UInt8(1) : UInt8(0))
+        }
+        for target in targets { try clear(target.projector, slot: target.slot) }
+        let label = chosen.count == 1 ? chosen[0].name : "all"
 
         // Bulk: batches in their own transactions, up to the head as it was when each began.
         var next: UInt64 = 1
@@ -35,21 +53,25 @@ extension ProjectionSet {
             let head = try currentHead()
             guard head >= next else { break }
             let last = min(head, next + UInt64(max(1, batchSize)) - 1)
-            try environment.write { txn in try fold(projector, slot: target, from: next, through: last, in: txn) }
-            progress?(RebuildProgress(projector: name, folded: last, total: head))
+            try environment.write { txn in try fold(targets, from: next, through: last, in: txn) }
+            // Memory must not grow with the log: let go of the pages this batch read.
+            environment.releaseMappedPages()
+            progress?(RebuildProgress(projector: label, folded: last, total: head))
             next = last + 1
             if last == head { break }
         }
 
-        // Switch: whatever was appended since, then the slot flip, atomically.
+        // Switch: whatever was appended since, then the slot flips, atomically.
         try environment.write { txn in
             let head = try head(in: txn)
-            try fold(projector, slot: target, from: next, through: head, in: txn)
-            try write(ProjectionState(slot: target, version: projector.version, checkpoint: head), of: name, in: txn)
+            try fold(targets, from: next, through: head, in: txn)
+            for target in targets {
+                try write(ProjectionState(slot: target.slot, version: target.projector.version, checkpoint: head), of: target.projector.name, in: txn)
+            }
         }
-        // The old slot is no longer read by new transactions; readers still on it keep their
-        // snapshot (LMDB is MVCC), so clearing it is safe and frees its pages.
-        try clear(projector, slot: live.slot)
+        // The old slots are no longer read by new transactions; readers still on them keep
+        // their snapshot (LMDB is MVCC), so clearing them is safe and frees their pages.
+        for (projector, state) in zip(chosen, live) { try clear(projector, slot: state.slot) }
     }
 
     private func clear(_ projector: any Projector, slot: UInt8) throws {

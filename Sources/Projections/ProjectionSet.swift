@@ -131,14 +131,25 @@ public final class ProjectionSet: AppendObserver {
 
     /// Folds events `first...last` from the log's `events` database into `slot`.
     func fold(_ projector: any Projector, slot: UInt8, from first: UInt64, through last: UInt64, in txn: WriteTransaction) throws {
+        try fold([(projector, slot)], from: first, through: last, in: txn)
+    }
+
+    /// Folds events `first...last` into each target's slot, decoding each event once
+    /// for all of them.
+    func fold(_ targets: [(projector: any Projector, slot: UInt8)], from first: UInt64, through last: UInt64, in txn: WriteTransaction) throws {
         guard first <= last else { return }
-        let store = ProjectionStore(transaction: txn, handles: slots[projector.name]![Int(slot)])
+        let stores = targets.map { ($0.projector, ProjectionStore(transaction: txn, handles: slots[$0.projector.name]![Int($0.slot)])) }
+        let wanted = targets.reduce(into: Set<String>()) { $0.formUnion($1.projector.eventTypes) }
         try txn.withCursor(on: eventsDatabase) { cursor in
             var entry = try withUnsafeBytes(of: first.bigEndian) { try cursor.seek(atOrAfter: $0) }
             while let current = entry {
+                guard UInt64(bigEndian: current.key.loadUnaligned(as: UInt64.self)) <= last else { break }
                 let event = try StoredEvent(record: current.value)
-                guard event.sequence <= last else { break }
-                if projector.eventTypes.contains(event.eventType) { try projector.apply(event, to: store) }
+                if wanted.contains(event.eventType) {
+                    for (projector, store) in stores where projector.eventTypes.contains(event.eventType) {
+                        try projector.apply(event, to: store)
+                    }
+                }
                 entry = try cursor.next()
             }
         }

@@ -26,6 +26,25 @@ struct EnvironmentTests {
         #expect(try environment.read { try $0.entryCount(in: db) } == 1)
     }
 
+    @Test("releasing the mapped pages loses nothing: reads fault them back, inside an open read too")
+    func releaseMappedPages() throws {
+        let environment = try Environment.open(at: Self.temporaryPath())
+        let db = try environment.database(named: "things")
+        try environment.write { txn in
+            for index in 0..<5_000 { try txn.put(Array(repeating: UInt8(index % 251), count: 100), forKey: Self.bytes("k\(index)"), in: db) }
+        }
+        let value = try environment.read { txn in
+            environment.releaseMappedPages()
+            return try txn.value(forKey: Self.bytes("k4321"), in: db)
+        }
+        #expect(value == Array(repeating: UInt8(4321 % 251), count: 100))
+        environment.releaseMappedPages()
+        try environment.write { txn in try txn.put(Self.bytes("after"), forKey: Self.bytes("k1"), in: db) }
+        environment.releaseMappedPages()
+        #expect(try environment.read { try $0.value(forKey: Self.bytes("k1"), in: db) } == Self.bytes("after"))
+        #expect(try environment.read { try $0.entryCount(in: db) } == 5_000)
+    }
+
     @Test("a write that throws is aborted: nothing of it remains")
     func abortOnThrow() throws {
         struct Boom: Error {}

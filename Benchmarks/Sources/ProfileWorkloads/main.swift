@@ -6,15 +6,21 @@
 //   verify   append EVENTS, then verify 5 times
 //   rebuild  append EVENTS, then rebuild a per-organization totals projection 3 times
 //   quota    one subscribed organization; EVENTS quota checks, reporting p50 and p99
+//   engine   500 tenants; EVENTS usage through the engine in batches of 1,000, then a
+//            rebuild of every read model, reporting both rates and the peak RSS
+//   engine-rebuild DIR   opens the engine left in DIR by `engine` and rebuilds every read
+//            model, reporting the rate and the peak RSS of the rebuild alone
 import BenchmarkFixtures
 import EventLog
 import Foundation
 import Projections
 import Tally
 import Billing
+import LMDB
 
 let workload = CommandLine.arguments.dropFirst().first ?? "append"
 let count = CommandLine.arguments.dropFirst(2).first.flatMap(Int.init) ?? 200_000
+let argument = CommandLine.arguments.dropFirst(2).first ?? ""
 let log = Fixtures.openLog("profile")
 let clock = ContinuousClock()
 
@@ -88,7 +94,38 @@ case "quota":
     }
     samples.sort()
     print("quota check: p50 \(samples[count / 2]) ns, p99 \(samples[count * 99 / 100]) ns")
+case "engine":
+    let engine = try await EngineFixtures.engine("engine")
+    let appendTime = try await clock.measure {
+        for batch in 0..<(count / 1000) {
+            let results = try await engine.recordUsage((0..<1000).map { EngineFixtures.usage(batch * 1000 + $0) })
+            precondition(results.allSatisfy { (try? $0.get()) != nil })
+        }
+    }
+    print("engine usage, batches of 1,000: \(Double(count) / seconds(appendTime)) events/s")
+    let rebuildTime = try clock.measure { try engine.projections.rebuildAll() }
+    let events = try engine.log.head()?.sequence ?? 0
+    print("rebuild of every read model: \(Double(events) / seconds(rebuildTime)) events/s over \(events) events")
+    print("peak \(peakRSS())")
+case "engine-rebuild":
+    var options = EnvironmentOptions()
+    options.mapSize = 1 << 35
+    let engine = try Engine(directory: argument, environment: options)
+    let events = try engine.log.head()?.sequence ?? 0
+    print("opened: peak \(peakRSS())")
+    let rebuildTime = try clock.measure { try engine.projections.rebuildAll() }
+    print("rebuild of every read model: \(Double(events) / seconds(rebuildTime)) events/s over \(events) events")
+    print("peak \(peakRSS())")
 default:
     print("unknown workload \(workload)")
 }
 print("record size \(Fixtures.recordSize) bytes; used \(log.environment.usedSize / max(1, Int(try log.head()?.sequence ?? 1))) bytes/event")
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+func peakRSS() -> String {
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    return status.split(separator: "\n").filter { $0.hasPrefix("VmHWM") || $0.hasPrefix("RssFile") || $0.hasPrefix("RssAnon") }.joined(separator: ", ")
+}
