@@ -16,15 +16,29 @@ public protocol Projector: Sendable {
     func apply(_ event: StoredEvent, to store: ProjectionStore) throws
 }
 
-/// A projection's databases inside one write transaction, as `apply` sees them.
+/// A projection's databases inside one write transaction, as `apply` sees them. Projectors
+/// read and write only through it, never through the transaction itself, so that how writes
+/// reach LMDB stays the projection machinery's business.
 public struct ProjectionStore {
-    public let transaction: WriteTransaction
+    let transaction: WriteTransaction
     let handles: [String: Database]
 
     /// The database the projector declared as `name`.
     public func database(_ name: String) -> Database {
         guard let handle = handles[name] else { preconditionFailure("the projector did not declare a database named \(name)") }
         return handle
+    }
+
+    public func value(forKey key: [UInt8], in database: Database) throws -> [UInt8]? {
+        try transaction.value(forKey: key, in: database)
+    }
+
+    public func put(_ value: [UInt8], forKey key: [UInt8], in database: Database) throws {
+        try transaction.put(value, forKey: key, in: database)
+    }
+
+    public func delete(key: [UInt8], in database: Database) throws {
+        _ = try transaction.delete(key: key, in: database)
     }
 }
 

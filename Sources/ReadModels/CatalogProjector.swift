@@ -26,7 +26,7 @@ public struct CatalogProjector: Projector {
     public init() {}
 
     public func apply(_ event: StoredEvent, to store: ProjectionStore) throws {
-        let txn = store.transaction
+        let txn = store
         switch BillingEventType(rawValue: event.eventType) {
         case .organizationRegistered:
             let registered = try Tally_V1_OrganizationRegistered(serializedBytes: event.payload)

@@ -26,7 +26,7 @@ public struct QuotasProjector: Projector {
     public init() {}
 
     public func apply(_ event: StoredEvent, to store: ProjectionStore) throws {
-        let txn = store.transaction
+        let txn = store
         switch BillingEventType(rawValue: event.eventType) {
         case .usageRecorded:
             let usage = try Tally_V1_UsageRecorded(serializedBytes: event.payload)

@@ -33,11 +33,11 @@ public struct SubscriptionsProjector: Projector {
         let key = Array(event.organizationID.utf8)
         let current = store.database("current")
         let due = store.database("due")
-        let record = try store.transaction.value(forKey: key, in: current).map { try Self.decoder.decode(SubscriptionRecord.self, from: Data($0)) }
+        let record = try store.value(forKey: key, in: current).map { try Self.decoder.decode(SubscriptionRecord.self, from: Data($0)) }
         guard let next = try Self.folding(record, event) else { return }
-        if let old = record?.nextChangeAt, old != next.nextChangeAt { _ = try store.transaction.delete(key: Self.dueKey(old, key), in: due) }
-        if let new = next.nextChangeAt { try store.transaction.put([UInt8](), forKey: Self.dueKey(new, key), in: due) }
-        try store.transaction.put(try Self.encoder.encode(next), forKey: key, in: current)
+        if let old = record?.nextChangeAt, old != next.nextChangeAt { try store.delete(key: Self.dueKey(old, key), in: due) }
+        if let new = next.nextChangeAt { try store.put([], forKey: Self.dueKey(new, key), in: due) }
+        try store.put(Array(try Self.encoder.encode(next)), forKey: key, in: current)
     }
 
     /// The record after one event: the projection's only rule, which `Engine.advance(to:)`

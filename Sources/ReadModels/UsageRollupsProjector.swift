@@ -40,15 +40,15 @@ public struct UsageRollupsProjector: Projector {
             change = { $0.correct(by: correction.quantityDelta) }
         }
         let day = Self.dailyKey(event.organizationID, metric, day: Self.day(of: occurredAt.seconds))
-        try update(day, in: store.database("daily"), store.transaction, change)
-        if !user.isEmpty { try update(day + Array(user.utf8), in: store.database("by_user"), store.transaction, change) }
-        if !resource.isEmpty { try update(day + Array(resource.utf8), in: store.database("by_resource"), store.transaction, change) }
+        try update(day, in: store.database("daily"), store, change)
+        if !user.isEmpty { try update(day + Array(user.utf8), in: store.database("by_user"), store, change) }
+        if !resource.isEmpty { try update(day + Array(resource.utf8), in: store.database("by_resource"), store, change) }
     }
 
-    private func update(_ key: [UInt8], in database: Database, _ txn: WriteTransaction, _ change: (inout UsageRollup) -> Void) throws {
-        var rollup = try txn.value(forKey: key, in: database).flatMap(UsageRollup.init(bytes:)) ?? UsageRollup()
+    private func update(_ key: [UInt8], in database: Database, _ store: ProjectionStore, _ change: (inout UsageRollup) -> Void) throws {
+        var rollup = try store.value(forKey: key, in: database).flatMap(UsageRollup.init(bytes:)) ?? UsageRollup()
         change(&rollup)
-        try txn.put(rollup.bytes, forKey: key, in: database)
+        try store.put(rollup.bytes, forKey: key, in: database)
     }
 
     // MARK: Queries

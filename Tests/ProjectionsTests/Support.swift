@@ -17,14 +17,14 @@ struct UsageTotals: Projector {
 
     func apply(_ event: StoredEvent, to store: ProjectionStore) throws {
         let quantity = UInt64(String(decoding: event.payload, as: UTF8.self).split(separator: "=").last.flatMap { UInt64($0) } ?? 0)
-        try add(quantity * multiplier, key: Array(event.organizationID.utf8), in: store.database("totals"), store.transaction)
+        try add(quantity * multiplier, key: Array(event.organizationID.utf8), in: store.database("totals"), store)
         let day = Int(event.occurredAt.timeIntervalSince1970) / 86_400
-        try add(1, key: Array("\(event.organizationID)/\(day)".utf8), in: store.database("per_day"), store.transaction)
+        try add(1, key: Array("\(event.organizationID)/\(day)".utf8), in: store.database("per_day"), store)
     }
 
-    private func add(_ amount: UInt64, key: [UInt8], in database: Database, _ txn: WriteTransaction) throws {
-        let current = try txn.value(forKey: key, in: database).map { $0.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)) } } ?? 0
-        try txn.put(withUnsafeBytes(of: (current + amount).bigEndian) { Array($0) }, forKey: key, in: database)
+    private func add(_ amount: UInt64, key: [UInt8], in database: Database, _ store: ProjectionStore) throws {
+        let current = try store.value(forKey: key, in: database).map { $0.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)) } } ?? 0
+        try store.put(withUnsafeBytes(of: (current + amount).bigEndian) { Array($0) }, forKey: key, in: database)
     }
 
     static func total(_ organization: String, in projections: ProjectionSet) throws -> UInt64 {
