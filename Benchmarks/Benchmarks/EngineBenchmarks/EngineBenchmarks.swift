@@ -116,29 +116,3 @@ let benchmarks: @Sendable () -> Void = {
             }
         })
 }
-
-/// A value made in a benchmark's (async) setup and read by its closure.
-final class Holder<Value: Sendable>: @unchecked Sendable {  // Guarded by its lock.
-    private let lock = NSLock()
-    private var stored: Value?
-
-    var value: Value {
-        get { lock.withLock { stored! } }
-        set { lock.withLock { stored = newValue } }
-    }
-
-    var isEmpty: Bool { lock.withLock { stored == nil } }
-}
-
-/// Hands out disjoint ranges of event numbers, so no benchmark iteration repeats a key.
-final class Counter: @unchecked Sendable {  // Guarded by its lock.
-    private let lock = NSLock()
-    private var next = 0
-
-    func take(_ count: Int) -> Int {
-        lock.withLock {
-            defer { next += count }
-            return next
-        }
-    }
-}

@@ -153,16 +153,3 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.measurement(.custom("bytes per event", polarity: .prefersSmaller, useScalingFactor: false), environment.usedSize / 1_000_000)
     }
 }
-
-/// Hands out disjoint ranges of event numbers, so no benchmark iteration repeats a key.
-final class Counter: @unchecked Sendable {  // Guarded by its lock.
-    private let lock = NSLock()
-    private var next = 0
-
-    func take(_ count: Int) -> Int {
-        lock.withLock {
-            defer { next += count }
-            return next
-        }
-    }
-}
