@@ -121,7 +121,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BillingTests",
-            dependencies: ["Billing", "BillingEvents", "EventLog"],
+            dependencies: ["Billing", "BillingEvents", "EventLog", "TallyTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -33,8 +33,18 @@ public struct ProjectionStore {
         try transaction.value(forKey: key, in: database)
     }
 
+    /// Calls `body` with the value of `key` in place (valid only inside `body`), or nil.
+    public func withValue<R>(forKey key: [UInt8], in database: Database, _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R {
+        try key.withUnsafeBytes { try transaction.withValue(forKey: $0, in: database, body) }
+    }
+
     public func put(_ value: [UInt8], forKey key: [UInt8], in database: Database) throws {
         try transaction.put(value, forKey: key, in: database)
+    }
+
+    /// Stores `count` bytes under `key`, written in place by `fill`: no intermediate array.
+    public func put(_ count: Int, forKey key: [UInt8], in database: Database, fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
+        try key.withUnsafeBytes { try transaction.reserve(count, forKey: $0, in: database, fill: fill) }
     }
 
     public func delete(key: [UInt8], in database: Database) throws {

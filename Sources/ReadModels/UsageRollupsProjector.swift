@@ -30,7 +30,7 @@ public struct UsageRollupsProjector: Projector {
         let metric: String, user: String, resource: String, occurredAt: Google_Protobuf_Timestamp
         let change: (inout UsageRollup) -> Void
         if event.eventType == BillingEventType.usageRecorded.rawValue {
-            let usage = try Tally_V1_UsageRecorded(serializedBytes: event.payload)
+            let usage = try Tally_V1_UsageRecorded(payload: event.payload)
             (metric, user, resource, occurredAt) = (usage.metric, usage.userID, usage.resourceID, event.envelope.occurredAt)
             let at = QuotasProjector.nanoseconds(occurredAt)
             change = { $0.record(usage.quantity, at: at) }
@@ -39,16 +39,18 @@ public struct UsageRollupsProjector: Projector {
             (metric, user, resource, occurredAt) = (correction.metric, correction.userID, correction.resourceID, correction.originalOccurredAt)
             change = { $0.correct(by: correction.quantityDelta) }
         }
-        let day = Self.dailyKey(event.organizationID, metric, day: Self.day(of: occurredAt.seconds))
-        try update(day, in: store.database("daily"), store, change)
-        if !user.isEmpty { try update(day + Array(user.utf8), in: store.database("by_user"), store, change) }
-        if !resource.isEmpty { try update(day + Array(resource.utf8), in: store.database("by_resource"), store, change) }
+        let day = Self.day(of: occurredAt.seconds)
+        try update(Self.dailyKey(event.organizationID, metric, day: day), in: store.database("daily"), store, change)
+        if !user.isEmpty { try update(Self.dailyKey(event.organizationID, metric, day: day, member: user), in: store.database("by_user"), store, change) }
+        if !resource.isEmpty {
+            try update(Self.dailyKey(event.organizationID, metric, day: day, member: resource), in: store.database("by_resource"), store, change)
+        }
     }
 
     private func update(_ key: [UInt8], in database: Database, _ store: ProjectionStore, _ change: (inout UsageRollup) -> Void) throws {
-        var rollup = try store.value(forKey: key, in: database).flatMap(UsageRollup.init(bytes:)) ?? UsageRollup()
+        var rollup = try store.withValue(forKey: key, in: database) { $0.flatMap(UsageRollup.init(buffer:)) } ?? UsageRollup()
         change(&rollup)
-        try store.put(rollup.bytes, forKey: key, in: database)
+        try store.put(UsageRollup.size, forKey: key, in: database) { rollup.write(to: $0) }
     }
 
     // MARK: Queries
@@ -83,7 +85,7 @@ public struct UsageRollupsProjector: Projector {
                 guard let zero = rest.firstIndex(of: 0), key.count >= zero + 5 else { break }
                 let rowMetric = String(decoding: rest[..<zero], as: UTF8.self)
                 let day = dayNumber(key[(zero + 1)..<(zero + 5)])
-                if day >= fromDay, day <= toDay, let rollup = UsageRollup(bytes: Array(current.value)) {
+                if day >= fromDay, day <= toDay, let rollup = UsageRollup(buffer: current.value) {
                     let member = breakdown == .day ? dayString(day) : String(decoding: key[(zero + 5)...], as: UTF8.self)
                     if let position = index[rowMetric]?[member] {
                         totals[position].rollup.merge(rollup)
@@ -100,8 +102,19 @@ public struct UsageRollupsProjector: Projector {
 
     // MARK: Keys
 
-    static func dailyKey(_ organizationID: String, _ metric: String, day: Int32) -> [UInt8] {
-        Array(organizationID.utf8) + [0] + Array(metric.utf8) + [0] + withUnsafeBytes(of: (UInt32(bitPattern: day) ^ 0x8000_0000).bigEndian) { Array($0) }
+    /// org, 0, metric, 0, day (4 bytes), then the member (user or resource) if any: built in
+    /// one allocation, as this runs several times for every usage event.
+    static func dailyKey(_ organizationID: String, _ metric: String, day: Int32, member: String = "") -> [UInt8] {
+        var key: [UInt8] = []
+        key.reserveCapacity(organizationID.utf8.count + metric.utf8.count + member.utf8.count + 6)
+        key.append(contentsOf: organizationID.utf8)
+        key.append(0)
+        key.append(contentsOf: metric.utf8)
+        key.append(0)
+        let biased = UInt32(bitPattern: day) ^ 0x8000_0000
+        key.append(contentsOf: [UInt8(biased >> 24), UInt8(truncatingIfNeeded: biased >> 16), UInt8(truncatingIfNeeded: biased >> 8), UInt8(truncatingIfNeeded: biased)])
+        key.append(contentsOf: member.utf8)
+        return key
     }
 
     /// Days since 1970-01-01 (UTC) of a moment `seconds` after it, rounded down.
@@ -158,18 +171,20 @@ public struct UsageRollup: Sendable, Hashable {
         }
     }
 
-    init?(bytes: [UInt8]) {
-        guard bytes.count == 40 else { return nil }
-        let read = { (index: Int) in Int64(bitPattern: bytes[(index * 8)..<(index * 8 + 8)].reduce(0) { $0 << 8 | UInt64($1) }) }
+    /// Five big-endian 64-bit integers: sum, events, maximum, latest, latest at.
+    static let size = 40
+
+    init?(buffer: UnsafeRawBufferPointer) {
+        guard buffer.count == Self.size else { return nil }
+        let read = { (index: Int) in Int64(bigEndian: buffer.loadUnaligned(fromByteOffset: index * 8, as: Int64.self)) }
         (sum, events, maximum, latest, latestAt) = (read(0), read(1), read(2), read(3), read(4))
     }
 
-    var bytes: [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(40)
-        for value in [sum, events, maximum, latest, latestAt] {
-            withUnsafeBytes(of: UInt64(bitPattern: value).bigEndian) { bytes.append(contentsOf: $0) }
-        }
-        return bytes
+    func write(to buffer: UnsafeMutableRawBufferPointer) {
+        buffer.storeBytes(of: sum.bigEndian, toByteOffset: 0, as: Int64.self)
+        buffer.storeBytes(of: events.bigEndian, toByteOffset: 8, as: Int64.self)
+        buffer.storeBytes(of: maximum.bigEndian, toByteOffset: 16, as: Int64.self)
+        buffer.storeBytes(of: latest.bigEndian, toByteOffset: 24, as: Int64.self)
+        buffer.storeBytes(of: latestAt.bigEndian, toByteOffset: 32, as: Int64.self)
     }
 }
