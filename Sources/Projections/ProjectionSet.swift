@@ -31,12 +31,15 @@ public final class ProjectionSet: AppendObserver {
     let eventsDatabase: Database
     /// Per projector name, per slot (0, 1): its databases by declared name.
     let slots: [String: [[String: Database]]]
+    /// For each event type, which projectors read it (bit i: projector i).
+    private let readers: [String: UInt64]
     private let cache = Mutex<TransactionCache?>(nil)
 
     /// The states one transaction read and, once `apply` ran in it, advanced.
     private struct TransactionCache {
         var transactionID: UInt64
-        var states: [String: ProjectionState]
+        /// By projector index.
+        var states: [ProjectionState]
         var applied = false
     }
 
@@ -59,37 +62,48 @@ public final class ProjectionSet: AppendObserver {
             }
         }
         self.slots = slots
+        precondition(projectors.count <= 64, "at most 64 projectors")
+        var readers: [String: UInt64] = [:]
+        for (index, projector) in projectors.enumerated() {
+            for type in projector.eventTypes { readers[type, default: 0] |= 1 << UInt64(index) }
+        }
+        self.readers = readers
     }
 
     // MARK: AppendObserver
 
     public func apply(_ event: StoredEvent, in txn: WriteTransaction) throws {
-        var states = try states(in: txn)
-        for projector in projectors {
-            var state = states[projector.name] ?? .fresh
+        var states = try takeStates(in: txn)
+        let interested = readers[event.eventType] ?? 0
+        for (index, projector) in projectors.enumerated() {
+            var state = states[index]
             guard state.checkpoint < event.sequence else { continue }
             if state.checkpoint + 1 < event.sequence {
                 try fold(projector, slot: state.slot, from: state.checkpoint + 1, through: event.sequence - 1, in: txn)
             }
-            if projector.eventTypes.contains(event.eventType) {
+            if interested & (1 << UInt64(index)) != 0 {
                 try projector.apply(event, to: ProjectionStore(transaction: txn, handles: slots[projector.name]![Int(state.slot)]))
             }
             state.checkpoint = event.sequence
-            states[projector.name] = state
+            states[index] = state
         }
         cache.withLock { cache in
-            cache?.states = states
-            cache?.applied = true
+            if cache?.transactionID == txn.id {
+                cache?.states = states
+                cache?.applied = true
+            } else {
+                cache = TransactionCache(transactionID: txn.id, states: states, applied: true)
+            }
         }
     }
 
     public func transactionWillCommit(head: Checkpoint?, in txn: WriteTransaction) throws {
-        let pending = cache.withLock { cache -> [String: ProjectionState] in
-            guard let current = cache, current.transactionID == txn.id, current.applied else { return [:] }
+        let pending = cache.withLock { cache -> [ProjectionState] in
+            guard let current = cache, current.transactionID == txn.id, current.applied else { return [] }
             return current.states
         }
-        for (name, state) in pending.sorted(by: { $0.key < $1.key }) {
-            try write(state, of: name, in: txn)
+        for (projector, state) in zip(projectors, pending).sorted(by: { $0.0.name < $1.0.name }) {
+            try write(state, of: projector.name, in: txn)
         }
         cache.withLock { $0 = nil }
     }
@@ -118,15 +132,16 @@ public final class ProjectionSet: AppendObserver {
 
     // MARK: Internals shared with rebuild and as-of
 
-    /// The states as this transaction sees them, loaded once per transaction.
-    private func states(in txn: WriteTransaction) throws -> [String: ProjectionState] {
-        if let cached = cache.withLock({ $0?.transactionID == txn.id ? $0?.states : nil }) { return cached }
-        var states: [String: ProjectionState] = [:]
-        for projector in projectors {
-            states[projector.name] = try Self.state(of: projector.name, in: txn, stateDatabase) ?? .fresh
+    /// The states as this transaction sees them (loaded once per transaction), moved out of
+    /// the cache so that advancing them copies nothing; `apply` puts them back.
+    private func takeStates(in txn: WriteTransaction) throws -> [ProjectionState] {
+        let cached = cache.withLock { cache -> [ProjectionState]? in
+            guard cache?.transactionID == txn.id, let states = cache?.states else { return nil }
+            cache?.states = []
+            return states
         }
-        cache.withLock { $0 = TransactionCache(transactionID: txn.id, states: states) }
-        return states
+        if let cached { return cached }
+        return try projectors.map { try Self.state(of: $0.name, in: txn, stateDatabase) ?? .fresh }
     }
 
     /// Folds events `first...last` from the log's `events` database into `slot`.
@@ -138,17 +153,19 @@ public final class ProjectionSet: AppendObserver {
     /// for all of them.
     func fold(_ targets: [(projector: any Projector, slot: UInt8)], from first: UInt64, through last: UInt64, in txn: WriteTransaction) throws {
         guard first <= last else { return }
-        let stores = targets.map { ($0.projector, ProjectionStore(transaction: txn, handles: slots[$0.projector.name]![Int($0.slot)])) }
-        let wanted = targets.reduce(into: Set<String>()) { $0.formUnion($1.projector.eventTypes) }
+        let stores = targets.map { ProjectionStore(transaction: txn, handles: slots[$0.projector.name]![Int($0.slot)]) }
+        // Which targets read each event type: one hash per event instead of one per projector.
+        var routes: [String: [Int]] = [:]
+        for (index, target) in targets.enumerated() {
+            for type in target.projector.eventTypes { routes[type, default: []].append(index) }
+        }
         try txn.withCursor(on: eventsDatabase) { cursor in
             var entry = try withUnsafeBytes(of: first.bigEndian) { try cursor.seek(atOrAfter: $0) }
             while let current = entry {
                 guard UInt64(bigEndian: current.key.loadUnaligned(as: UInt64.self)) <= last else { break }
                 let event = try StoredEvent(record: current.value)
-                if wanted.contains(event.eventType) {
-                    for (projector, store) in stores where projector.eventTypes.contains(event.eventType) {
-                        try projector.apply(event, to: store)
-                    }
+                if let readers = routes[event.eventType] {
+                    for index in readers { try targets[index].projector.apply(event, to: stores[index]) }
                 }
                 entry = try cursor.next()
             }
