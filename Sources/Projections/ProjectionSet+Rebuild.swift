@@ -11,7 +11,7 @@ extension ProjectionSet {
 
     /// Rebuilds every projector whose version changed or that has never been built, so that
     /// all are current, in one pass over the log. Call once after opening the log.
-    public func synchronize(batchSize: Int = 50_000, progress: ((RebuildProgress) -> Void)? = nil) throws {
+    public func synchronize(batchSize: Int = 100_000, progress: ((RebuildProgress) -> Void)? = nil) throws {
         var stale: [String] = []
         for projector in projectors {
             let state = try environment.read { try Self.state(of: projector.name, in: $0, stateDatabase) }
@@ -21,20 +21,22 @@ extension ProjectionSet {
     }
 
     /// Rebuilds projector `name`; see `rebuild(_:batchSize:progress:)`.
-    public func rebuild(_ name: String, batchSize: Int = 50_000, progress: ((RebuildProgress) -> Void)? = nil) throws {
+    public func rebuild(_ name: String, batchSize: Int = 100_000, progress: ((RebuildProgress) -> Void)? = nil) throws {
         try rebuild([name], batchSize: batchSize, progress: progress)
     }
 
     /// Rebuilds every projector.
-    public func rebuildAll(batchSize: Int = 50_000, progress: ((RebuildProgress) -> Void)? = nil) throws {
+    public func rebuildAll(batchSize: Int = 100_000, progress: ((RebuildProgress) -> Void)? = nil) throws {
         try rebuild(projectors.map(\.name), batchSize: batchSize, progress: progress)
     }
 
     /// Replays the whole log into the idle slot of each projector in `names`, reading and
-    /// decoding each event once for all of them, in write transactions of `batchSize` events;
+    /// decoding each event once for all of them, in write transactions of `batchSize` events
+    /// (larger batches rewrite fewer pages; 100,000 measured fastest within the memory goal:
+    /// docs/PERFORMANCE.md);
     /// then folds what arrived meanwhile and makes those slots live, in one transaction.
     /// Appends go on meanwhile; readers see the old models until the switch.
-    public func rebuild(_ names: [String], batchSize: Int = 50_000, progress: ((RebuildProgress) -> Void)? = nil) throws {
+    public func rebuild(_ names: [String], batchSize: Int = 100_000, progress: ((RebuildProgress) -> Void)? = nil) throws {
         let chosen = names.map { name in
             guard let projector = projectors.first(where: { $0.name == name }) else { preconditionFailure("no projector named \(name)") }
             return projector

@@ -113,7 +113,8 @@ case "engine-rebuild":
     let engine = try Engine(directory: argument, environment: options)
     let events = try engine.log.head()?.sequence ?? 0
     print("opened: peak \(peakRSS())")
-    let rebuildTime = try clock.measure { try engine.projections.rebuildAll() }
+    let batchSize = ProcessInfo.processInfo.environment["TALLY_BENCH_BATCH"].flatMap(Int.init) ?? 100_000
+    let rebuildTime = try clock.measure { try engine.projections.rebuildAll(batchSize: batchSize) }
     print("rebuild of every read model: \(Double(events) / seconds(rebuildTime)) events/s over \(events) events")
     print("peak \(peakRSS())")
 default:
