@@ -33,6 +33,9 @@ public final class ProjectionSnapshot: Sendable {
                 try projections.transactionWillCommit(head: nil, in: txn)
             }
             next = last.sequence + 1
+            // Memory must not grow with the log: let go of the pages of both files read so far.
+            log.environment.releaseMappedPages()
+            environment.releaseMappedPages()
         }
         self.sequence = folded
     }
