@@ -91,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "TallyCLI",
             dependencies: [
-                "EventLog",
+                "EventLog", "LMDB", "Billing", "BillingEvents", "Projections", "ReadModels", "Tally",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift

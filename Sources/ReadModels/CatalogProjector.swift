@@ -67,6 +67,20 @@ public struct CatalogProjector: Projector {
             .map { Organization(id: id, registration: try Tally_V1_OrganizationRegistered(serializedBytes: $0)) }
     }
 
+    /// Every organization, by id.
+    public static func organizations(in reader: ProjectionReader) throws -> [Organization] {
+        var organizations: [Organization] = []
+        try reader.transaction.withCursor(on: reader.database("organizations")) { cursor in
+            var entry = try cursor.first()
+            while let current = entry {
+                organizations.append(Organization(
+                    id: String(decoding: current.key, as: UTF8.self), registration: try Tally_V1_OrganizationRegistered(serializedBytes: Array(current.value))))
+                entry = try cursor.next()
+            }
+        }
+        return organizations
+    }
+
     public static func plan(_ id: String, in reader: ProjectionReader) throws -> CatalogPlan? {
         try Array(id.utf8).withUnsafeBytes { key in
             try reader.transaction.withValue(forKey: key, in: reader.database("plans")) { bytes in

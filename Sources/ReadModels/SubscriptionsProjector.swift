@@ -155,6 +155,19 @@ public struct SubscriptionsProjector: Projector {
         }
     }
 
+    /// Every organization's current (or last) subscription, by organization id.
+    public static func all(in reader: ProjectionReader) throws -> [SubscriptionRecord] {
+        var records: [SubscriptionRecord] = []
+        try reader.transaction.withCursor(on: reader.database("current")) { cursor in
+            var entry = try cursor.first()
+            while let current = entry {
+                records.append(try cache.value(for: current.value) { try decoder.decode(SubscriptionRecord.self, from: Data($0)) })
+                entry = try cursor.next()
+            }
+        }
+        return records
+    }
+
     /// Decoding JSON dominated quota checks; records change rarely, checks are constant.
     private static let cache = DecodeCache<SubscriptionRecord>()
 

@@ -36,6 +36,11 @@ extension Engine {
         }[0]
     }
 
+    /// Every organization, by id.
+    public func organizations() throws -> [Organization] {
+        try projections.read(CatalogProjector.name) { try CatalogProjector.organizations(in: $0) }
+    }
+
     public func organization(_ id: String) throws -> Organization? {
         try projections.read(CatalogProjector.name) { try CatalogProjector.organization(id, in: $0) }
     }

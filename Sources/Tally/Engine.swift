@@ -166,6 +166,11 @@ public final class Engine: Sendable {
         return record
     }
 
+    /// Every organization's current (or last) subscription, by organization id.
+    public func subscriptions() throws -> [SubscriptionRecord] {
+        try projections.read(SubscriptionsProjector.name) { try SubscriptionsProjector.all(in: $0) }
+    }
+
     /// The organization's current (or last) subscription.
     public func subscription(of organizationID: String) throws -> SubscriptionRecord? {
         try projections.read(SubscriptionsProjector.name) { try SubscriptionsProjector.current(of: organizationID, in: $0) }

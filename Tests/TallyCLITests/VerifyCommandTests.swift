@@ -5,32 +5,14 @@ import TallyTestSupport
 import Testing
 
 /// Runs the built `tally` binary and checks its output and exit code.
-@Suite("tally verify and tally demo")
+@Suite("tally verify")
 struct VerifyCommandTests {
-    struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    static var tallyExecutable: URL { BuiltProducts.executable("tally") }
-
-    static func tally(_ arguments: String...) throws -> Run {
-        let process = Process()
-        process.executableURL = tallyExecutable
-        process.arguments = arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let stdout = output.fileHandleForReading.readDataToEndOfFile()
-        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    static func tally(_ arguments: String...) throws -> TallyProcess.Run {
+        try TallyProcess.run(arguments)
     }
 
     static func temporaryPath() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("tally-cli-\(UUID().uuidString)").path
+        TallyProcess.temporaryPath()
     }
 
     /// A closed log of 50 events and its head.
@@ -114,18 +96,5 @@ struct VerifyCommandTests {
         #expect(run.status == 0)
         #expect(run.stdout.contains("Example:"))
         #expect(run.stdout.contains("--data"))
-    }
-
-    @Test("the demo appends, deduplicates retries, verifies, and leaves a log tally verify accepts")
-    func demo() throws {
-        let path = Self.temporaryPath()
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let run = try Self.tally("demo", "--data", path, "--events", "3000", "--organizations", "20", "--clients", "32")
-        #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stdout.contains("appended 3000 events, absorbed 300 retried duplicates"))
-        #expect(run.stdout.contains("the hash chain is intact"))
-        let verify = try Self.tally("verify", "--data", path)
-        #expect(verify.status == 0)
-        #expect(verify.stdout.contains("head 3000 "))
     }
 }

@@ -1,0 +1,80 @@
+import EventLog
+import Foundation
+import ReadModels
+import Tally
+
+/// What the demo left behind, read back from the log and the read models.
+struct DemoSummary {
+    let engine: Engine
+    let tally: SaaSSimulation.Counts
+    let seconds: Double
+    let end: Date
+
+    func print() throws {
+        let grouped = ProgressReporter.grouped
+        guard let head = try engine.log.head() else { return }
+        Swift.print("  \(grouped(Int(head.sequence))) events in \(String(format: "%.1f", seconds)) s (\(grouped(Int(Double(head.sequence) / seconds))) events/s, every commit durable)")
+
+        var byType: [String: Int] = [:]
+        try engine.log.forEachEvent { event in
+            byType[event.eventType, default: 0] += 1
+            return true
+        }
+        Swift.print("\nEvents by type")
+        for (type, count) in byType.sorted(by: { ($0.value, $1.key) > ($1.value, $0.key) }) {
+            Swift.print("  \(type.padding(toLength: 40, withPad: " ", startingAt: 0)) \(grouped(count).leftAligned(12))")
+        }
+
+        let subscriptions = try engine.subscriptions()
+        let plans = ["free", "professional", "enterprise"]
+        let statuses = ["trialing", "active", "past_due", "grace", "canceled", "expired"]
+        Swift.print("\nSubscriptions by status and plan")
+        Swift.print("  " + "".padding(toLength: 12, withPad: " ", startingAt: 0) + plans.map { $0.leftAligned(14) }.joined())
+        for status in statuses {
+            let row = plans.map { plan in subscriptions.filter { $0.subscription.status.name == status && $0.subscription.planID == plan }.count }
+            guard row.contains(where: { $0 > 0 }) else { continue }
+            Swift.print("  " + status.padding(toLength: 12, withPad: " ", startingAt: 0) + row.map { grouped($0).leftAligned(14) }.joined())
+        }
+        let canceling = subscriptions.filter(\.subscription.cancelsAtPeriodEnd).count
+        let scheduled = subscriptions.filter { $0.subscription.scheduledChange != nil }.count
+        Swift.print("  (\(canceling) canceling at period end, \(scheduled) with a plan change scheduled)")
+
+        var states: [String: Int] = [:]
+        let now = end.addingTimeInterval(-1)
+        for record in subscriptions where record.subscription.status.isLive {
+            guard let plan = try engine.plan(record.subscription.planID)?.plan else { continue }
+            for metric in plan.metrics.keys {
+                states[try engine.quota(for: record.subscription.organizationID, metric: metric, at: now).state.rawValue, default: 0] += 1
+            }
+        }
+        Swift.print("\nQuotas in the current period (organization × metric)")
+        for state in ["within_included", "over_included", "soft_limit_reached", "hard_limit_reached"] {
+            Swift.print("  \(state.padding(toLength: 20, withPad: " ", startingAt: 0)) \(grouped(states[state] ?? 0).leftAligned(8))")
+        }
+        Swift.print("  requests blocked at a hard limit: \(grouped(tally.blocked))")
+
+        let monthStart = Calendar.utc.date(byAdding: .month, value: -1, to: end)!
+        var top: [(String, Int64)] = []
+        for organization in try engine.organizations() {
+            let calls = try engine.usage(of: organization.id, metric: "api_calls", from: monthStart, to: now).reduce(0) { $0 + $1.rollup.sum }
+            top.append((organization.id, calls))
+        }
+        Swift.print("\nTop API usage in \(monthStart.formatted(.dateTime.month(.wide).year()))")
+        for (organization, calls) in top.sorted(by: { ($0.1, $1.0) > ($1.1, $0.0) }).prefix(5) {
+            let name = try engine.organization(organization)?.name ?? ""
+            Swift.print("  \(organization)  \(name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(grouped(Int(calls)).leftAligned(14)) calls")
+        }
+
+        Swift.print("\nTraffic")
+        Swift.print("  usage records sent \(grouped(tally.usageSent)): retries absorbed \(grouped(tally.retriesAbsorbed)), late arrivals \(grouped(tally.lateUsage)), corrections \(grouped(tally.corrections)), refused \(grouped(tally.refused))")
+        Swift.print("\nHead \(head.sequence) \(head.hash.hex)")
+        Swift.print("  \(grouped(engine.log.environment.usedSize / Int(head.sequence))) bytes on disk per event, read models included")
+    }
+}
+
+extension String {
+    /// Right-aligned in `width` columns (numbers line up).
+    func leftAligned(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}
