@@ -27,6 +27,9 @@ import Synchronization
 public final class ProjectionSet: AppendObserver {
     public let environment: Environment
     let projectors: [any Projector]
+
+    /// The names of the attached projectors, in order.
+    public var names: [String] { projectors.map(\.name) }
     let stateDatabase: Database
     let eventsDatabase: Database
     /// Per projector name, per slot (0, 1): its databases by declared name.

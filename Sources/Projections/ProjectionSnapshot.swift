@@ -11,8 +11,24 @@ public final class ProjectionSnapshot: Sendable {
     public let projections: ProjectionSet
     private let directory: String
 
-    /// Folds events 1 through `sequence` of `log` into fresh copies of `projectors`.
-    public init(of log: EventLog, asOf sequence: UInt64, projectors: [any Projector], batchSize: Int = 50_000) throws {
+    /// Folds events 1 through `sequence` of `log` into fresh copies of `projectors`: the read
+    /// models as the log stood after event `sequence`.
+    public convenience init(of log: EventLog, asOf sequence: UInt64, projectors: [any Projector], batchSize: Int = 50_000) throws {
+        try self.init(of: log, through: sequence, projectors: projectors, batchSize: batchSize, including: { _ in true })
+    }
+
+    /// Folds, in log order, the events that occurred at or before `date` (late arrivals
+    /// included, later events left out): the business as it stood at `date`, as far as the
+    /// log knows it now.
+    public convenience init(of log: EventLog, occurredAtOrBefore date: Date, projectors: [any Projector], batchSize: Int = 50_000) throws {
+        try self.init(
+            of: log, through: try log.head()?.sequence ?? 0, projectors: projectors, batchSize: batchSize,
+            including: { $0.occurredAt <= date })
+    }
+
+    private init(
+        of log: EventLog, through sequence: UInt64, projectors: [any Projector], batchSize: Int, including: (StoredEvent) -> Bool
+    ) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("tally-as-of-\(UUID().uuidString)").path
         var options = EnvironmentOptions()
         options.durability = .noSync  // scratch data: nothing to lose
@@ -27,7 +43,7 @@ public final class ProjectionSnapshot: Sendable {
             guard let last = events.last else { break }
             try environment.write { txn in
                 for event in events where event.sequence <= sequence {
-                    try projections.apply(event, in: txn)
+                    if including(event) { try projections.apply(event, in: txn) }
                     folded = event.sequence
                 }
                 try projections.transactionWillCommit(head: nil, in: txn)

@@ -37,13 +37,9 @@ extension Engine {
     }
 
     /// Every organization, by id.
-    public func organizations() throws -> [Organization] {
-        try projections.read(CatalogProjector.name) { try CatalogProjector.organizations(in: $0) }
-    }
+    public func organizations() throws -> [Organization] { try live.organizations() }
 
-    public func organization(_ id: String) throws -> Organization? {
-        try projections.read(CatalogProjector.name) { try CatalogProjector.organization(id, in: $0) }
-    }
+    public func organization(_ id: String) throws -> Organization? { try live.organization(id) }
 
     /// Changes an organization's details; fields left nil stay as they are. The billing
     /// currency cannot change.
@@ -104,7 +100,5 @@ extension Engine {
         }
     }
 
-    public func contract(of organizationID: String) throws -> CustomPricing? {
-        try projections.read(CatalogProjector.name) { try CatalogProjector.contract(of: organizationID, in: $0) }
-    }
+    public func contract(of organizationID: String) throws -> CustomPricing? { try live.contract(of: organizationID) }
 }

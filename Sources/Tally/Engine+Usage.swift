@@ -53,10 +53,7 @@ extension Engine {
 
     /// Where `organizationID` stands on `metric` in the period holding `date`.
     public func quota(for organizationID: String, metric: String, at date: Date? = nil) throws -> QuotaStatus {
-        let date = date ?? clock()
-        return try projections.environment.read { txn in
-            try QuotaContext(organizationID, metric: metric, at: date, projections: projections, txn: txn).status
-        }
+        try live.quota(for: organizationID, metric: metric, at: date)
     }
 }
 

@@ -64,10 +64,6 @@ extension Engine {
     public func usage(
         of organizationID: String, metric: String? = nil, from: Date, to: Date, by breakdown: UsageRollupsProjector.Breakdown = .day
     ) throws -> [UsageRollupsProjector.Row] {
-        guard from <= to else { throw EngineError.invalid(field: "from", rule: "must not be after to") }
-        return try projections.read(UsageRollupsProjector.name) {
-            try UsageRollupsProjector.rows(
-                organizationID, metric: metric, fromDay: UsageRollupsProjector.day(of: from), toDay: UsageRollupsProjector.day(of: to), by: breakdown, in: $0)
-        }
+        try live.usage(of: organizationID, metric: metric, from: from, to: to, by: breakdown)
     }
 }

@@ -32,13 +32,18 @@ public final class Engine: Sendable {
         logger: Logger = Logger(label: "tally.engine")
     ) throws {
         let opened = try Environment.open(at: directory, options: environment)
-        projections = try ProjectionSet(environment: opened, projectors: [CatalogProjector(), SubscriptionsProjector(), QuotasProjector(), UsageRollupsProjector()])
+        projections = try ProjectionSet(environment: opened, projectors: Self.projectors())
         var options = EventLogOptions(registry: BillingEventType.registry, environment: environment)
         options.observer = projections
         options.clock = clock
         log = try EventLog(directory: directory, options: options, logger: logger)
         self.clock = clock
         try projections.synchronize()
+    }
+
+    /// Fresh instances of every read model the engine keeps.
+    static func projectors() -> [any Projector] {
+        [CatalogProjector(), SubscriptionsProjector(), QuotasProjector(), UsageRollupsProjector()]
     }
 
     // MARK: Plans
@@ -92,14 +97,10 @@ public final class Engine: Sendable {
         }
     }
 
-    public func plan(_ id: String) throws -> CatalogPlan? {
-        try projections.read(CatalogProjector.name) { try CatalogProjector.plan(id, in: $0) }
-    }
+    public func plan(_ id: String) throws -> CatalogPlan? { try live.plan(id) }
 
     /// Every plan in the catalog, archived ones included, by id.
-    public func plans() throws -> [CatalogPlan] {
-        try projections.read(CatalogProjector.name) { try CatalogProjector.plans(in: $0) }
-    }
+    public func plans() throws -> [CatalogPlan] { try live.plans() }
 
     // MARK: Subscriptions
 
@@ -167,14 +168,10 @@ public final class Engine: Sendable {
     }
 
     /// Every organization's current (or last) subscription, by organization id.
-    public func subscriptions() throws -> [SubscriptionRecord] {
-        try projections.read(SubscriptionsProjector.name) { try SubscriptionsProjector.all(in: $0) }
-    }
+    public func subscriptions() throws -> [SubscriptionRecord] { try live.subscriptions() }
 
     /// The organization's current (or last) subscription.
-    public func subscription(of organizationID: String) throws -> SubscriptionRecord? {
-        try projections.read(SubscriptionsProjector.name) { try SubscriptionsProjector.current(of: organizationID, in: $0) }
-    }
+    public func subscription(of organizationID: String) throws -> SubscriptionRecord? { try live.subscription(of: organizationID) }
 
     // MARK: Helpers
 

@@ -272,4 +272,23 @@ struct AdvanceTests {
         #expect(renewals.count == 220)
         #expect(Set(renewals.map { "\($0.organizationID)\($0.occurredAt)" }).count == renewals.count)
     }
+
+    @Test("a view as of a moment shows the business as it stood then; as of a sequence, the log cut there")
+    func viewAsOf() async throws {
+        let directory = TemporaryDirectory()
+        let start = Self.date("2025-01-01T00:00:00Z")
+        let engine = try await Self.engine(directory, at: start)
+        try await Self.register(engine, "org_v", at: start)
+        try await engine.subscribe("org_v", to: "basic", interval: .monthly, at: start)
+        try await engine.changePlan("org_v", to: "team", interval: .monthly, at: Self.date("2025-04-10T00:00:00Z"))
+        try await engine.advance(to: Self.date("2025-07-01T00:00:00Z"))
+        let march = try engine.view(asOf: .occurredAt(Self.date("2025-03-15T00:00:00Z")))
+        let then = try #require(try march.subscription(of: "org_v"))
+        #expect(then.subscription.planID == "basic")
+        #expect(then.currentPeriod?.start == Self.date("2025-03-01T00:00:00Z"))
+        #expect(try engine.subscription(of: "org_v")?.subscription.planID == "team")
+        let beforeSignup = try engine.view(asOf: .sequence(3))  // the three plans only
+        #expect(try beforeSignup.organization("org_v") == nil)
+        #expect(try beforeSignup.plans().count == 3)
+    }
 }

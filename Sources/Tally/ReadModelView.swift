@@ -1,0 +1,97 @@
+public import Billing
+import EventLog
+public import Foundation
+import Projections
+public import ReadModels
+
+/// Where in history a view of the read models stands.
+public enum AsOf: Sendable, Hashable {
+    /// The log as it stood after event `n`.
+    case sequence(UInt64)
+    /// The business as it stood at this moment: the events that occurred at or before it,
+    /// late arrivals included, as far as the log knows now.
+    case occurredAt(Date)
+}
+
+/// The engine's queries over one set of read models: the live ones (`Engine`'s own queries
+/// use this), or a snapshot as of an earlier point, built apart from the live ones.
+///
+/// ```swift
+/// let march = try engine.view(asOf: .occurredAt(march1))
+/// let then = try march.subscription(of: "org_42")
+/// ```
+public struct ReadModelView: Sendable {
+    let projections: ProjectionSet
+    /// Keeps a snapshot's scratch files alive as long as the view.
+    let snapshot: ProjectionSnapshot?
+    let clock: @Sendable () -> Date
+
+    public func organization(_ id: String) throws -> Organization? {
+        try projections.read(CatalogProjector.name) { try CatalogProjector.organization(id, in: $0) }
+    }
+
+    /// Every organization, by id.
+    public func organizations() throws -> [Organization] {
+        try projections.read(CatalogProjector.name) { try CatalogProjector.organizations(in: $0) }
+    }
+
+    public func contract(of organizationID: String) throws -> CustomPricing? {
+        try projections.read(CatalogProjector.name) { try CatalogProjector.contract(of: organizationID, in: $0) }
+    }
+
+    public func plan(_ id: String) throws -> CatalogPlan? {
+        try projections.read(CatalogProjector.name) { try CatalogProjector.plan(id, in: $0) }
+    }
+
+    /// Every plan in the catalog, archived ones included, by id.
+    public func plans() throws -> [CatalogPlan] {
+        try projections.read(CatalogProjector.name) { try CatalogProjector.plans(in: $0) }
+    }
+
+    /// The organization's current (or last) subscription.
+    public func subscription(of organizationID: String) throws -> SubscriptionRecord? {
+        try projections.read(SubscriptionsProjector.name) { try SubscriptionsProjector.current(of: organizationID, in: $0) }
+    }
+
+    /// Every organization's current (or last) subscription, by organization id.
+    public func subscriptions() throws -> [SubscriptionRecord] {
+        try projections.read(SubscriptionsProjector.name) { try SubscriptionsProjector.all(in: $0) }
+    }
+
+    /// Where `organizationID` stands on `metric` in the period holding `date` (now, if nil).
+    public func quota(for organizationID: String, metric: String, at date: Date? = nil) throws -> QuotaStatus {
+        let date = date ?? clock()
+        return try projections.environment.read { txn in
+            try QuotaContext(organizationID, metric: metric, at: date, projections: projections, txn: txn).status
+        }
+    }
+
+    /// Usage of an organization on the UTC days from `from` through `to`, per metric (or only
+    /// `metric`), broken down per day, user or resource.
+    public func usage(
+        of organizationID: String, metric: String? = nil, from: Date, to: Date, by breakdown: UsageRollupsProjector.Breakdown = .day
+    ) throws -> [UsageRollupsProjector.Row] {
+        guard from <= to else { throw EngineError.invalid(field: "from", rule: "must not be after to") }
+        return try projections.read(UsageRollupsProjector.name) {
+            try UsageRollupsProjector.rows(
+                organizationID, metric: metric, fromDay: UsageRollupsProjector.day(of: from), toDay: UsageRollupsProjector.day(of: to), by: breakdown, in: $0)
+        }
+    }
+}
+
+extension Engine {
+    /// The live read models.
+    public var live: ReadModelView { ReadModelView(projections: projections, snapshot: nil, clock: clock) }
+
+    /// The read models as of `point`, folded apart from the live ones (the live ones when nil).
+    public func view(asOf point: AsOf?) throws -> ReadModelView {
+        guard let point else { return live }
+        let projectors = Engine.projectors()
+        let snapshot: ProjectionSnapshot
+        switch point {
+        case .sequence(let sequence): snapshot = try ProjectionSnapshot(of: log, asOf: sequence, projectors: projectors)
+        case .occurredAt(let date): snapshot = try ProjectionSnapshot(of: log, occurredAtOrBefore: date, projectors: projectors)
+        }
+        return ReadModelView(projections: snapshot.projections, snapshot: snapshot, clock: clock)
+    }
+}

@@ -1,0 +1,20 @@
+import Foundation
+import LMDB
+import Tally
+
+extension DataDirectoryOptions {
+    /// The engine over the existing log in `path`: a query never creates an empty log where
+    /// the user mistyped a directory.
+    func openExistingEngine() throws -> Engine {
+        guard FileManager.default.fileExists(atPath: path + "/data.mdb") else {
+            throw fail("no Tally log in \(path) (run `tally demo --data \(path)` to make one, or pass --data)")
+        }
+        do {
+            var options = EnvironmentOptions()
+            options.mapSize = 1 << 34
+            return try Engine(directory: path, environment: options)
+        } catch {
+            throw fail("cannot open the log in \(path): \(error)")
+        }
+    }
+}

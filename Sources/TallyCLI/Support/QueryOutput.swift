@@ -1,0 +1,76 @@
+import Billing
+import Foundation
+
+/// One value of query output, typed so that JSON keeps numbers numbers.
+enum OutputValue {
+    case text(String)
+    case integer(Int64)
+    case flag(Bool)
+    case date(Date)
+    case money(Money)
+    case none
+
+    /// As a table or CSV cell.
+    var cell: String {
+        switch self {
+        case .text(let text): text
+        case .integer(let value): String(value)
+        case .flag(let value): value ? "true" : "false"
+        case .date(let date): date.formatted(.iso8601)
+        case .money(let money): "\(money.decimalValue) \(money.currency.code)"
+        case .none: ""
+        }
+    }
+
+    /// As JSON: money is {"amount": "49.00", "currency": "USD", "minor_units": 4900}.
+    var json: String {
+        switch self {
+        case .text(let text): Self.quoted(text)
+        case .integer(let value): String(value)
+        case .flag(let value): value ? "true" : "false"
+        case .date(let date): Self.quoted(date.formatted(.iso8601))
+        case .money(let money):
+            "{\"amount\":\(Self.quoted(money.decimalValue.description)),\"currency\":\(Self.quoted(money.currency.code)),\"minor_units\":\(money.minorUnits)}"
+        case .none: "null"
+        }
+    }
+
+    static func quoted(_ text: String) -> String {
+        String(decoding: (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
+    }
+}
+
+/// Rows with named columns in a stable order, printed as a table, JSON or CSV.
+struct QueryOutput {
+    let columns: [String]
+    var rows: [[OutputValue]] = []
+    /// One entity (`show`): JSON prints an object rather than an array.
+    var isSingle = false
+
+    func render(_ format: OutputFormat) -> String {
+        switch format {
+        case .json:
+            let objects = rows.map { row in
+                "{" + zip(columns, row).map { "\(OutputValue.quoted($0.0)):\($0.1.json)" }.joined(separator: ",") + "}"
+            }
+            if isSingle, let object = objects.first { return object + "\n" }
+            return "[" + objects.joined(separator: ",\n ") + "]\n"
+        case .csv:
+            let escape = { (cell: String) in
+                cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : cell
+            }
+            return ([columns] + rows.map { $0.map(\.cell) }).map { $0.map(escape).joined(separator: ",") }.joined(separator: "\n") + "\n"
+        case .table:
+            if isSingle, let row = rows.first {
+                let width = columns.map(\.count).max() ?? 0
+                return zip(columns, row).map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1.cell }.joined(separator: "\n") + "\n"
+            }
+            let cells = rows.map { $0.map(\.cell) }
+            let widths = columns.indices.map { index in max(columns[index].count, cells.map { $0[index].count }.max() ?? 0) }
+            let line = { (values: [String]) in
+                zip(values, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            }
+            return ([line(columns)] + cells.map(line)).joined(separator: "\n") + "\n"
+        }
+    }
+}
