@@ -92,7 +92,7 @@ let package = Package(
             name: "TallyCLI",
             dependencies: [
                 "EventLog", "LMDB", "Billing", "BillingEvents", "Projections", "ReadModels", "Tally",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: strictSwift
         ),

@@ -11,6 +11,9 @@ public enum EventLogError: Error, Sendable, Equatable, CustomStringConvertible {
     case unsupportedFormat(String)
     /// There is no log at the path (opened without permission to create one).
     case noLog(path: String)
+    /// A restored event does not continue the log: wrong sequence, broken link or hash,
+    /// or a reused idempotency key. Nothing of its batch was written.
+    case restoreMismatch(sequence: UInt64, reason: String)
 
     public var description: String {
         switch self {
@@ -22,6 +25,8 @@ public enum EventLogError: Error, Sendable, Equatable, CustomStringConvertible {
             "unsupported log format: \(detail)"
         case .noLog(let path):
             "no Tally log at \(path) (no data.mdb there)"
+        case .restoreMismatch(let sequence, let reason):
+            "event \(sequence) cannot be restored: \(reason)"
         }
     }
 }

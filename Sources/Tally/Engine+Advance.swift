@@ -150,7 +150,7 @@ extension Engine {
         return EventDraft(
             organizationID: organizationID, eventType: type.rawValue, occurredAt: at,
             idempotencyKey: "\(type.rawValue):\(record.id):\(nanoseconds.seconds).\(nanoseconds.nanos)", actor: "tally.advance",
-            payload: try payload.serializedData())
+            payload: try payload.deterministicData())
     }
 
     private static func plan(_ id: String, _ catalog: ProjectionReader) throws -> Plan {

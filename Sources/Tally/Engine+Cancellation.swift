@@ -61,7 +61,7 @@ extension Engine {
                 throw EngineError.invalid(field: Self.field(of: error), rule: Self.rule(of: error))
             }
             return [EventDraft(
-                organizationID: organizationID, eventType: decided.0.rawValue, occurredAt: date, payload: try decided.1.serializedData())]
+                organizationID: organizationID, eventType: decided.0.rawValue, occurredAt: date, payload: try decided.1.deterministicData())]
         }
         return try existingSubscription(of: organizationID)
     }

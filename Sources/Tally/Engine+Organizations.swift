@@ -21,7 +21,7 @@ extension Engine {
         payload.paymentMethod = registration.paymentMethod
         let draft = EventDraft(
             organizationID: registration.id, eventType: BillingEventType.organizationRegistered.rawValue, occurredAt: date,
-            idempotencyKey: BillingEventType.organizationRegistered.rawValue, payload: try payload.serializedData())
+            idempotencyKey: BillingEventType.organizationRegistered.rawValue, payload: try payload.deterministicData())
         let projections = projections
         return try await log.append { decision in
             let catalog = try projections.reader(CatalogProjector.name, in: decision.transaction)
@@ -52,7 +52,7 @@ extension Engine {
         if let country = update.country { payload.country = country }
         if let taxID = update.taxID { payload.taxID = taxID }
         if let method = update.paymentMethod { payload.paymentMethod = method }
-        let payloadBytes = try payload.serializedData()
+        let payloadBytes = try payload.deterministicData()
         let projections = projections
         _ = try await log.append { decision in
             let catalog = try projections.reader(CatalogProjector.name, in: decision.transaction)
@@ -75,7 +75,7 @@ extension Engine {
     /// subscription, when it starts under the contract).
     public func agreeCustomPricing(_ contract: CustomPricing, at date: Date) async throws {
         do throws(BillingError) { try contract.validate() } catch { throw EngineError.invalid(field: Self.field(of: error), rule: Self.rule(of: error)) }
-        let payload = try Tally_V1_CustomPricingAgreed(contract).serializedData()
+        let payload = try Tally_V1_CustomPricingAgreed(contract).deterministicData()
         let projections = projections
         _ = try await log.append { decision in
             let catalog = try projections.reader(CatalogProjector.name, in: decision.transaction)

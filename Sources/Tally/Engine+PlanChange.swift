@@ -80,7 +80,7 @@ extension Engine {
             }
             return [EventDraft(
                 organizationID: organizationID, eventType: BillingEventType.planChanged.rawValue, occurredAt: date,
-                idempotencyKey: idempotencyKey, payload: try payload.serializedData())]
+                idempotencyKey: idempotencyKey, payload: try payload.deterministicData())]
         }
         return try existingSubscription(of: organizationID)
     }

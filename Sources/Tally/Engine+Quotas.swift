@@ -21,7 +21,7 @@ extension Engine {
         payload.metric = metric
         if let softLimit { payload.softLimit = softLimit }
         if let hardLimit { payload.hardLimit = hardLimit }
-        let bytes = try payload.serializedData()
+        let bytes = try payload.deterministicData()
         let projections = projections
         _ = try await log.append { decision in
             let catalog = try projections.reader(CatalogProjector.name, in: decision.transaction)
@@ -32,7 +32,7 @@ extension Engine {
 
     /// Drops the organization's own limits for `metric`: its plan's apply again.
     public func removeQuota(_ organizationID: String, metric: String, at date: Date) async throws {
-        let bytes = try Tally_V1_QuotaRemoved.with { $0.metric = metric }.serializedData()
+        let bytes = try Tally_V1_QuotaRemoved.with { $0.metric = metric }.deterministicData()
         let projections = projections
         _ = try await log.append { decision in
             let quotas = try projections.reader(QuotasProjector.name, in: decision.transaction)

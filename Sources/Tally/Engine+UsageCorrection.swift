@@ -53,7 +53,7 @@ extension Engine {
             }
             return [EventDraft(
                 organizationID: organizationID, eventType: BillingEventType.usageCorrected.rawValue, occurredAt: date,
-                idempotencyKey: idempotencyKey, payload: try payload.serializedData())]
+                idempotencyKey: idempotencyKey, payload: try payload.deterministicData())]
         }
         if let sequence = retried.withLock({ $0 }) { return AppendReceipt(sequence: sequence, isDuplicate: true) }
         return receipts[0]

@@ -88,7 +88,7 @@ public final class Engine: Sendable {
         payload.planID = id
         let draft = EventDraft(
             organizationID: BillingEventType.systemOrganizationID, eventType: BillingEventType.planArchived.rawValue, occurredAt: date,
-            idempotencyKey: "plan.archived:\(id)", payload: try payload.serializedData())
+            idempotencyKey: "plan.archived:\(id)", payload: try payload.deterministicData())
         _ = try await log.append { decision in
             let catalog = try projections.reader(CatalogProjector.name, in: decision.transaction)
             guard let existing = try CatalogProjector.plan(id, in: catalog) else { throw EngineError.notFound("plan \(id)") }
@@ -156,7 +156,7 @@ public final class Engine: Sendable {
             }
             return [EventDraft(
                 organizationID: organizationID, eventType: type.rawValue, occurredAt: date,
-                idempotencyKey: idempotencyKey, payload: try payload.serializedData())]
+                idempotencyKey: idempotencyKey, payload: try payload.deterministicData())]
         }
         return try existingSubscription(of: organizationID)
     }
@@ -180,7 +180,7 @@ public final class Engine: Sendable {
         payload.plan = Tally_V1_PlanSpec(plan)
         return EventDraft(
             organizationID: BillingEventType.systemOrganizationID, eventType: BillingEventType.planDefined.rawValue, occurredAt: date,
-            idempotencyKey: "plan.defined:\(plan.id)", payload: try payload.serializedData())
+            idempotencyKey: "plan.defined:\(plan.id)", payload: try payload.deterministicData())
     }
 
     static func field(of error: BillingError) -> String {

@@ -10,6 +10,9 @@ struct TallyCommand: AsyncParsableCommand {
             Every billing fact is appended once to a hash-chained event log in LMDB.
             Commands take --data DIR (default ./tally-data, or $TALLY_DATA).
             """,
-        subcommands: [DemoCommand.self, ShowCommand.self, QuotaCommand.self, UsageCommand.self, RebuildCommand.self, StatsCommand.self, VerifyCommand.self]
+        subcommands: [
+            DemoCommand.self, ShowCommand.self, QuotaCommand.self, UsageCommand.self, RebuildCommand.self, StatsCommand.self, ExportCommand.self,
+            RestoreCommand.self, VerifyCommand.self,
+        ]
     )
 }

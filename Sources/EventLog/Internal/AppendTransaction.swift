@@ -154,6 +154,47 @@ struct AppendTransaction {
     }
 }
 
+extension AppendTransaction {
+    /// Writes an envelope exported from a log verbatim, with its index entries, checking that
+    /// it continues this log: the next sequence, linked to the current head, and hashing to
+    /// `expectedHash` when one is given. Recorded time and all stay as they were.
+    mutating func restore(_ bytes: [UInt8], expectedHash: EventHash?) throws -> Checkpoint {
+        let envelope = try bytes.withUnsafeBytes { try EnvelopeCoding.decodeEnvelope($0) }
+        let sequence = envelope.sequence
+        guard sequence == nextSequence else {
+            throw EventLogError.restoreMismatch(sequence: sequence, reason: "the log expects event \(nextSequence) next")
+        }
+        guard EventHash(envelope.previousHash) == previousHash || (sequence == 1 && envelope.previousHash.isEmpty && previousHash == .zero) else {
+            throw EventLogError.restoreMismatch(sequence: sequence, reason: "its previous_hash does not match the hash of event \(sequence - 1)")
+        }
+        let hash = bytes.withUnsafeBytes { EnvelopeCoding.sha256($0) }
+        if let expectedHash, expectedHash != hash {
+            throw EventLogError.restoreMismatch(sequence: sequence, reason: "its bytes hash to \(hash.hex), not the \(expectedHash.hex) recorded for it")
+        }
+        let sequenceKey = SequenceKey(sequence)
+        try sequenceKey.withUnsafeBytes { key in
+            try txn.reserve(EnvelopeCoding.hashLength + bytes.count, forKey: key, in: databases.events, options: .append) { record in
+                hash.withUnsafeBytes { record.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: EnvelopeCoding.hashLength) }
+                bytes.withUnsafeBytes { (record.baseAddress! + EnvelopeCoding.hashLength).copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+            }
+            if !envelope.idempotencyKey.isEmpty {
+                let indexKey = LogKeys.idempotency(organizationID: envelope.organizationID, key: envelope.idempotencyKey)
+                guard try indexKey.withUnsafeBytes({ try txn.putIfAllowed(key, forKey: $0, in: databases.idempotency, options: .noOverwrite) }) else {
+                    throw EventLogError.restoreMismatch(sequence: sequence, reason: "its idempotency key \"\(envelope.idempotencyKey)\" was already used in \(envelope.organizationID)")
+                }
+            }
+            let segmentKey = LogKeys.organizationSegment(sequence >> LogKeys.segmentShift, organizationID: envelope.organizationID)
+            try segmentKey.withUnsafeBytes { segmentKey in
+                try txn.put(key, forKey: segmentKey, in: databases.organizationEvents, options: .appendDuplicate)
+            }
+        }
+        nextSequence += 1
+        previousHash = hash
+        try observer?.apply(StoredEvent(envelope: envelope, hash: hash), in: txn)
+        return Checkpoint(sequence: sequence, hash: hash)
+    }
+}
+
 extension EventDraft {
     /// Same type and payload: a retry of the same event rather than a reuse of its key.
     func hasSameContent(as other: EventDraft) -> Bool {

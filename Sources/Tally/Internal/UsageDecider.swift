@@ -107,7 +107,7 @@ struct UsageDecider {
         let index = drafts.count
         drafts.append(EventDraft(
             organizationID: usage.organizationID, eventType: BillingEventType.usageRecorded.rawValue, occurredAt: usage.occurredAt,
-            idempotencyKey: usage.idempotencyKey, payload: try payload.serializedData()))
+            idempotencyKey: usage.idempotencyKey, payload: try payload.deterministicData()))
         var counter = next
         for (limit, type) in [(context.limits.soft, BillingEventType.softLimitReached), (context.limits.hard, .hardLimitReached)] {
             let isSoft = type == .softLimitReached
@@ -121,7 +121,7 @@ struct UsageDecider {
             }
             drafts.append(EventDraft(
                 organizationID: usage.organizationID, eventType: type.rawValue, occurredAt: usage.occurredAt,
-                idempotencyKey: "\(type.rawValue):\(usage.metric):\(payload.periodStart.seconds)", payload: try reached.serializedData()))
+                idempotencyKey: "\(type.rawValue):\(usage.metric):\(payload.periodStart.seconds)", payload: try reached.deterministicData()))
         }
         context.counter = counter
         contexts[key] = context

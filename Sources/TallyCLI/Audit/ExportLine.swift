@@ -1,0 +1,91 @@
+import BillingEvents
+import EventLog
+import Foundation
+import SwiftProtobuf
+
+/// One event as a line of a JSONL export, and back: the envelope in the proto3 JSON mapping,
+/// its payload decoded (as JSON, not base64), and its hash in hex. docs/EXPORT.md describes it.
+enum ExportLine {
+    /// The event types whose payloads hold maps: their stored bytes are only reproducible from
+    /// JSON when they were encoded in key order, which is checked per event.
+    static let typesWithMaps: Set<String> = [BillingEventType.usageRecorded.rawValue, BillingEventType.customPricingAgreed.rawValue]
+
+    static func encode(_ event: StoredEvent) throws -> String {
+        var envelope = event.envelope
+        let payload = envelope.payload
+        envelope.payload = Data()
+        var json = try envelope.jsonString()
+        json.removeLast()  // the closing brace: the decoded payload and the hash go in
+        var payloadJSON = "null"
+        var payloadBytes: String?
+        if let type = BillingEventType(rawValue: event.eventType), let message = try? type.payloadType.init(serializedBytes: payload) {
+            payloadJSON = try message.jsonString()
+            if typesWithMaps.contains(event.eventType), try message.deterministicData() != payload { payloadBytes = payload.base64EncodedString() }
+        } else {
+            payloadBytes = payload.base64EncodedString()  // a type this build does not know: kept exactly
+        }
+        json += (json.count > 1 ? "," : "") + "\"payload\":\(payloadJSON)"
+        if let payloadBytes { json += ",\"payloadBytes\":\"\(payloadBytes)\"" }
+        json += ",\"hash\":\"\(event.hash.hex)\"}"
+        return json
+    }
+
+    /// What a line holds: an event to restore, or the manifest that ends the export.
+    enum Decoded {
+        case event(EventLog.RestoredEvent, sequence: UInt64)
+        case manifest(ExportManifest)
+    }
+
+    struct Malformed: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func decode(_ line: Data) throws -> Decoded {
+        guard var object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] else { throw Malformed(description: "not a JSON object") }
+        if let manifest = object["manifest"] {
+            let data = try JSONSerialization.data(withJSONObject: manifest)
+            do { return .manifest(try JSONDecoder().decode(ExportManifest.self, from: data)) } catch { throw Malformed(description: "a malformed manifest") }
+        }
+        let payload = object.removeValue(forKey: "payload")
+        let payloadBytes = object.removeValue(forKey: "payloadBytes") as? String
+        guard let hashText = object.removeValue(forKey: "hash") as? String, let hash = EventHash(hex: hashText) else {
+            throw Malformed(description: "no \"hash\" of 64 hex digits")
+        }
+        var envelope: Tally_V1_Envelope
+        do { envelope = try Tally_V1_Envelope(jsonUTF8Data: try JSONSerialization.data(withJSONObject: object)) } catch {
+            throw Malformed(description: "the envelope is not in the proto3 JSON mapping: \(error)")
+        }
+        if let payloadBytes {
+            guard let bytes = Data(base64Encoded: payloadBytes) else { throw Malformed(description: "\"payloadBytes\" is not base64") }
+            envelope.payload = bytes
+        } else if let payload, !(payload is NSNull) {
+            guard let type = BillingEventType(rawValue: envelope.eventType) else { throw Malformed(description: "unknown event type \(envelope.eventType) without payloadBytes") }
+            do {
+                let message = try type.payloadType.init(jsonUTF8Data: try JSONSerialization.data(withJSONObject: payload, options: [.fragmentsAllowed]))
+                envelope.payload = try message.deterministicData()
+            } catch {
+                throw Malformed(description: "the payload is not a \(envelope.eventType) in the proto3 JSON mapping: \(error)")
+            }
+        }
+        return .event(EventLog.RestoredEvent(envelope: try envelope.serializedBytes(), hash: hash), sequence: envelope.sequence)
+    }
+}
+
+/// The last line of a JSONL export: what it holds, so that nothing can be cut off unnoticed.
+struct ExportManifest: Codable, Equatable {
+    var format = "tally-export/1"
+    var count: UInt64
+    var firstSequence: UInt64?
+    var lastSequence: UInt64?
+    /// The log's head when the export began; with `complete`, the last event exported.
+    var headSequence: UInt64
+    var headHash: String
+    /// Whether every event of the log is in the export (no --organization, --from or --to).
+    var complete: Bool
+
+    var line: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return "{\"manifest\":" + String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self) + "}"
+    }
+}
