@@ -12,7 +12,7 @@ struct TallyCommand: AsyncParsableCommand {
             """,
         subcommands: [
             DemoCommand.self, ShowCommand.self, QuotaCommand.self, UsageCommand.self, RebuildCommand.self, StatsCommand.self, ExportCommand.self,
-            RestoreCommand.self, VerifyCommand.self,
+            RestoreCommand.self, AppendCommand.self, ImportCommand.self, VerifyCommand.self,
         ]
     )
 }

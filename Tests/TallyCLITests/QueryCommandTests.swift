@@ -103,7 +103,8 @@ struct QueryCommandTests {
     }
 
     @Test("every query and maintenance command explains itself with an example", arguments: [
-        ["show", "organization"], ["show", "subscription"], ["quota"], ["usage"], ["rebuild"], ["stats"],
+        ["show", "organization"], ["show", "subscription"], ["quota"], ["usage"], ["rebuild"], ["stats"], ["export"], ["restore"], ["append"],
+        ["import", "usage"], ["demo"], ["verify"],
     ])
     func help(command: [String]) throws {
         let run = try TallyProcess.run(command + ["--help"])

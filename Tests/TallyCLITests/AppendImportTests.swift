@@ -1,0 +1,74 @@
+import Foundation
+import TallyTestSupport
+import Testing
+
+/// `tally append` and `tally import usage`, run as a service or an operator runs them.
+@Suite("tally append and import usage")
+struct AppendImportTests {
+    static let setup = """
+        {"initializeDefaultPlans": {}, "at": "2026-10-01T00:00:00Z"}
+        {"registerOrganization": {"id": "org_42", "name": "Acme", "billingEmail": "ap@acme.test", "country": "DE", "currency": "USD"}, "at": "2026-10-01T00:00:00Z"}
+        {"subscribe": {"organizationId": "org_42", "planId": "free", "interval": {"kind": "BILLING_INTERVAL_MONTHLY"}}, "at": "2026-10-01T00:00:00Z"}
+        """
+
+    static func file(_ text: String, _ suffix: String) throws -> String {
+        let path = TallyProcess.temporaryPath() + suffix
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test("append: commands applied in order, retries ignored, bad lines reported by number while the good ones go in")
+    func append() throws {
+        let data = TallyProcess.temporaryPath()
+        let commands = Self.setup + """
+
+            {"recordUsage": {"organizationId": "org_42", "metric": "api_calls", "quantity": "120", "occurredAt": "2026-10-01T09:30:00Z", "idempotencyKey": "req-7"}}
+            {"recordUsage": {"organizationId": "org_42", "metric": "api_calls", "quantity": "120", "occurredAt": "2026-10-01T09:30:00Z", "idempotencyKey": "req-7"}}
+            {"recordUsage": {"organizationId": "org_42", "metric": "api_calls", "quantity": "-5", "occurredAt": "2026-10-01T09:30:00Z"}}
+            {"recordUsage": {"organizationId": "org_42", "metric": "api_calls", "quantity": "12"
+            {"subscribe": {"organizationId": "org_nobody", "planId": "free", "interval": {"kind": "BILLING_INTERVAL_MONTHLY"}}}
+            {"recordUsage": {"organizationId": "org_42", "metric": "api_calls", "quantity": "30", "occurredAt": "2026-10-02T09:30:00Z", "idempotencyKey": "req-8"}}
+            """
+        let run = try TallyProcess.run(["append", try Self.file(commands, ".jsonl"), "--data", data])
+        #expect(run.status == 1)
+        #expect(run.stdout.contains("5 applied, 1 duplicates ignored, 3 failed"), "\(run.stdout)")
+        let errors = run.stderr.split(separator: "\n")
+        #expect(errors.count == 3)
+        #expect(errors.first?.contains(":6: record_usage: quantity") == true, "\(run.stderr)")
+        #expect(errors.dropFirst().first?.contains(":7: not a command") == true)
+        #expect(errors.last?.contains(":8:") == true && errors.last?.contains("org_nobody") == true)
+        let quota = try TallyProcess.run(["quota", "org_42", "api_calls", "--as-of", "2026-10-15", "--format", "csv", "--data", data])
+        #expect(quota.stdout.contains(",150,"), "\(quota.stdout)")
+        // The same file again: every command that went in is recognized or refused, nothing doubles.
+        let again = try TallyProcess.run(["append", try Self.file(commands, ".jsonl"), "--data", data])
+        #expect(again.status == 1)
+        let after = try TallyProcess.run(["quota", "org_42", "api_calls", "--as-of", "2026-10-15", "--format", "csv", "--data", data])
+        #expect(after.stdout == quota.stdout)
+    }
+
+    @Test("import usage: documented columns in any order, quoting, retries skipped, bad rows named by line")
+    func importUsage() throws {
+        let data = TallyProcess.temporaryPath()
+        _ = try TallyProcess.run(["append", try Self.file(Self.setup, ".jsonl"), "--data", data])
+        let csv = """
+            metric,organization_id,occurred_at,quantity,user_id,resource_id,idempotency_key
+            api_calls,org_42,2026-10-02T10:00:00Z,5,u1,dash_1,k1
+            api_calls,org_42,2026-10-02T10:00:00Z,5,u1,dash_1,k1
+            api_calls,org_42,2026-10-02T10:00:00Z,x,u1,dash_1,k2
+            api_calls,"org_42",2026-10-03T10:00:00Z,7,"u,2",dash_1,k3
+            api_calls,org_43,2026-10-03T10:00:00Z,7,u2,dash_1,k4
+            api_calls,org_42,yesterday,7,u2,dash_1,k5
+            api_calls,org_42,2026-10-03T10:00:00Z
+            """
+        let run = try TallyProcess.run(["import", "usage", try Self.file(csv, ".csv"), "--data", data])
+        #expect(run.status == 1)
+        #expect(run.stdout.contains("2 rows imported, 1 duplicates skipped, 4 failed"), "\(run.stdout)")
+        for line in [":4: quantity", ":6: not found: subscription of org_43", ":7: occurred_at", ":8: expected 7 fields"] {
+            #expect(run.stderr.contains(line), "\(line): \(run.stderr)")
+        }
+        let users = try TallyProcess.run(["usage", "org_42", "--from", "2026-10-01", "--to", "2026-10-05", "--by", "user", "--format", "csv", "--data", data])
+        #expect(users.stdout.contains("\"u,2\",7") && users.stdout.contains("u1,5"), "\(users.stdout)")
+        let missing = try TallyProcess.run(["import", "usage", try Self.file("organization_id,metric\n", ".csv"), "--data", data])
+        #expect(missing.status == 2 && missing.stderr.contains("no quantity column"))
+    }
+}
