@@ -58,7 +58,12 @@ struct ExportCommand: AsyncParsableCommand {
         let write = { (event: StoredEvent) throws in
             if let first, event.occurredAt < first { return }
             if let last, event.occurredAt >= last { return }
-            try writer.write((format == .jsonl ? try ExportLine.encode(event) : try Self.csvRow(event)) + "\n")
+            if format == .jsonl {
+                try ExportLine.append(event, to: &writer.buffer)
+                try writer.flushIfFull()
+            } else {
+                try writer.write(try Self.csvRow(event) + "\n")
+            }
             count += 1
             firstSequence = firstSequence ?? event.sequence
             lastSequence = event.sequence

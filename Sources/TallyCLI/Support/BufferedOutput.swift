@@ -4,22 +4,27 @@ import Foundation
 /// lines in constant memory.
 final class BufferedOutput {
     private let handle: FileHandle
-    private var buffer = Data()
+    /// Appended to directly by writers that produce bytes; flushed past `threshold`.
+    var buffer: [UInt8] = []
     private let threshold = 1 << 20
 
     init(_ handle: FileHandle) {
         self.handle = handle
-        buffer.reserveCapacity(threshold + 4096)
+        buffer.reserveCapacity(threshold + 65_536)
     }
 
     func write(_ text: String) throws {
         buffer.append(contentsOf: text.utf8)
+        try flushIfFull()
+    }
+
+    func flushIfFull() throws {
         if buffer.count >= threshold { try flush() }
     }
 
     func flush() throws {
         guard !buffer.isEmpty else { return }
-        try handle.write(contentsOf: buffer)
+        try buffer.withUnsafeBytes { try handle.write(contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: $0.baseAddress!), count: $0.count, deallocator: .none)) }
         buffer.removeAll(keepingCapacity: true)
     }
 }

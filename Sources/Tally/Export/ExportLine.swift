@@ -1,16 +1,31 @@
 import BillingEvents
-import EventLog
-import Foundation
+public import EventLog
+public import Foundation
 import SwiftProtobuf
 
 /// One event as a line of a JSONL export, and back: the envelope in the proto3 JSON mapping,
 /// its payload decoded (as JSON, not base64), and its hash in hex. docs/EXPORT.md describes it.
-enum ExportLine {
+public enum ExportLine {
     /// The event types whose payloads hold maps: their stored bytes are only reproducible from
     /// JSON when they were encoded in key order, which is checked per event.
     static let typesWithMaps: Set<String> = [BillingEventType.usageRecorded.rawValue, BillingEventType.customPricingAgreed.rawValue]
 
-    static func encode(_ event: StoredEvent) throws -> String {
+    /// Appends the export line of `event` and a newline to `out`: how an export streams.
+    public static func append(_ event: StoredEvent, to out: inout [UInt8]) throws {
+        if !FastExportWriter.append(event, to: &out) { out.append(contentsOf: try encodeGenerically(event).utf8) }
+        out.append(UInt8(ascii: "\n"))
+    }
+
+    /// The export line of `event`, without its newline.
+    public static func encode(_ event: StoredEvent) throws -> String {
+        var bytes: [UInt8] = []
+        if FastExportWriter.append(event, to: &bytes) { return String(decoding: bytes, as: UTF8.self) }
+        return try encodeGenerically(event)
+    }
+
+    /// The same line through SwiftProtobuf's JSON encoder: the reference the fast writer is
+    /// tested against, and the path for everything it does not handle.
+    public static func encodeGenerically(_ event: StoredEvent) throws -> String {
         var envelope = event.envelope
         let payload = envelope.payload
         envelope.payload = Data()
@@ -31,16 +46,16 @@ enum ExportLine {
     }
 
     /// What a line holds: an event to restore, or the manifest that ends the export.
-    enum Decoded {
+    public enum Decoded {
         case event(EventLog.RestoredEvent, sequence: UInt64)
         case manifest(ExportManifest)
     }
 
-    struct Malformed: Error, CustomStringConvertible {
-        var description: String
+    public struct Malformed: Error, CustomStringConvertible {
+        public var description: String
     }
 
-    static func decode(_ line: Data) throws -> Decoded {
+    public static func decode(_ line: Data) throws -> Decoded {
         guard var object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] else { throw Malformed(description: "not a JSON object") }
         if let manifest = object["manifest"] {
             let data = try JSONSerialization.data(withJSONObject: manifest)
@@ -72,18 +87,27 @@ enum ExportLine {
 }
 
 /// The last line of a JSONL export: what it holds, so that nothing can be cut off unnoticed.
-struct ExportManifest: Codable, Equatable {
-    var format = "tally-export/1"
-    var count: UInt64
-    var firstSequence: UInt64?
-    var lastSequence: UInt64?
+public struct ExportManifest: Codable, Equatable, Sendable {
+    public var format = "tally-export/1"
+    public var count: UInt64
+    public var firstSequence: UInt64?
+    public var lastSequence: UInt64?
     /// The log's head when the export began; with `complete`, the last event exported.
-    var headSequence: UInt64
-    var headHash: String
+    public var headSequence: UInt64
+    public var headHash: String
     /// Whether every event of the log is in the export (no --organization, --from or --to).
-    var complete: Bool
+    public var complete: Bool
 
-    var line: String {
+    public init(count: UInt64, firstSequence: UInt64?, lastSequence: UInt64?, headSequence: UInt64, headHash: String, complete: Bool) {
+        self.count = count
+        self.firstSequence = firstSequence
+        self.lastSequence = lastSequence
+        self.headSequence = headSequence
+        self.headHash = headHash
+        self.complete = complete
+    }
+
+    public var line: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return "{\"manifest\":" + String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self) + "}"
