@@ -70,6 +70,15 @@ let benchmarks: @Sendable () -> Void = {
 
     let rebuildEngine = Holder<Engine>()
     let rebuildEvents = 500_000
+    /// The 500,000-event engine log that the rebuild, export and scan benchmarks share.
+    let makeRebuildEngine: @Sendable () async throws -> Void = {
+        guard rebuildEngine.isEmpty else { return }
+        let engine = try await EngineFixtures.engine("rebuild")
+        for batch in 0..<(rebuildEvents / 1_000) {
+            _ = try await engine.recordUsage((0..<1_000).map { EngineFixtures.usage(batch * 1_000 + $0) })
+        }
+        rebuildEngine.value = engine
+    }
     let eventsPerSecond = BenchmarkMetric.custom("events/s", polarity: .prefersLarger, useScalingFactor: false)
     let rebuildConfiguration = Benchmark.Configuration(
         metrics: [eventsPerSecond, .wallClock, .peakMemoryResident], warmupIterations: 1, scalingFactor: .one, maxDuration: .seconds(20), maxIterations: 5)
@@ -86,13 +95,31 @@ let benchmarks: @Sendable () -> Void = {
         closure: { benchmark in
             measureRate(benchmark) { try rebuildEngine.value.projections.rebuildAll() }
         },
-        setup: {
-            let engine = try await EngineFixtures.engine("rebuild")
-            for batch in 0..<(rebuildEvents / 1_000) {
-                _ = try await engine.recordUsage((0..<1_000).map { EngineFixtures.usage(batch * 1_000 + $0) })
+        setup: makeRebuildEngine)
+    Benchmark(
+        "Export: the same 500,000 events as JSONL to a file (tally export's writer)",
+        configuration: rebuildConfiguration,
+        closure: { benchmark in
+            let path = Fixtures.temporaryDirectory("export") + "/history.jsonl"
+            measureRate(benchmark) {
+                _ = FileManager.default.createFile(atPath: path, contents: nil)
+                let file = FileHandle(forWritingAtPath: path)!
+                var buffer: [UInt8] = []
+                buffer.reserveCapacity(1 << 21)
+                try rebuildEngine.value.log.forEachEvent(batchSize: 16_384) { event in
+                    try ExportLine.append(event, to: &buffer)
+                    if buffer.count >= 1 << 20 {
+                        try file.write(contentsOf: buffer)
+                        buffer.removeAll(keepingCapacity: true)
+                    }
+                    return true
+                }
+                try file.write(contentsOf: buffer)
+                try file.close()
             }
-            rebuildEngine.value = engine
-        })
+            try? FileManager.default.removeItem(atPath: path)
+        },
+        setup: makeRebuildEngine)
     Benchmark(
         "Baseline: scan with envelope decode of the same engine log",
         configuration: rebuildConfiguration,
@@ -106,13 +133,5 @@ let benchmarks: @Sendable () -> Void = {
                 blackHole(count)
             }
         },
-        setup: {
-            if rebuildEngine.isEmpty {
-                let engine = try await EngineFixtures.engine("rebuild")
-                for batch in 0..<(rebuildEvents / 1_000) {
-                    _ = try await engine.recordUsage((0..<1_000).map { EngineFixtures.usage(batch * 1_000 + $0) })
-                }
-                rebuildEngine.value = engine
-            }
-        })
+        setup: makeRebuildEngine)
 }
