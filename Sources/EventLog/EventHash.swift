@@ -46,6 +46,11 @@ public struct EventHash: Sendable, Hashable, CustomStringConvertible {
 
     public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
 
+    /// The SHA-256 of `bytes`: the hash of an envelope stored as exactly these bytes.
+    public static func sha256(of bytes: UnsafeRawBufferPointer) -> EventHash {
+        EnvelopeCoding.sha256(bytes)
+    }
+
     /// 64 lowercase hexadecimal digits.
     public var hex: String {
         let digits = Array("0123456789abcdef".utf8)

@@ -55,7 +55,59 @@ public enum ExportLine {
         public var description: String
     }
 
+    /// Decodes a line: the fast way when it is laid out as `tally export` writes it (and the
+    /// bytes it yields hash as recorded), else by parsing it as any JSON.
     public static func decode(_ line: Data) throws -> Decoded {
+        if let fast = decodeAsWritten(line) { return fast }
+        return try decodeGenerically(line)
+    }
+
+    /// A line exactly as the exporter lays it out: the envelope's fields, then
+    /// `,"payload":…`, maybe `,"payloadBytes":"…"`, and `,"hash":"<64 hex>"}` at the end. The
+    /// raw text `,"payload":` cannot occur inside a JSON string (its quotes would be escaped),
+    /// so the first one ends the envelope. Two JSON parses instead of four; nil when anything
+    /// differs, or when the bytes do not hash as recorded (the generic path then decides).
+    static func decodeAsWritten(_ line: Data) -> Decoded? {
+        let bytes = Array(line)
+        let hashSuffix = Array(",\"hash\":\"".utf8)
+        guard bytes.count > 77 + 12, bytes.last == UInt8(ascii: "}"), bytes[bytes.count - 2] == UInt8(ascii: "\""),
+            Array(bytes[(bytes.count - 75)..<(bytes.count - 66)]) == hashSuffix,
+            let hash = EventHash(hex: String(decoding: bytes[(bytes.count - 66)..<(bytes.count - 2)], as: UTF8.self)),
+            let payloadKey = firstRange(of: Array(",\"payload\":".utf8), in: bytes, before: bytes.count - 75)
+        else { return nil }
+        var envelopeJSON = Array(bytes[..<payloadKey.lowerBound])
+        envelopeJSON.append(UInt8(ascii: "}"))
+        var payloadJSON = Array(bytes[payloadKey.upperBound..<(bytes.count - 75)])
+        var payloadBytes: Data?
+        if let bytesKey = firstRange(of: Array(",\"payloadBytes\":\"".utf8), in: payloadJSON, before: payloadJSON.count) {
+            guard payloadJSON.last == UInt8(ascii: "\""), let decoded = Data(base64Encoded: Data(payloadJSON[bytesKey.upperBound..<(payloadJSON.count - 1)])) else { return nil }
+            payloadBytes = decoded
+            payloadJSON = Array(payloadJSON[..<bytesKey.lowerBound])
+        }
+        guard var envelope = try? Tally_V1_Envelope(jsonUTF8Data: Data(envelopeJSON)) else { return nil }
+        if let payloadBytes {
+            envelope.payload = payloadBytes
+        } else if payloadJSON != Array("null".utf8) {
+            guard let type = BillingEventType(rawValue: envelope.eventType),
+                let message = try? type.payloadType.init(jsonUTF8Data: Data(payloadJSON)), let data = try? message.deterministicData()
+            else { return nil }
+            envelope.payload = data
+        }
+        guard let stored: [UInt8] = try? envelope.serializedBytes(), stored.withUnsafeBytes({ EventHash.sha256(of: $0) }) == hash else { return nil }
+        return .event(EventLog.RestoredEvent(envelope: stored, hash: hash), sequence: envelope.sequence)
+    }
+
+    private static func firstRange(of needle: [UInt8], in haystack: [UInt8], before end: Int) -> Range<Int>? {
+        guard needle.count <= end else { return nil }
+        var index = 0
+        while index + needle.count <= end {
+            if haystack[index] == needle[0], haystack[index..<(index + needle.count)].elementsEqual(needle) { return index..<(index + needle.count) }
+            index += 1
+        }
+        return nil
+    }
+
+    static func decodeGenerically(_ line: Data) throws -> Decoded {
         guard var object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] else { throw Malformed(description: "not a JSON object") }
         if let manifest = object["manifest"] {
             let data = try JSONSerialization.data(withJSONObject: manifest)
