@@ -42,7 +42,11 @@ struct VerifyCommand: ParsableCommand {
             options.createIfMissing = false
             options.environment.readOnly = true
             let log = try EventLog(directory: storage.path, options: options)
-            report = try log.verify(from: checkpoint, recordedHead: recordedHead)
+            let progress = ProgressReporter("verify", total: Double(try log.head()?.sequence ?? 1), unit: "events")
+            report = try log.verify(from: checkpoint, recordedHead: recordedHead) { checked in
+                progress.update(done: Double(checked), count: Int(checked))
+            }
+            progress.finish()
         } catch {
             throw fail("cannot verify \(storage.path): \(error)")
         }
