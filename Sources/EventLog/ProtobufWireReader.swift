@@ -1,0 +1,78 @@
+import Foundation
+public import SwiftProtobuf
+
+/// Reads protobuf's wire format field by field, for the hand-written fast decoders (of the
+/// envelope here, of usage payloads in BillingEvents). Every method returns nil where the
+/// input is not what the fast path expects; the caller then decodes with SwiftProtobuf.
+public struct ProtobufWireReader {
+    public let bytes: UnsafeRawBufferPointer
+    public private(set) var position = 0
+
+    public init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    public var isAtEnd: Bool { position >= bytes.count }
+
+    /// A base-128 varint of at most 64 bits.
+    public mutating func varint() -> UInt64? {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while position < bytes.count && shift < 64 {
+            let byte = bytes[position]
+            position += 1
+            result |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return result }
+            shift += 7
+        }
+        return nil
+    }
+
+    /// A length-delimited field's body, as a slice of `bytes`.
+    public mutating func lengthDelimited() -> UnsafeRawBufferPointer? {
+        guard let length = varint(), length <= UInt64(bytes.count - position) else { return nil }
+        let start = position
+        position += Int(length)
+        return UnsafeRawBufferPointer(rebasing: bytes[start..<position])
+    }
+
+    /// A string field's text; nil for invalid UTF-8. ASCII, the common case, skips validation.
+    public static func string(_ slice: UnsafeRawBufferPointer) -> String? {
+        if isASCII(slice) { return String(decoding: slice, as: UTF8.self) }
+        return String(validating: slice, as: UTF8.self)
+    }
+
+    public static func isValidUTF8(_ slice: UnsafeRawBufferPointer) -> Bool {
+        isASCII(slice) || String(validating: slice, as: UTF8.self) != nil
+    }
+
+    static func isASCII(_ slice: UnsafeRawBufferPointer) -> Bool {
+        var index = 0
+        while index + 8 <= slice.count {
+            if slice.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+            index += 8
+        }
+        while index < slice.count {
+            if slice[index] & 0x80 != 0 { return false }
+            index += 1
+        }
+        return true
+    }
+
+    /// A google.protobuf.Timestamp body: seconds (1, int64) and nanos (2, int32), each at most once.
+    public static func timestamp(_ slice: UnsafeRawBufferPointer) -> Google_Protobuf_Timestamp? {
+        var reader = ProtobufWireReader(slice)
+        var timestamp = Google_Protobuf_Timestamp()
+        var seen: UInt8 = 0
+        while !reader.isAtEnd {
+            guard let tag = reader.varint(), tag == 8 || tag == 16, seen & UInt8(tag) == 0, let value = reader.varint() else { return nil }
+            seen |= UInt8(tag)
+            if tag == 8 {
+                timestamp.seconds = Int64(bitPattern: value)
+            } else {
+                timestamp.nanos = Int32(truncatingIfNeeded: value)
+            }
+        }
+        return timestamp
+    }
+}
