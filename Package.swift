@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "EventLog", targets: ["EventLog"]),
         .library(name: "Billing", targets: ["Billing"]),
         .library(name: "BillingEvents", targets: ["BillingEvents"]),
+        .library(name: "Payments", targets: ["Payments"]),
         .library(name: "Projections", targets: ["Projections"]),
         .library(name: "ReadModels", targets: ["ReadModels"]),
         .library(name: "Tally", targets: ["Tally"]),
@@ -58,6 +59,8 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         // The billing events' payloads (generated from schemas/) and their type names.
+        // Payment gateways: the protocol a network gateway implements, and an in-process one.
+        .target(name: "Payments", dependencies: ["Billing"], swiftSettings: strictSwift),
         .target(
             name: "BillingEvents",
             dependencies: ["Billing", "EventLog", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
@@ -124,6 +127,7 @@ let package = Package(
             dependencies: ["Billing", "BillingEvents", "EventLog", "TallyTestSupport"],
             swiftSettings: strictSwift
         ),
+        .testTarget(name: "PaymentsTests", dependencies: ["Payments", "Billing"], swiftSettings: strictSwift),
         .testTarget(
             name: "ProjectionsTests",
             dependencies: ["Projections", "EventLog", "LMDB", "TallyTestSupport"],
