@@ -100,19 +100,24 @@ extension Tally_V1_PriceModel {
     }
 }
 
+extension Metric.Aggregation {
+    /// The aggregation as payloads carry it, and for a unique count the property counted.
+    public var wire: (aggregation: Tally_V1_Aggregation, uniqueProperty: String) {
+        switch self {
+        case .sum: (.sum, "")
+        case .count: (.count, "")
+        case .max: (.max, "")
+        case .uniqueCount(let property): (.uniqueCount, property)
+        case .latest: (.latest, "")
+        }
+    }
+}
+
 extension Tally_V1_MetricTerms {
     public init(_ terms: Plan.MetricTerms) {
         self.init()
         metric = terms.metric.name
-        switch terms.metric.aggregation {
-        case .sum: aggregation = .sum
-        case .count: aggregation = .count
-        case .max: aggregation = .max
-        case .uniqueCount(let property):
-            aggregation = .uniqueCount
-            uniqueProperty = property
-        case .latest: aggregation = .latest
-        }
+        (aggregation, uniqueProperty) = terms.metric.aggregation.wire
         included = terms.included
         if let price = terms.overagePrice { overagePrice = Tally_V1_PriceModel(price) }
         if let soft = terms.softLimit { softLimit = soft }

@@ -63,8 +63,12 @@ struct QuotaContext {
     let limits: QuotaLimits
     let periodStart: Date
     var counter: QuotaCounter?
+    /// How the metric aggregates, as usage payloads carry it (converted once, not per event).
+    let aggregation: Tally_V1_Aggregation
+    let uniqueProperty: String
 
     init(_ organizationID: String, metric: String, periodStart: Date, terms: Plan.MetricTerms, quotas: ProjectionReader) throws {
+        (aggregation, uniqueProperty) = terms.metric.aggregation.wire
         let configured = try QuotasProjector.configuredLimits(organizationID, metric, in: quotas)
         limits = configured ?? QuotaLimits(soft: terms.softLimit, hard: terms.hardLimit)
         counter = try QuotasProjector.counter(organizationID, metric, periodStart: Google_Protobuf_Timestamp(date: periodStart).seconds, in: quotas)

@@ -103,6 +103,7 @@ case "engine":
         }
     }
     print("engine usage, batches of 1,000: \(Double(count) / seconds(appendTime)) events/s")
+    if ProcessInfo.processInfo.environment["TALLY_BENCH_SKIP_REBUILD"] != nil { break }
     let rebuildTime = try clock.measure { try engine.projections.rebuildAll() }
     let events = try engine.log.head()?.sequence ?? 0
     print("rebuild of every read model: \(Double(events) / seconds(rebuildTime)) events/s over \(events) events")

@@ -48,6 +48,8 @@ struct UsageDecider {
 
     init(_ decision: borrowing AppendDecision, projections: ProjectionSet) throws {
         self.projections = projections
+        contexts.reserveCapacity(1_024)
+        organizations.reserveCapacity(1_024)
         transaction = decision.transaction
         subscriptions = try projections.reader(SubscriptionsProjector.name, in: transaction)
         catalog = try projections.reader(CatalogProjector.name, in: transaction)
@@ -90,9 +92,8 @@ struct UsageDecider {
         payload.resourceID = usage.resourceID
         payload.properties = usage.properties
         payload.periodStart = Google_Protobuf_Timestamp(date: key.periodStart)
-        let terms = Tally_V1_MetricTerms(context.terms)
-        payload.aggregation = terms.aggregation
-        payload.uniqueProperty = terms.uniqueProperty
+        payload.aggregation = context.aggregation
+        payload.uniqueProperty = context.uniqueProperty
         var memberKey: [UInt8]?
         if payload.aggregation == .uniqueCount, let member = QuotasProjector.member(of: payload) {
             let candidate = QuotasProjector.memberKey(usage.organizationID, usage.metric, periodStart: payload.periodStart.seconds, member: member)
