@@ -78,7 +78,7 @@ extension ProjectionSet {
 
     private func clear(_ projector: any Projector, slot: UInt8) throws {
         try environment.write { txn in
-            for database in slots[projector.name]![Int(slot)].values { try txn.removeAll(in: database) }
+            for entry in slots[projector.name]![Int(slot)].entries { try txn.removeAll(in: entry.database) }
         }
     }
 
@@ -98,7 +98,7 @@ extension ProjectionSet {
     public func dump(_ name: String) throws -> [String: [([UInt8], [UInt8])]] {
         try read(name) { reader in
             var result: [String: [([UInt8], [UInt8])]] = [:]
-            for (declared, database) in reader.handles {
+            for (declared, database) in reader.handles.entries {
                 var entries: [([UInt8], [UInt8])] = []
                 try reader.transaction.withCursor(on: database) { cursor in
                     var entry = try cursor.first()

@@ -33,7 +33,9 @@ public final class ProjectionSet: AppendObserver {
     let stateDatabase: Database
     let eventsDatabase: Database
     /// Per projector name, per slot (0, 1): its databases by declared name.
-    let slots: [String: [[String: Database]]]
+    let slots: [String: [DatabaseHandles]]
+    /// The same, by projector index, for the per-event path.
+    private let slotsByIndex: [[DatabaseHandles]]
     /// For each event type, which projectors read it (bit i: projector i).
     private let readers: [String: UInt64]
     private let cache = Mutex<TransactionCache?>(nil)
@@ -56,15 +58,16 @@ public final class ProjectionSet: AppendObserver {
         self.projectors = projectors
         stateDatabase = try environment.database(named: "projections")
         eventsDatabase = try environment.database(named: EventLog.eventsDatabaseName)
-        var slots: [String: [[String: Database]]] = [:]
+        var slots: [String: [DatabaseHandles]] = [:]
         for projector in projectors {
             slots[projector.name] = try ["a", "b"].map { slot in
-                try Dictionary(uniqueKeysWithValues: projector.databases.map { name, options in
+                DatabaseHandles(try Dictionary(uniqueKeysWithValues: projector.databases.map { name, options in
                     (name, try environment.database(named: "rm.\(projector.name).\(slot).\(name)", options: options))
-                })
+                }))
             }
         }
         self.slots = slots
+        slotsByIndex = projectors.map { slots[$0.name]! }
         precondition(projectors.count <= 64, "at most 64 projectors")
         var readers: [String: UInt64] = [:]
         for (index, projector) in projectors.enumerated() {
@@ -85,7 +88,7 @@ public final class ProjectionSet: AppendObserver {
                 try fold(projector, slot: state.slot, from: state.checkpoint + 1, through: event.sequence - 1, in: txn)
             }
             if interested & (1 << UInt64(index)) != 0 {
-                try projector.apply(event, to: ProjectionStore(transaction: txn, handles: slots[projector.name]![Int(state.slot)]))
+                try projector.apply(event, to: ProjectionStore(transaction: txn, handles: slotsByIndex[index][Int(state.slot)]))
             }
             state.checkpoint = event.sequence
             states[index] = state

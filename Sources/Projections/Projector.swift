@@ -21,13 +21,10 @@ public protocol Projector: Sendable {
 /// reach LMDB stays the projection machinery's business.
 public struct ProjectionStore {
     let transaction: WriteTransaction
-    let handles: [String: Database]
+    let handles: DatabaseHandles
 
     /// The database the projector declared as `name`.
-    public func database(_ name: String) -> Database {
-        guard let handle = handles[name] else { preconditionFailure("the projector did not declare a database named \(name)") }
-        return handle
-    }
+    public func database(_ name: String) -> Database { handles.database(name) }
 
     public func value(forKey key: [UInt8], in database: Database) throws -> [UInt8]? {
         try transaction.value(forKey: key, in: database)
@@ -55,10 +52,22 @@ public struct ProjectionStore {
 /// A projection's databases inside one read transaction, for queries.
 public struct ProjectionReader {
     public let transaction: Transaction
-    let handles: [String: Database]
+    let handles: DatabaseHandles
 
-    public func database(_ name: String) -> Database {
-        guard let handle = handles[name] else { preconditionFailure("the projector did not declare a database named \(name)") }
-        return handle
+    public func database(_ name: String) -> Database { handles.database(name) }
+}
+
+/// One slot's databases by declared name. A projector has a handful, looked up for every
+/// event: comparing a few short names beats hashing one.
+struct DatabaseHandles: Sendable {
+    let entries: [(name: String, database: Database)]
+
+    init(_ databases: [String: Database]) {
+        entries = databases.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    func database(_ name: String) -> Database {
+        for entry in entries where entry.name == name { return entry.database }
+        preconditionFailure("the projector did not declare a database named \(name)")
     }
 }
