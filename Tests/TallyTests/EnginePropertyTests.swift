@@ -76,6 +76,19 @@ struct EnginePropertyTests {
                         organizationID: organization, basePlanID: "enterprise", currency: .usd, interval: .quarterly,
                         recurringPrice: Money(minorUnits: Int64.random(in: 100_000...500_000, using: &random), currency: .usd),
                         contractStart: date, contractEnd: date.addingTimeInterval(200 * 86_400)), at: date)
+                case 13, 14:
+                    // A batch across organizations: limits, retries and unique counts inside one commit.
+                    let batch = (0..<Int.random(in: 1...40, using: &random)).map { _ in
+                        let key = Bool.random(using: &random) ? "u-\(Int.random(in: 0..<200, using: &random))" : nil
+                        return UsageRecord(
+                            organizationID: "org_\(Int.random(in: 0..<12, using: &random))", metric: metrics.randomElement(using: &random)!,
+                            quantity: key == nil ? Int64.random(in: 0...3_000, using: &random) : 50, userID: "usr_\(Int.random(in: 0..<6, using: &random))",
+                            resourceID: "res_\(Int.random(in: 0..<4, using: &random))",
+                            occurredAt: date.addingTimeInterval(-Double(Int.random(in: 0..<86_400, using: &random))), idempotencyKey: key)
+                    }
+                    for result in try await engine.recordUsage(batch) {
+                        if case .failure = result { refused += 1 }
+                    }
                 default:
                     let key = Bool.random(using: &random) ? "u-\(Int.random(in: 0..<200, using: &random))" : nil
                     let metric = metrics.randomElement(using: &random)!
