@@ -71,4 +71,32 @@ struct AppendImportTests {
         let missing = try TallyProcess.run(["import", "usage", try Self.file("organization_id,metric\n", ".csv"), "--data", data])
         #expect(missing.status == 2 && missing.stderr.contains("no quantity column"))
     }
+
+    @Test("two tally append processes at once on one log: every line of both is applied exactly once")
+    func twoAtOnce() throws {
+        let data = TallyProcess.temporaryPath()
+        _ = try TallyProcess.run(["append", try Self.file(Self.setup, ".jsonl"), "--data", data])
+        // Two files of 300 usage lines each (2 calls apiece), the second half of each re-sending
+        // the other file's first lines: retries across processes must be applied once.
+        func lines(_ range: Range<Int>) -> String {
+            range.map { index in
+                "{\"recordUsage\": {\"organizationId\": \"org_42\", \"metric\": \"api_calls\", \"quantity\": \"2\", \"occurredAt\": \"2026-10-02T10:00:00Z\", \"idempotencyKey\": \"k\(index)\"}}"
+            }.joined(separator: "\n")
+        }
+        let first = try Self.file(lines(0..<300), ".jsonl"), second = try Self.file(lines(150..<450), ".jsonl")
+        let processes = [first, second].map { file in
+            let process = Process()
+            process.executableURL = TallyProcess.executable
+            process.arguments = ["append", file, "--data", data]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            return process
+        }
+        for process in processes { try process.run() }
+        for process in processes { process.waitUntilExit() }
+        #expect(processes.allSatisfy { $0.terminationStatus == 0 })
+        let quota = try TallyProcess.run(["quota", "org_42", "api_calls", "--as-of", "2026-10-15", "--format", "csv", "--data", data])
+        #expect(quota.stdout.contains(",900,"), "450 distinct requests of 2 calls: \(quota.stdout)")
+        #expect(try TallyProcess.run(["verify", "--data", data]).status == 0)
+    }
 }
