@@ -22,6 +22,7 @@ declare -A destinations=(
   [tally/v1/subscriptions.proto]=Sources/BillingEvents/Generated
   [tally/v1/usage.proto]=Sources/BillingEvents/Generated
   [tally/v1/commands.proto]=Sources/BillingEvents/Generated
+  [tally/v1/invoices.proto]=Sources/BillingEvents/Generated
 )
 
 out="$(mktemp -d)"

@@ -26,6 +26,7 @@ public enum BillingEventType: String, CaseIterable, Sendable {
     case quotaRemoved = "quota.removed"
     case softLimitReached = "quota.soft_limit_reached"
     case hardLimitReached = "quota.hard_limit_reached"
+    case invoiceIssued = "invoice.issued"
 
     /// The payload's current schema version. Versions only grow; old ones must still replay.
     public var currentVersion: UInt32 { 1 }
@@ -54,6 +55,7 @@ public enum BillingEventType: String, CaseIterable, Sendable {
         case .quotaConfigured: Tally_V1_QuotaConfigured.self
         case .quotaRemoved: Tally_V1_QuotaRemoved.self
         case .softLimitReached, .hardLimitReached: Tally_V1_LimitReached.self
+        case .invoiceIssued: Tally_V1_InvoiceIssued.self
         }
     }
 

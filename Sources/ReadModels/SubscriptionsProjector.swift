@@ -20,7 +20,7 @@ import SwiftProtobuf
 public struct SubscriptionsProjector: Projector {
     public static let name = "subscriptions"
     public var name: String { Self.name }
-    public let version: UInt32 = 2
+    public let version: UInt32 = 3
     public let eventTypes: Set<String> = Set([
         BillingEventType.trialStarted, .subscriptionActivated, .planChanged, .subscriptionRenewed, .subscriptionPastDue,
         .gracePeriodStarted, .cancellationScheduled, .subscriptionCanceled, .subscriptionReactivated, .subscriptionExpired,
@@ -60,12 +60,13 @@ public struct SubscriptionsProjector: Projector {
             if var existing = record, existing.id == activated.subscriptionID, case .trialing = existing.subscription.status {
                 try existing.subscription.convertTrial()
                 existing.recurringPrice = price
+                existing.periodPrice = price
                 existing.currentPeriod = period
                 return existing
             }
             return SubscriptionRecord(
                 id: activated.subscriptionID, startedAt: event.occurredAt, recurringPrice: price, currentPeriod: period,
-                createdByKey: event.idempotencyKey,
+                createdByKey: event.idempotencyKey, periodPrice: price,
                 subscription: try Subscription(
                     organizationID: event.organizationID, planID: activated.planID,
                     interval: try activated.interval.decoded(field: "interval"), activeFrom: activated.periodStart.date))
@@ -119,6 +120,8 @@ public struct SubscriptionsProjector: Projector {
                 try record.subscription.changePlanNow(to: change.toPlanID, interval: interval, at: change.effectiveAt.date)
                 if case .trialing = record.subscription.status {} else {
                     record.recurringPrice = try change.recurringPrice.decoded(field: "recurring_price")
+                    record.unbilledProrations.append(UnbilledProration(
+                        credit: try change.prorationCredit.decoded(field: "proration_credit"), charge: try change.prorationCharge.decoded(field: "proration_charge")))
                     // A new interval starts a new cycle at the change.
                     if intervalChanges { record.currentPeriod = record.subscription.schedule.period(0) }
                 }
@@ -128,7 +131,9 @@ public struct SubscriptionsProjector: Projector {
         case .subscriptionRenewed:
             let renewed = try Tally_V1_SubscriptionRenewed(serializedBytes: payload)
             try record.subscription.renew(at: renewed.periodStart.date)
+            record.unbilledProrations = []  // billed on the invoice that closed the period
             record.recurringPrice = try renewed.recurringPrice.decoded(field: "recurring_price")
+            record.periodPrice = record.recurringPrice
             record.currentPeriod = try BillingPeriod(start: renewed.periodStart.date, end: renewed.periodEnd.date)
         case .subscriptionPastDue:
             try record.subscription.markPastDue(at: try Tally_V1_SubscriptionPastDue(serializedBytes: payload).since.date)
@@ -139,6 +144,7 @@ public struct SubscriptionsProjector: Projector {
         case .subscriptionReactivated:
             try record.subscription.reactivate()
         case .subscriptionCanceled:
+            record.unbilledProrations = []
             try record.subscription.cancelNow(at: try Tally_V1_SubscriptionCanceled(serializedBytes: payload).effectiveAt.date)
         case .subscriptionExpired:
             try record.subscription.expireTrial(at: try Tally_V1_SubscriptionExpired(serializedBytes: payload).effectiveAt.date)
@@ -190,7 +196,18 @@ public struct SubscriptionRecord: Sendable, Hashable, Codable {
     public var currentPeriod: BillingPeriod?
     /// The idempotency key of the command that created it, so a retry can be recognized.
     public var createdByKey: String?
+    /// The price the current period began at: what its closing invoice bills as the recurring
+    /// fee, with the period's prorations on top (plan changes change `recurringPrice` only).
+    public var periodPrice: Money?
     public var subscription: Subscription
+    /// Proration amounts of plan changes in the current period, for the invoice that closes it.
+    public var unbilledProrations: [UnbilledProration] = []
+}
+
+/// The credit and charge of one immediate plan change, not yet on an invoice.
+public struct UnbilledProration: Sendable, Hashable, Codable {
+    public var credit: Money
+    public var charge: Money
 }
 
 extension SubscriptionRecord {

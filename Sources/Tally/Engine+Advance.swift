@@ -30,12 +30,13 @@ extension Engine {
     public func advance(to date: Date, eventsPerCommit: Int = 2_000) async throws -> AdvanceReport {
         guard eventsPerCommit > 0 else { throw EngineError.invalid(field: "events_per_commit", rule: "must be positive, got \(eventsPerCommit)") }
         let projections = projections
+        let taxTable = taxTable
         var report = AdvanceReport()
         while true {
             // The decision can run again (after map growth); the run that committed sets this last.
             let decided = Mutex<[String]>([])
             let receipts = try await log.append { decision in
-                let drafts = try Self.dueEvents(upTo: date, limit: eventsPerCommit, decision, projections)
+                let drafts = try Self.dueEvents(upTo: date, limit: eventsPerCommit, decision, projections, taxTable)
                 decided.withLock { $0 = drafts.map(\.eventType) }
                 return drafts
             }
@@ -49,24 +50,29 @@ extension Engine {
     /// organization's changes are looked ahead by folding them through the subscriptions
     /// projector's own rule, so a subscription several periods behind catches up in one go.
     private static func dueEvents(
-        upTo date: Date, limit: Int, _ decision: borrowing AppendDecision, _ projections: ProjectionSet
+        upTo date: Date, limit: Int, _ decision: borrowing AppendDecision, _ projections: ProjectionSet, _ taxTable: TaxTable?
     ) throws -> [EventDraft] {
         let subscriptions = try projections.reader(SubscriptionsProjector.name, in: decision.transaction)
         let catalog = try projections.reader(CatalogProjector.name, in: decision.transaction)
+        let quotas = try projections.reader(QuotasProjector.name, in: decision.transaction)
+        let invoices = try projections.reader(InvoicesProjector.name, in: decision.transaction)
         // The first `limit` events all belong to the first `limit` organizations due: any
         // later organization's events come at or after each of theirs.
         let organizations = try SubscriptionsProjector.due(atOrBefore: date, limit: limit, in: subscriptions)
-        var pending: [(at: Date, organization: [UInt8], step: Int, draft: EventDraft)] = []
+        var pending: [(at: Date, organization: [UInt8], step: Int, event: DueEvent)] = []
         for organizationID in organizations {
             guard var record = try SubscriptionsProjector.current(of: organizationID, in: subscriptions) else { continue }
             var step = 0
             while step < limit, let at = record.nextChangeAt, at <= date {
+                // A period that ends is invoiced first, from the record as the period left it;
+                // the invoice and the change after it are never split across commits.
+                let invoice = try closingInvoice(for: record, organizationID: organizationID, at: at, catalog: catalog, quotas: quotas, taxTable)
                 let draft = try timeDrivenEvent(for: record, organizationID: organizationID, at: at, catalog: catalog)
                 guard let next = try SubscriptionsProjector.folding(record, StoredEvent(previewing: draft)) else { break }
                 if let nextAt = next.nextChangeAt, nextAt <= at {
                     throw EngineError.conflict("the subscription of \(organizationID) would not move past \(at.formatted(.iso8601)) (\(draft.eventType))")
                 }
-                pending.append((at, Array(organizationID.utf8), step, draft))
+                pending.append((at, Array(organizationID.utf8), step, DueEvent(invoice: invoice, change: draft)))
                 record = next
                 step += 1
             }
@@ -76,7 +82,104 @@ extension Engine {
             if a.organization != b.organization { return a.organization.lexicographicallyPrecedes(b.organization) }
             return a.step < b.step
         }
-        return pending.prefix(limit).map(\.draft)
+        // Numbers are given last, in the order the invoices will be appended, to exactly those
+        // appended: gap-free and increasing within each series, however the work is batched.
+        var lastNumbers: [String: UInt64] = [:]
+        var drafts: [EventDraft] = []
+        for entry in pending.prefix(limit) {
+            defer { drafts.append(entry.event.change) }
+            if var invoice = entry.event.invoice {
+                let series = invoice.series
+                let number = try (lastNumbers[series] ?? InvoicesProjector.lastNumber(in: series, invoices)) + 1
+                lastNumbers[series] = number
+                invoice.number = number
+                invoice.invoiceID = Self.invoiceID(series: series, number: number)
+                drafts.append(EventDraft(
+                    organizationID: String(decoding: entry.organization, as: UTF8.self), eventType: BillingEventType.invoiceIssued.rawValue,
+                    occurredAt: entry.at, idempotencyKey: "invoice.issued:\(invoice.subscriptionID):\(invoice.periodEnd.seconds)",
+                    actor: "tally.advance", payload: try invoice.deterministicData()))
+            }
+        }
+        return drafts
+    }
+
+    /// What one due moment appends: the invoice closing a period (still without its number),
+    /// if one ends, and the subscription's change.
+    private struct DueEvent {
+        var invoice: Tally_V1_InvoiceIssued?
+        var change: EventDraft
+    }
+
+    /// How invoice numbers print: the series, a dash, six digits.
+    static func invoiceID(series: String, number: UInt64) -> String {
+        let digits = String(number)
+        return "\(series)-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits
+    }
+
+    /// The invoice that closes `record`'s current period when its end is due at `at`: the
+    /// recurring fee, the period's prorations, usage above the included quantities, the
+    /// contract's discount and true-up, and tax as the seller's table says. Nil when no period
+    /// ends at `at` (a trial's end, a grace period running out mid-period).
+    private static func closingInvoice(
+        for record: SubscriptionRecord, organizationID: String, at: Date, catalog: ProjectionReader, quotas: ProjectionReader, _ taxTable: TaxTable?
+    ) throws -> Tally_V1_InvoiceIssued? {
+        guard let period = record.currentPeriod, period.end == at, let price = record.periodPrice ?? record.recurringPrice else { return nil }
+        switch record.subscription.status {
+        case .active, .pastDue, .grace: break
+        default: return nil
+        }
+        let plan = try plan(record.subscription.planID, catalog)
+        guard let organization = try CatalogProjector.organization(organizationID, in: catalog) else { throw EngineError.notFound("organization \(organizationID)") }
+        let contract = try CatalogProjector.contract(of: organizationID, in: catalog).flatMap {
+            $0.isInEffect(at: period.start) && $0.basePlanID == plan.id && $0.currency == price.currency ? $0 : nil
+        }
+        let periodStart = Google_Protobuf_Timestamp(date: period.start).seconds
+        var usage: [InvoiceCalculation.Usage] = []
+        for (name, terms) in plan.metrics.sorted(by: { $0.key < $1.key }) where (contract?.metricPrices[name] ?? terms.overagePrice) != nil {
+            let quantity = try QuotasProjector.counter(organizationID, name, periodStart: periodStart, in: quotas)?.value ?? 0
+            usage.append(.init(terms: terms, quantity: quantity))
+        }
+        let treatment = taxTable?.treatment(country: organization.country, taxID: organization.taxID) ?? .untaxed
+        let calculation: InvoiceCalculation
+        do throws(BillingError) {
+            calculation = try InvoiceCalculation(
+                currency: price.currency, recurring: [("\(plan.name), \(record.subscription.interval)", price)],
+                prorations: record.unbilledProrations.map { ($0.credit, $0.charge) }, usage: usage, contract: contract, treatment: treatment)
+        } catch {
+            throw EngineError.invalid(field: "invoice", rule: error.description)
+        }
+        return Tally_V1_InvoiceIssued.with {
+            $0.series = String(Calendar.billingUTC.component(.year, from: period.end))
+            $0.subscriptionID = record.id
+            $0.periodStart = Google_Protobuf_Timestamp(date: period.start)
+            $0.periodEnd = Google_Protobuf_Timestamp(date: period.end)
+            $0.currency = price.currency.code
+            $0.lines = calculation.lines.map { line in
+                Tally_V1_InvoiceLineItem.with {
+                    $0.kind = line.kind.rawValue
+                    $0.description_p = line.description
+                    $0.quantity = line.quantity ?? 0
+                    $0.amount = Tally_V1_Money(line.amount)
+                    $0.tax = Tally_V1_Money(line.tax)
+                }
+            }
+            $0.subtotal = Tally_V1_Money(calculation.subtotal)
+            $0.discounts = Tally_V1_Money(calculation.discounts)
+            $0.tax = Tally_V1_Money(calculation.tax)
+            $0.total = Tally_V1_Money(calculation.total)
+            $0.amountDue = Tally_V1_Money(calculation.amountDue)
+            switch treatment {
+            case .taxed(let rate):
+                $0.taxName = rate.name
+                $0.taxJurisdiction = rate.jurisdiction
+                $0.taxPercent = rate.percent.description
+            case .reverseCharge(let vatID):
+                $0.reverseChargeVatID = vatID
+                $0.note = treatment.note ?? ""
+            case .untaxed:
+                break
+            }
+        }
     }
 
     /// The one event time causes next for `record`, at `at` (its `nextChangeAt`).
@@ -171,4 +274,13 @@ extension StoredEvent {
         envelope.payload = draft.payload
         self.init(envelope: envelope, hash: .zero)
     }
+}
+
+extension Calendar {
+    /// The Gregorian calendar in UTC, for invoice series.
+    static let billingUTC: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar
+    }()
 }

@@ -24,11 +24,13 @@ public final class Engine: Sendable {
     public let log: EventLog
     public let projections: ProjectionSet
     let clock: @Sendable () -> Date
+    /// The seller's tax rates; nil: invoices carry no tax.
+    public let taxTable: TaxTable?
 
     /// Opens (or creates) the engine's log in `directory`, with its read models attached and
     /// brought up to date.
     public init(
-        directory: String, environment: EnvironmentOptions = .init(), clock: @escaping @Sendable () -> Date = { Date() },
+        directory: String, environment: EnvironmentOptions = .init(), taxTable: TaxTable? = nil, clock: @escaping @Sendable () -> Date = { Date() },
         logger: Logger = Logger(label: "tally.engine")
     ) throws {
         let opened = try Environment.open(at: directory, options: environment)
@@ -38,12 +40,13 @@ public final class Engine: Sendable {
         options.clock = clock
         log = try EventLog(directory: directory, options: options, logger: logger)
         self.clock = clock
+        self.taxTable = taxTable
         try projections.synchronize()
     }
 
     /// Fresh instances of every read model the engine keeps.
     static func projectors() -> [any Projector] {
-        [CatalogProjector(), SubscriptionsProjector(), QuotasProjector(), UsageRollupsProjector()]
+        [CatalogProjector(), SubscriptionsProjector(), QuotasProjector(), UsageRollupsProjector(), InvoicesProjector()]
     }
 
     // MARK: Plans

@@ -1,4 +1,5 @@
 public import Billing
+public import BillingEvents
 import EventLog
 public import Foundation
 import Projections
@@ -56,6 +57,18 @@ public struct ReadModelView: Sendable {
     /// Every organization's current (or last) subscription, by organization id.
     public func subscriptions() throws -> [SubscriptionRecord] {
         try projections.read(SubscriptionsProjector.name) { try SubscriptionsProjector.all(in: $0) }
+    }
+
+    /// An organization's invoices, oldest first.
+    public func invoices(of organizationID: String) throws -> [Tally_V1_InvoiceIssued] {
+        try projections.read(InvoicesProjector.name) { try InvoicesProjector.invoices(of: organizationID, in: $0) }
+    }
+
+    /// The invoice numbered `id` ("2026-000042"), if there is one.
+    public func invoice(_ id: String) throws -> Tally_V1_InvoiceIssued? {
+        let parts = id.split(separator: "-")
+        guard parts.count == 2, let number = UInt64(parts[1]) else { return nil }
+        return try projections.read(InvoicesProjector.name) { try InvoicesProjector.invoice(series: String(parts[0]), number: number, in: $0) }
     }
 
     /// Where `organizationID` stands on `metric` in the period holding `date` (now, if nil).

@@ -107,7 +107,7 @@ struct EnginePropertyTests {
         }
         #expect(refused > 0, "the stream should exercise refusals too (seed \(seed))")
         let head = try #require(try engine.log.head())
-        let projectors: [any Projector] = [CatalogProjector(), SubscriptionsProjector(), QuotasProjector(), UsageRollupsProjector()]
+        let projectors: [any Projector] = [CatalogProjector(), SubscriptionsProjector(), QuotasProjector(), UsageRollupsProjector(), InvoicesProjector()]
         let names = projectors.map(\.name)
         var incremental: [String: [String: [[UInt8]]]] = [:]
         for name in names {
@@ -137,7 +137,7 @@ struct EnginePropertyTests {
             #expect(try earlier.projections.flatDump(name) == truncated.projections.flatDump(name), "\(name) as of \(cut), seed \(seed)")
         }
         let appended = Set(try engine.log.events(from: 1, limit: Int(head.sequence)).map(\.eventType))
-        for type in [BillingEventType.subscriptionRenewed, .subscriptionActivated, .usageCorrected, .quotaConfigured, .organizationUpdated] {
+        for type in [BillingEventType.subscriptionRenewed, .subscriptionActivated, .usageCorrected, .quotaConfigured, .organizationUpdated, .invoiceIssued] {
             #expect(appended.contains(type.rawValue), "the stream should reach \(type.rawValue) (seed \(seed))")
         }
     }
