@@ -23,10 +23,10 @@ struct DemoCommandTests {
         }
         let run = try TallyProcess.run(["demo", "--data", first, "--organizations", "30", "--months", "3", "--seed", "7"])
         #expect(run.status == 0, "\(run.stderr)")
-        for section in ["Events by type", "Subscriptions by status and plan", "Quotas in the current period", "Top API usage", "Traffic", "Head "] {
+        for section in ["Events by type", "Subscriptions by status and plan", "Quotas in the current period", "Top API usage", "Invoices", "Traffic", "Head "] {
             #expect(run.stdout.contains(section), "missing \(section)")
         }
-        for type in ["organization.registered", "subscription.trial_started", "subscription.renewed", "usage.recorded", "plan.defined"] {
+        for type in ["organization.registered", "subscription.trial_started", "subscription.renewed", "usage.recorded", "plan.defined", "invoice.issued"] {
             #expect(run.stdout.contains(type), "no \(type) in the history")
         }
         let verify = try TallyProcess.run(["verify", "--data", first])

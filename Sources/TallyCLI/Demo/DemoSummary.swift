@@ -65,10 +65,29 @@ struct DemoSummary {
             Swift.print("  \(organization)  \(name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(grouped(Int(calls)).leftAligned(14)) calls")
         }
 
+        var invoiceCount = 0, billed: Int64 = 0, largest: (id: String, organization: String, minorUnits: Int64)?
+        for organization in try engine.organizations() {
+            for invoice in try engine.live.invoices(of: organization.id) {
+                invoiceCount += 1
+                billed += invoice.total.minorUnits
+                if invoice.total.minorUnits > largest?.minorUnits ?? .min { largest = (invoice.invoiceID, organization.id, invoice.total.minorUnits) }
+            }
+        }
+        Swift.print("\nInvoices (billed in arrears at each period's end)")
+        Swift.print("  \(grouped(invoiceCount)) issued, \(Self.dollars(billed)) in total")
+        if let largest { Swift.print("  the largest: \(largest.id) to \(largest.organization), \(Self.dollars(largest.minorUnits))") }
+
         Swift.print("\nTraffic")
         Swift.print("  usage records sent \(grouped(tally.usageSent)): retries absorbed \(grouped(tally.retriesAbsorbed)), late arrivals \(grouped(tally.lateUsage)), corrections \(grouped(tally.corrections)), refused \(grouped(tally.refused))")
         Swift.print("\nHead \(head.sequence) \(head.hash.hex)")
         Swift.print("  \(grouped(engine.log.environment.usedSize / Int(head.sequence))) bytes on disk per event, read models included")
+    }
+}
+
+extension DemoSummary {
+    /// USD minor units as "$1,234.56" (the demo bills in USD).
+    static func dollars(_ minorUnits: Int64) -> String {
+        "$\(ProgressReporter.grouped(Int(minorUnits / 100))).\(String(format: "%02d", Int(abs(minorUnits % 100))))"
     }
 }
 
