@@ -56,6 +56,19 @@ struct QueryCommandTests {
         #expect((totals["day"] ?? 0) > 0)
     }
 
+    @Test("invoices of an organization, and one invoice readable, as json and as csv lines")
+    func invoices() throws {
+        let list = try #require(try Self.json(Self.tally("invoices", "org_0001", "--format", "json")) as? [[String: Any]])
+        let number = try #require(list.first?["number"] as? String, "the demo's periods close with invoices")
+        let readable = try Self.tally("invoice", number, "--format", "table")
+        #expect(readable.status == 0 && readable.stdout.hasPrefix("INVOICE \(number)") && readable.stdout.contains("Total"))
+        let payload = try #require(try Self.json(Self.tally("invoice", number, "--format", "json")) as? [String: Any])
+        #expect(payload["invoiceId"] as? String == number && payload["lines"] is [Any])
+        let csv = try Self.tally("invoice", number, "--format", "csv")
+        #expect(csv.stdout.hasPrefix("kind,description,quantity,amount,tax\nrecurring,"))
+        #expect(try Self.tally("invoice", "2099-000001").status == 2)
+    }
+
     @Test("rebuild prints its rate and changes no answer; stats counts every event")
     func rebuildAndStats() throws {
         let before = try Self.tally("quota", "org_0002", "--as-of", "2026-10-15", "--format", "json").stdout
@@ -103,7 +116,7 @@ struct QueryCommandTests {
     }
 
     @Test("every query and maintenance command explains itself with an example", arguments: [
-        ["show", "organization"], ["show", "subscription"], ["quota"], ["usage"], ["rebuild"], ["stats"], ["export"], ["restore"], ["append"],
+        ["show", "organization"], ["show", "subscription"], ["quota"], ["usage"], ["invoices"], ["invoice"], ["rebuild"], ["stats"], ["export"], ["restore"], ["append"],
         ["import", "usage"], ["demo"], ["verify"],
     ])
     func help(command: [String]) throws {

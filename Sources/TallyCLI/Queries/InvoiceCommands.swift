@@ -1,0 +1,102 @@
+import ArgumentParser
+import Billing
+import BillingEvents
+import Foundation
+import SwiftProtobuf
+import ReadModels
+import Tally
+
+/// `tally invoices ORG`.
+struct InvoicesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "invoices",
+        abstract: "An organization's invoices, oldest first.",
+        discussion: """
+            Example:
+              tally invoices org_0042 --format csv
+            """)
+
+    @OptionGroup var storage: DataDirectoryOptions
+    @OptionGroup var query: QueryOptions
+    @Argument(help: "The organization id.") var organization: String
+
+    func run() async throws {
+        let engine = try storage.openExistingEngine()
+        let (view, _) = try query.view(of: engine)
+        guard try view.organization(organization) != nil else { throw fail("no organization \(organization)") }
+        var output = QueryOutput(columns: ["number", "period_start", "period_end", "subtotal", "discounts", "tax", "total", "amount_due"])
+        for invoice in try view.invoices(of: organization) {
+            let money = { (value: Tally_V1_Money) -> OutputValue in (try? value.decoded(field: "amount")).map { .money($0) } ?? .none }
+            output.rows.append([
+                .text(invoice.invoiceID), .date(invoice.periodStart.date), .date(invoice.periodEnd.date), money(invoice.subtotal), money(invoice.discounts),
+                money(invoice.tax), money(invoice.total), money(invoice.amountDue),
+            ])
+        }
+        Swift.print(output.render(query.resolvedFormat), terminator: "")
+    }
+}
+
+/// `tally invoice NUMBER`.
+struct InvoiceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "invoice",
+        abstract: "One invoice: readable on a terminal, or its event's payload as JSON.",
+        discussion: """
+            NUMBER as printed, e.g. 2026-000042. --format json prints the invoice.issued payload
+            in the proto3 JSON mapping; csv its lines.
+
+            Example:
+              tally invoice 2026-000042
+            """)
+
+    @OptionGroup var storage: DataDirectoryOptions
+    @OptionGroup var query: QueryOptions
+    @Argument(help: "The invoice number, such as 2026-000042.") var number: String
+
+    func run() async throws {
+        let engine = try storage.openExistingEngine()
+        let (view, _) = try query.view(of: engine)
+        guard let invoice = try view.invoice(number) else { throw fail("no invoice \(number) (numbers look like 2026-000042)") }
+        let organization = try view.organizations().first { org in try view.invoices(of: org.id).contains { $0.invoiceID == invoice.invoiceID } }
+        switch query.resolvedFormat {
+        case .json:
+            Swift.print(try invoice.jsonString())
+        case .csv:
+            var output = QueryOutput(columns: ["kind", "description", "quantity", "amount", "tax"])
+            for line in invoice.lines {
+                output.rows.append([
+                    .text(line.kind), .text(line.description_p), line.quantity == 0 ? .none : .integer(line.quantity),
+                    (try? line.amount.decoded(field: "amount")).map { .money($0) } ?? .none, (try? line.tax.decoded(field: "tax")).map { .money($0) } ?? .none,
+                ])
+            }
+            Swift.print(output.render(.csv), terminator: "")
+        case .table:
+            Swift.print(Self.readable(invoice, organization: organization))
+        }
+    }
+
+    static func readable(_ invoice: Tally_V1_InvoiceIssued, organization: Organization?) -> String {
+        let amount = { (value: Tally_V1_Money) in (try? value.decoded(field: "amount")).map { "\($0.decimalValue) \($0.currency.code)" } ?? "" }
+        let day = { (timestamp: Google_Protobuf_Timestamp) in timestamp.date.formatted(.iso8601.year().month().day()) }
+        var lines = ["INVOICE \(invoice.invoiceID)"]
+        if let organization { lines.append("To: \(organization.name) (\(organization.id)), \(organization.billingEmail), \(organization.country)") }
+        if !invoice.reverseChargeVatID.isEmpty { lines.append("VAT ID: \(invoice.reverseChargeVatID)") }
+        lines.append("Period: \(day(invoice.periodStart)) to \(day(invoice.periodEnd)) (subscription \(invoice.subscriptionID))")
+        lines.append("")
+        let width = max(40, invoice.lines.map(\.description_p.count).max() ?? 0)
+        for line in invoice.lines {
+            lines.append("  " + line.description_p.padding(toLength: width, withPad: " ", startingAt: 0) + amount(line.amount).leftAligned(18))
+        }
+        lines.append("  " + String(repeating: "-", count: width + 18))
+        lines.append("  " + "Subtotal".padding(toLength: width, withPad: " ", startingAt: 0) + amount(invoice.subtotal).leftAligned(18))
+        if (try? invoice.discounts.decoded(field: "discounts").isZero) == false {
+            lines.append("  " + "Discounts".padding(toLength: width, withPad: " ", startingAt: 0) + amount(invoice.discounts).leftAligned(18))
+        }
+        let taxLabel = invoice.taxName.isEmpty ? "Tax" : "\(invoice.taxName) \(invoice.taxPercent)% (\(invoice.taxJurisdiction))"
+        lines.append("  " + taxLabel.padding(toLength: width, withPad: " ", startingAt: 0) + amount(invoice.tax).leftAligned(18))
+        lines.append("  " + "Total".padding(toLength: width, withPad: " ", startingAt: 0) + amount(invoice.total).leftAligned(18))
+        lines.append("  " + "Amount due".padding(toLength: width, withPad: " ", startingAt: 0) + amount(invoice.amountDue).leftAligned(18))
+        if !invoice.note.isEmpty { lines += ["", invoice.note] }
+        return lines.joined(separator: "\n")
+    }
+}
