@@ -85,7 +85,7 @@ let package = Package(
         .target(
             name: "Tally",
             dependencies: [
-                "ReadModels", "Projections", "Billing", "BillingEvents", "EventLog", "LMDB",
+                "ReadModels", "Projections", "Billing", "BillingEvents", "EventLog", "LMDB", "Payments",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
@@ -135,7 +135,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TallyTests",
-            dependencies: ["Tally", "ReadModels", "Billing", "BillingEvents", "EventLog", "TallyTestSupport"],
+            dependencies: ["Tally", "ReadModels", "Billing", "BillingEvents", "EventLog", "Payments", "TallyTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -27,6 +27,10 @@ public enum BillingEventType: String, CaseIterable, Sendable {
     case softLimitReached = "quota.soft_limit_reached"
     case hardLimitReached = "quota.hard_limit_reached"
     case invoiceIssued = "invoice.issued"
+    case invoiceVoided = "invoice.voided"
+    case invoiceMarkedUncollectible = "invoice.marked_uncollectible"
+    case paymentSucceeded = "payment.succeeded"
+    case paymentFailed = "payment.failed"
 
     /// The payload's current schema version. Versions only grow; old ones must still replay.
     public var currentVersion: UInt32 { 1 }
@@ -56,6 +60,10 @@ public enum BillingEventType: String, CaseIterable, Sendable {
         case .quotaRemoved: Tally_V1_QuotaRemoved.self
         case .softLimitReached, .hardLimitReached: Tally_V1_LimitReached.self
         case .invoiceIssued: Tally_V1_InvoiceIssued.self
+        case .invoiceVoided: Tally_V1_InvoiceVoided.self
+        case .invoiceMarkedUncollectible: Tally_V1_InvoiceMarkedUncollectible.self
+        case .paymentSucceeded: Tally_V1_PaymentSucceeded.self
+        case .paymentFailed: Tally_V1_PaymentFailed.self
         }
     }
 

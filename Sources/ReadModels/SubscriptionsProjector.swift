@@ -20,10 +20,11 @@ import SwiftProtobuf
 public struct SubscriptionsProjector: Projector {
     public static let name = "subscriptions"
     public var name: String { Self.name }
-    public let version: UInt32 = 3
+    public let version: UInt32 = 4
     public let eventTypes: Set<String> = Set([
         BillingEventType.trialStarted, .subscriptionActivated, .planChanged, .subscriptionRenewed, .subscriptionPastDue,
         .gracePeriodStarted, .cancellationScheduled, .subscriptionCanceled, .subscriptionReactivated, .subscriptionExpired,
+        .paymentSucceeded, .paymentFailed,
     ].map(\.rawValue))
     public let databases: [String: DatabaseOptions] = ["current": [], "due": []]
 
@@ -146,6 +147,15 @@ public struct SubscriptionsProjector: Projector {
         case .subscriptionCanceled:
             record.unbilledProrations = []
             try record.subscription.cancelNow(at: try Tally_V1_SubscriptionCanceled(serializedBytes: payload).effectiveAt.date)
+        case .paymentFailed:
+            // The first failure makes an active subscription past due; later ones change nothing.
+            if case .active = record.subscription.status { try record.subscription.markPastDue(at: event.occurredAt) }
+        case .paymentSucceeded:
+            // A payment while past due or in grace restores the subscription.
+            switch record.subscription.status {
+            case .pastDue, .grace: try record.subscription.recoverPayment()
+            default: break
+            }
         case .subscriptionExpired:
             try record.subscription.expireTrial(at: try Tally_V1_SubscriptionExpired(serializedBytes: payload).effectiveAt.date)
         default:
