@@ -94,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "TallyCLI",
             dependencies: [
-                "EventLog", "LMDB", "Billing", "BillingEvents", "Projections", "ReadModels", "Tally",
+                "EventLog", "LMDB", "Billing", "BillingEvents", "Projections", "ReadModels", "Tally", "Payments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: strictSwift

@@ -26,7 +26,7 @@ struct DemoCommandTests {
         for section in ["Events by type", "Subscriptions by status and plan", "Quotas in the current period", "Top API usage", "Invoices", "Traffic", "Head "] {
             #expect(run.stdout.contains(section), "missing \(section)")
         }
-        for type in ["organization.registered", "subscription.trial_started", "subscription.renewed", "usage.recorded", "plan.defined", "invoice.issued"] {
+        for type in ["organization.registered", "subscription.trial_started", "subscription.renewed", "usage.recorded", "plan.defined", "invoice.issued", "payment.succeeded"] {
             #expect(run.stdout.contains(type), "no \(type) in the history")
         }
         let verify = try TallyProcess.run(["verify", "--data", first])

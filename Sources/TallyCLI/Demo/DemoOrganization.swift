@@ -12,6 +12,8 @@ struct DemoOrganization {
     /// Scales its API traffic.
     let intensity: Int64
     let hasCard: Bool
+    /// The card on file: mostly good, sometimes one that declines (Stripe's test cards).
+    let card: String
     let firstPlan: String
     let interval: BillingInterval
     /// An enterprise contract at signup (quarterly, negotiated price).
@@ -33,6 +35,8 @@ struct DemoOrganization {
         users = size < 6 ? Int(2 + random.next() % 6) : size < 9 ? Int(8 + random.next() % 20) : Int(30 + random.next() % 60)
         intensity = Int64(1 + random.next() % 8)
         hasCard = random.chance(0.75)
+        let cardDraw = random.next() % 100
+        card = cardDraw < 4 ? "pm_card_chargeDeclinedInsufficientFunds" : cardDraw < 7 ? "pm_card_chargeDeclined" : cardDraw < 8 ? "pm_card_chargeDeclinedExpiredCard" : "pm_card_visa"
         let draw = random.next() % 100
         firstPlan = draw < 45 ? "free" : draw < 90 ? "professional" : "enterprise"
         interval = firstPlan != "free" && random.chance(0.2) ? .annual : .monthly

@@ -76,6 +76,7 @@ struct DemoSummary {
         Swift.print("\nInvoices (billed in arrears at each period's end)")
         Swift.print("  \(grouped(invoiceCount)) issued, \(Self.dollars(billed)) in total")
         if let largest { Swift.print("  the largest: \(largest.id) to \(largest.organization), \(Self.dollars(largest.minorUnits))") }
+        Swift.print("  payments: \(grouped(tally.paymentsSucceeded)) succeeded, \(grouped(tally.paymentsFailed)) failed, \(grouped(tally.recoveries)) recovered on a retry, \(grouped(tally.writtenOff)) written off after the last retry (subscription canceled)")
 
         Swift.print("\nTraffic")
         Swift.print("  usage records sent \(grouped(tally.usageSent)): retries absorbed \(grouped(tally.retriesAbsorbed)), late arrivals \(grouped(tally.lateUsage)), corrections \(grouped(tally.corrections)), refused \(grouped(tally.refused))")

@@ -2,6 +2,8 @@ import Billing
 import EventLog
 import Foundation
 import ReadModels
+import BillingEvents
+import Payments
 import Tally
 
 /// A SaaS business lived day by day through the engine's public API: signups over time,
@@ -25,6 +27,10 @@ struct SaaSSimulation {
         var refused = 0
         var corrections = 0
         var lifecycleCommands = 0
+        var paymentsSucceeded = 0
+        var paymentsFailed = 0
+        var recoveries = 0
+        var writtenOff = 0
     }
 
     init(engine: Engine, organizations count: Int, months: Int, seed: UInt64, end: Date) {
@@ -44,10 +50,14 @@ struct SaaSSimulation {
         try await engine.initializeDefaultPlans(at: start)
         let plans = Dictionary(uniqueKeysWithValues: try engine.plans().map { ($0.plan.id, $0.plan) })
         var nextSignup = 0
+        let gateway = InProcessGateway()
+        var seen = try engine.log.head()?.sequence ?? 0
+        var retries: [(invoice: String, organization: String, at: Date)] = []
         var lastCorrectable: [(organization: String, sequence: UInt64, quantity: Int64)] = []
         for day in 0..<days {
             let dayStart = start.addingTimeInterval(Double(day) * 86_400)
             try await engine.advance(to: dayStart)
+            try await collect(day: day, at: dayStart.addingTimeInterval(3_600), since: &seen, retries: &retries, gateway: gateway, tally: &tally)
             while nextSignup < organizations.count, organizations[nextSignup].signup < dayStart.addingTimeInterval(86_400) {
                 try await signUp(organizations[nextSignup])
                 tally.lifecycleCommands += 3
@@ -87,12 +97,66 @@ struct SaaSSimulation {
         return tally
     }
 
+    // MARK: Payments
+
+    /// Charges the invoices the day's advance issued, retries failed ones when the schedule says,
+    /// lets some customers fix their card, and writes off what stays unpaid (canceling the
+    /// subscription), as dunning does.
+    private func collect(
+        day: Int, at date: Date, since seen: inout UInt64, retries: inout [(invoice: String, organization: String, at: Date)],
+        gateway: InProcessGateway, tally: inout Counts
+    ) async throws {
+        var due: [(invoice: String, organization: String)] = []
+        if let head = try engine.log.head(), head.sequence > seen {
+            for event in try engine.log.events(from: seen + 1, limit: Int(head.sequence - seen)) where event.eventType == BillingEventType.invoiceIssued.rawValue {
+                let invoice = try Tally_V1_InvoiceIssued(serializedBytes: event.payload)
+                if invoice.amountDue.minorUnits > 0 { due.append((invoice.invoiceID, event.organizationID)) }
+            }
+            seen = head.sequence
+        }
+        var later: [(invoice: String, organization: String, at: Date)] = []
+        for retry in retries {
+            if retry.at <= date {
+                // Some customers fix their card before the retry.
+                // Seeded by the invoice's number, not String.hashValue (which changes per process).
+                var random = DemoRandom(seed, Int(retry.invoice.utf8.reduce(UInt64(14_695_981_039_346_656_037)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 } & 0xFFFF_FFFF), day)
+                if random.chance(0.5) {
+                    try await engine.updateOrganization(retry.organization, OrganizationUpdate(paymentMethod: "pm_card_visa"), at: date)
+                }
+                due.append((retry.invoice, retry.organization))
+            } else {
+                later.append(retry)
+            }
+        }
+        retries = later
+        for (invoice, organization) in due {
+            guard try engine.invoiceStatus(invoice)?.state == .open else { continue }
+            let wasRetry = (try engine.invoiceStatus(invoice)?.failedAttempts ?? 0) > 0
+            switch try await engine.collectPayment(for: invoice, through: gateway, at: date) {
+            case .paid:
+                tally.paymentsSucceeded += 1
+                if wasRetry { tally.recoveries += 1 }
+            case .failed(_, _, let next):
+                tally.paymentsFailed += 1
+                if let next {
+                    retries.append((invoice, organization, next))
+                } else {
+                    try await engine.markInvoiceUncollectible(invoice, at: date)
+                    tally.writtenOff += 1
+                    if try engine.subscription(of: organization)?.subscription.status.isLive == true {
+                        try await engine.cancelSubscription(organization, at: date, immediately: true)
+                    }
+                }
+            }
+        }
+    }
+
     // MARK: Signups
 
     private func signUp(_ organization: DemoOrganization) async throws {
         try await engine.register(OrganizationRegistration(
             id: organization.id, name: organization.name, billingEmail: "billing@\(organization.id.replacingOccurrences(of: "_", with: "-")).example",
-            country: organization.country, currency: .usd, paymentMethod: organization.hasCard ? "pm_card_visa" : ""), at: organization.signup)
+            country: organization.country, currency: .usd, paymentMethod: organization.hasCard ? organization.card : ""), at: organization.signup)
         if organization.hasContract {
             try await engine.agreeCustomPricing(CustomPricing(
                 organizationID: organization.id, basePlanID: "enterprise", currency: .usd, interval: .quarterly,
