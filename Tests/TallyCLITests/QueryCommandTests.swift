@@ -67,6 +67,14 @@ struct QueryCommandTests {
         let csv = try Self.tally("invoice", number, "--format", "csv")
         #expect(csv.stdout.hasPrefix("kind,description,quantity,amount,tax\nrecurring,"))
         #expect(try Self.tally("invoice", "2099-000001").status == 2)
+        // Paid invoices left payment attempts behind; the whole demo has some.
+        var outcomes: Set<String> = []
+        for index in 0..<25 {
+            let rows = try #require(try Self.json(Self.tally("payments", "org_\(String(repeating: "0", count: 4 - String(index).count))\(index)", "--format", "json")) as? [[String: Any]])
+            for row in rows { outcomes.insert(row["outcome"] as? String ?? "?") }
+        }
+        #expect(outcomes.contains("succeeded") && outcomes.isSubset(of: ["succeeded", "failed"]), "\(outcomes)")
+        #expect(try Self.tally("payments", "org_nobody").status == 2)
     }
 
     @Test("rebuild prints its rate and changes no answer; stats counts every event")
@@ -116,7 +124,7 @@ struct QueryCommandTests {
     }
 
     @Test("every query and maintenance command explains itself with an example", arguments: [
-        ["show", "organization"], ["show", "subscription"], ["quota"], ["usage"], ["invoices"], ["invoice"], ["rebuild"], ["stats"], ["export"], ["restore"], ["append"],
+        ["show", "organization"], ["show", "subscription"], ["quota"], ["usage"], ["invoices"], ["invoice"], ["payments"], ["rebuild"], ["stats"], ["export"], ["restore"], ["append"],
         ["import", "usage"], ["demo"], ["verify"],
     ])
     func help(command: [String]) throws {

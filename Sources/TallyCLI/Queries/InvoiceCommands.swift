@@ -100,3 +100,49 @@ struct InvoiceCommand: AsyncParsableCommand {
         return lines.joined(separator: "\n")
     }
 }
+
+/// `tally payments ORG`.
+struct PaymentsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "payments",
+        abstract: "An organization's payment attempts: succeeded and failed, with the gateway's codes.",
+        discussion: """
+            One row per attempt, oldest first: when, the invoice, the payment intent, the outcome,
+            the amount, and for a failure its code, message, attempt number and the next retry.
+            --as-of limits them to what had happened by then.
+
+            Example:
+              tally payments org_0042 --format csv
+            """)
+
+    @OptionGroup var storage: DataDirectoryOptions
+    @OptionGroup var query: QueryOptions
+    @Argument(help: "The organization id.") var organization: String
+
+    func run() async throws {
+        let engine = try storage.openExistingEngine()
+        guard try engine.organization(organization) != nil else { throw fail("no organization \(organization)") }
+        let point = try query.point()
+        var output = QueryOutput(columns: ["at", "invoice", "payment_intent", "outcome", "amount", "failure_code", "failure_message", "attempt", "next_attempt_at"])
+        for event in try engine.log.events(forOrganization: organization) {
+            switch point {
+            case .sequence(let last) where event.sequence > last: continue
+            case .occurredAt(let date) where event.occurredAt > date: continue
+            default: break
+            }
+            let money = { (value: Tally_V1_Money) -> OutputValue in (try? value.decoded(field: "amount")).map { .money($0) } ?? .none }
+            if event.eventType == BillingEventType.paymentSucceeded.rawValue {
+                let paid = try Tally_V1_PaymentSucceeded(serializedBytes: event.payload)
+                output.rows.append([.date(event.occurredAt), .text(paid.invoiceID), .text(paid.paymentIntentID), .text("succeeded"), money(paid.amount), .none, .none, .none, .none])
+            } else if event.eventType == BillingEventType.paymentFailed.rawValue {
+                let failed = try Tally_V1_PaymentFailed(serializedBytes: event.payload)
+                output.rows.append([
+                    .date(event.occurredAt), .text(failed.invoiceID), .text(failed.paymentIntentID), .text("failed"), money(failed.amount),
+                    .text(failed.failureCode), .text(failed.failureMessage), .integer(Int64(failed.attempt)),
+                    failed.hasNextAttemptAt ? .date(failed.nextAttemptAt.date) : .none,
+                ])
+            }
+        }
+        Swift.print(output.render(query.resolvedFormat), terminator: "")
+    }
+}
