@@ -46,7 +46,7 @@ public final class Engine: Sendable {
 
     /// Fresh instances of every read model the engine keeps.
     static func projectors() -> [any Projector] {
-        [CatalogProjector(), SubscriptionsProjector(), QuotasProjector(), UsageRollupsProjector(), InvoicesProjector()]
+        [CatalogProjector(), SubscriptionsProjector(), QuotasProjector(), UsageRollupsProjector(), InvoicesProjector(), RevenueProjector()]
     }
 
     // MARK: Plans

@@ -71,6 +71,27 @@ public struct ReadModelView: Sendable {
         return try projections.read(InvoicesProjector.name) { try InvoicesProjector.invoice(series: String(parts[0]), number: number, in: $0) }
     }
 
+    /// Revenue recognized on the UTC days `from` through `to`, per currency (minor units): each
+    /// invoice line spread ratably over its service period.
+    public func recognizedRevenue(from: Date, to: Date) throws -> [String: Int64] {
+        guard from <= to else { throw EngineError.invalid(field: "from", rule: "must not be after to") }
+        return try projections.read(RevenueProjector.name) {
+            try RevenueProjector.recognized(fromDay: UsageRollupsProjector.day(of: from), toDay: UsageRollupsProjector.day(of: to), in: $0)
+        }
+    }
+
+    /// The deferred-revenue balance at the end of the UTC day holding `date`, per currency:
+    /// invoiced so far minus recognized so far. Invoices bill periods in arrears, so it is zero
+    /// unless an invoice covers service after `date`.
+    public func deferredRevenue(at date: Date) throws -> [String: Int64] {
+        let day = UsageRollupsProjector.day(of: date)
+        return try projections.read(RevenueProjector.name) { reader in
+            let invoiced = try RevenueProjector.invoiced(fromDay: .min, toDay: day, in: reader)
+            let recognized = try RevenueProjector.recognized(fromDay: .min, toDay: day, in: reader)
+            return invoiced.merging(recognized.mapValues { -$0 }, uniquingKeysWith: +)
+        }
+    }
+
     /// Where `organizationID` stands on `metric` in the period holding `date` (now, if nil).
     public func quota(for organizationID: String, metric: String, at date: Date? = nil) throws -> QuotaStatus {
         let date = date ?? clock()

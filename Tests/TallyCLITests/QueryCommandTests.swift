@@ -75,6 +75,11 @@ struct QueryCommandTests {
         }
         #expect(outcomes.contains("succeeded") && outcomes.isSubset(of: ["succeeded", "failed"]), "\(outcomes)")
         #expect(try Self.tally("payments", "org_nobody").status == 2)
+        let revenue = try #require(try Self.json(Self.tally("revenue", "--from", "2026-07-01", "--to", "2026-10-31", "--format", "json")) as? [[String: Any]])
+        let usd = try #require(revenue.first { $0["currency"] as? String == "USD" }?["recognized"] as? [String: Any])
+        #expect((usd["minor_units"] as? Int ?? 0) > 0)
+        let deferred = try #require(try Self.json(Self.tally("revenue", "--from", "2026-07-01", "--to", "2026-10-31", "--deferred", "--format", "json")) as? [[String: Any]])
+        #expect(deferred.allSatisfy { ($0["deferred"] as? [String: Any])?["minor_units"] as? Int == 0 }, "billed in arrears")
     }
 
     @Test("rebuild prints its rate and changes no answer; stats counts every event")
@@ -124,7 +129,7 @@ struct QueryCommandTests {
     }
 
     @Test("every query and maintenance command explains itself with an example", arguments: [
-        ["show", "organization"], ["show", "subscription"], ["quota"], ["usage"], ["invoices"], ["invoice"], ["payments"], ["rebuild"], ["stats"], ["export"], ["restore"], ["append"],
+        ["show", "organization"], ["show", "subscription"], ["quota"], ["usage"], ["invoices"], ["invoice"], ["payments"], ["revenue"], ["rebuild"], ["stats"], ["export"], ["restore"], ["append"],
         ["import", "usage"], ["demo"], ["verify"],
     ])
     func help(command: [String]) throws {

@@ -107,7 +107,7 @@ struct EnginePropertyTests {
         }
         #expect(refused > 0, "the stream should exercise refusals too (seed \(seed))")
         let head = try #require(try engine.log.head())
-        let projectors: [any Projector] = [CatalogProjector(), SubscriptionsProjector(), QuotasProjector(), UsageRollupsProjector(), InvoicesProjector()]
+        let projectors: [any Projector] = [CatalogProjector(), SubscriptionsProjector(), QuotasProjector(), UsageRollupsProjector(), InvoicesProjector(), RevenueProjector()]
         let names = projectors.map(\.name)
         var incremental: [String: [String: [[UInt8]]]] = [:]
         for name in names {

@@ -19,7 +19,7 @@ struct RebuildCommand: AsyncParsableCommand {
 
     @OptionGroup var storage: DataDirectoryOptions
 
-    @Option(help: "One read model: catalog, subscriptions, quotas or usage_rollups (default: all).")
+    @Option(help: "One read model: catalog, subscriptions, quotas, usage_rollups, invoices or revenue (default: all).")
     var projection: String?
 
     func run() async throws {
