@@ -26,10 +26,9 @@ struct InvoicesCommand: AsyncParsableCommand {
         guard try view.organization(organization) != nil else { throw fail("no organization \(organization)") }
         var output = QueryOutput(columns: ["number", "period_start", "period_end", "subtotal", "discounts", "tax", "total", "amount_due"])
         for invoice in try view.invoices(of: organization) {
-            let money = { (value: Tally_V1_Money) -> OutputValue in (try? value.decoded(field: "amount")).map { .money($0) } ?? .none }
             output.rows.append([
-                .text(invoice.invoiceID), .date(invoice.periodStart.date), .date(invoice.periodEnd.date), money(invoice.subtotal), money(invoice.discounts),
-                money(invoice.tax), money(invoice.total), money(invoice.amountDue),
+                .text(invoice.invoiceID), .date(invoice.periodStart.date), .date(invoice.periodEnd.date), OutputValue(invoice.subtotal),
+                OutputValue(invoice.discounts), OutputValue(invoice.tax), OutputValue(invoice.total), OutputValue(invoice.amountDue),
             ])
         }
         Swift.print(output.render(query.resolvedFormat), terminator: "")
@@ -65,8 +64,7 @@ struct InvoiceCommand: AsyncParsableCommand {
             var output = QueryOutput(columns: ["kind", "description", "quantity", "amount", "tax"])
             for line in invoice.lines {
                 output.rows.append([
-                    .text(line.kind), .text(line.description_p), line.quantity == 0 ? .none : .integer(line.quantity),
-                    (try? line.amount.decoded(field: "amount")).map { .money($0) } ?? .none, (try? line.tax.decoded(field: "tax")).map { .money($0) } ?? .none,
+                    .text(line.kind), .text(line.description_p), line.quantity == 0 ? .none : .integer(line.quantity), OutputValue(line.amount), OutputValue(line.tax),
                 ])
             }
             Swift.print(output.render(.csv), terminator: "")
@@ -130,19 +128,25 @@ struct PaymentsCommand: AsyncParsableCommand {
             case .occurredAt(let date) where event.occurredAt > date: continue
             default: break
             }
-            let money = { (value: Tally_V1_Money) -> OutputValue in (try? value.decoded(field: "amount")).map { .money($0) } ?? .none }
             if event.eventType == BillingEventType.paymentSucceeded.rawValue {
                 let paid = try Tally_V1_PaymentSucceeded(serializedBytes: event.payload)
-                output.rows.append([.date(event.occurredAt), .text(paid.invoiceID), .text(paid.paymentIntentID), .text("succeeded"), money(paid.amount), .none, .none, .none, .none])
+                output.rows.append([.date(event.occurredAt), .text(paid.invoiceID), .text(paid.paymentIntentID), .text("succeeded"), OutputValue(paid.amount), .none, .none, .none, .none])
             } else if event.eventType == BillingEventType.paymentFailed.rawValue {
                 let failed = try Tally_V1_PaymentFailed(serializedBytes: event.payload)
                 output.rows.append([
-                    .date(event.occurredAt), .text(failed.invoiceID), .text(failed.paymentIntentID), .text("failed"), money(failed.amount),
+                    .date(event.occurredAt), .text(failed.invoiceID), .text(failed.paymentIntentID), .text("failed"), OutputValue(failed.amount),
                     .text(failed.failureCode), .text(failed.failureMessage), .integer(Int64(failed.attempt)),
                     failed.hasNextAttemptAt ? .date(failed.nextAttemptAt.date) : .none,
                 ])
             }
         }
         Swift.print(output.render(query.resolvedFormat), terminator: "")
+    }
+}
+
+extension OutputValue {
+    /// A stored amount as money, or nothing when it does not decode.
+    init(_ money: Tally_V1_Money) {
+        self = (try? money.decoded(field: "amount")).map { .money($0) } ?? .none
     }
 }
