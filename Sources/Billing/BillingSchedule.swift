@@ -45,8 +45,12 @@ public struct BillingSchedule: Sendable, Hashable, Codable {
         period(periodNumber(containing: date))
     }
 
+    static var calendar: Calendar { .utcGregorian }
+}
+
+extension Calendar {
     /// The Gregorian calendar in UTC: billing dates never depend on the server's time zone.
-    static let calendar: Calendar = {
+    public static let utcGregorian: Calendar = {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         return calendar

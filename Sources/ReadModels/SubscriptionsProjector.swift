@@ -83,13 +83,8 @@ public struct SubscriptionsProjector: Projector {
     }
 
     static func dueKey(_ date: Date, _ organization: [UInt8]) -> [UInt8] {
-        withUnsafeBytes(of: (UInt64(bitPattern: Self.nanoseconds(date)) ^ (1 << 63)).bigEndian) { Array($0) } + organization
-    }
-
-    /// Whole nanoseconds since 1970, rounded down, as timestamps store them.
-    static func nanoseconds(_ date: Date) -> Int64 {
-        let timestamp = Google_Protobuf_Timestamp(date: date)
-        return timestamp.seconds &* 1_000_000_000 &+ Int64(timestamp.nanos)
+        let nanoseconds = QuotasProjector.nanoseconds(Google_Protobuf_Timestamp(date: date))
+        return withUnsafeBytes(of: (UInt64(bitPattern: nanoseconds) ^ (1 << 63)).bigEndian) { Array($0) } + organization
     }
 
     /// The organizations whose subscription changes by time at or before `date`, earliest

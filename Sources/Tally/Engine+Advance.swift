@@ -149,7 +149,7 @@ extension Engine {
             throw EngineError.invalid(field: "invoice", rule: error.description)
         }
         return Tally_V1_InvoiceIssued.with {
-            $0.series = String(Calendar.billingUTC.component(.year, from: period.end))
+            $0.series = String(Calendar.utcGregorian.component(.year, from: period.end))
             $0.subscriptionID = record.id
             $0.periodStart = Google_Protobuf_Timestamp(date: period.start)
             $0.periodEnd = Google_Protobuf_Timestamp(date: period.end)
@@ -274,13 +274,4 @@ extension StoredEvent {
         envelope.payload = draft.payload
         self.init(envelope: envelope, hash: .zero)
     }
-}
-
-extension Calendar {
-    /// The Gregorian calendar in UTC, for invoice series.
-    static let billingUTC: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar
-    }()
 }

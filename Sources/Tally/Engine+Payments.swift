@@ -24,11 +24,13 @@ extension Engine {
     public func collectPayment(
         for invoiceID: String, through gateway: any PaymentGateway, at date: Date, schedule: RetrySchedule = .default
     ) async throws -> PaymentOutcome {
-        guard let invoice = try live.invoice(invoiceID), let organizationID = try organizationOf(invoice: invoice) else {
+        guard let invoice = try live.invoice(invoiceID), let organizationID = try live.organization(ofInvoice: invoiceID),
+            let status = try invoiceStatus(invoiceID)
+        else {
             throw EngineError.notFound("invoice \(invoiceID)")
         }
-        guard let status = try invoiceStatus(invoiceID), status.state == .open else {
-            throw EngineError.conflict("invoice \(invoiceID) is \(try invoiceStatus(invoiceID)?.state.name ?? "unknown"): only an open invoice is collected")
+        guard status.state == .open else {
+            throw EngineError.conflict("invoice \(invoiceID) is \(status.state.name): only an open invoice is collected")
         }
         let amount: Money
         do throws(BillingError) { amount = try invoice.amountDue.decoded(field: "amount_due") } catch { throw EngineError.invalid(field: "amount_due", rule: error.description) }
@@ -98,22 +100,16 @@ extension Engine {
     }
 
     private func settle(_ invoiceID: String, as type: BillingEventType, payload: any SwiftProtobuf.Message, at date: Date) async throws {
-        guard let invoice = try live.invoice(invoiceID), let organizationID = try organizationOf(invoice: invoice) else {
-            throw EngineError.notFound("invoice \(invoiceID)")
-        }
+        guard let organizationID = try live.organization(ofInvoice: invoiceID) else { throw EngineError.notFound("invoice \(invoiceID)") }
         let bytes = try payload.deterministicData()
         let projections = projections
         _ = try await log.append { decision in
             let invoices = try projections.reader(InvoicesProjector.name, in: decision.transaction)
-            guard let status = try InvoicesProjector.status(of: invoiceID, in: invoices), status.state == .open else {
-                throw EngineError.conflict("invoice \(invoiceID) is \(try InvoicesProjector.status(of: invoiceID, in: invoices)?.state.name ?? "unknown"): only an open invoice can be \(type == .invoiceVoided ? "voided" : "written off")")
+            let status = try InvoicesProjector.status(of: invoiceID, in: invoices)
+            guard status?.state == .open else {
+                throw EngineError.conflict("invoice \(invoiceID) is \(status?.state.name ?? "unknown"): only an open invoice can be \(type == .invoiceVoided ? "voided" : "written off")")
             }
             return [EventDraft(organizationID: organizationID, eventType: type.rawValue, occurredAt: date, payload: bytes)]
         }
-    }
-
-    /// The organization an invoice was issued to.
-    private func organizationOf(invoice: Tally_V1_InvoiceIssued) throws -> String? {
-        try projections.read(InvoicesProjector.name) { try InvoicesProjector.organization(series: invoice.series, number: invoice.number, in: $0) }
     }
 }

@@ -1,7 +1,7 @@
 import BillingEvents
 public import EventLog
 public import Foundation
-import SwiftProtobuf
+public import SwiftProtobuf
 
 /// One event as a line of a JSONL export, and back: the envelope in the proto3 JSON mapping,
 /// its payload decoded (as JSON, not base64), and its hash in hex. docs/EXPORT.md describes it.
@@ -33,7 +33,7 @@ public enum ExportLine {
         json.removeLast()  // the closing brace: the decoded payload and the hash go in
         var payloadJSON = "null"
         var payloadBytes: String?
-        if let type = BillingEventType(rawValue: event.eventType), let message = try? type.payloadType.init(serializedBytes: payload) {
+        if let message = decodedPayload(of: event) {
             payloadJSON = try message.jsonString()
             if typesWithMaps.contains(event.eventType), try message.deterministicData() != payload { payloadBytes = payload.base64EncodedString() }
         } else {
@@ -43,6 +43,13 @@ public enum ExportLine {
         if let payloadBytes { json += ",\"payloadBytes\":\"\(payloadBytes)\"" }
         json += ",\"hash\":\"\(event.hash.hex)\"}"
         return json
+    }
+
+    /// The event's payload as its message, or nil for a type this build does not know (or
+    /// bytes that do not decode as it).
+    public static func decodedPayload(of event: StoredEvent) -> (any SwiftProtobuf.Message)? {
+        guard let type = BillingEventType(rawValue: event.eventType) else { return nil }
+        return try? type.payloadType.init(serializedBytes: event.payload)
     }
 
     /// What a line holds: an event to restore, or the manifest that ends the export.

@@ -104,10 +104,9 @@ struct ExportCommand: AsyncParsableCommand {
     static func csvRow(_ event: StoredEvent) throws -> String {
         let envelope = event.envelope
         var payload = ""
-        if let line = try? ExportLine.encode(event), let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-            let decoded = object["payload"], !(decoded is NSNull)
-        {
-            payload = String(decoding: try JSONSerialization.data(withJSONObject: decoded, options: [.sortedKeys, .fragmentsAllowed]), as: UTF8.self)
+        // The payload alone, re-serialized compact with sorted keys (the documented CSV form).
+        if let message = ExportLine.decodedPayload(of: event), let object = try? JSONSerialization.jsonObject(with: Data(try message.jsonString().utf8)) {
+            payload = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed]), as: UTF8.self)
         }
         let fields = [
             String(event.sequence), event.hash.hex, event.previousHash.hex, event.occurredAt.formatted(.iso8601), event.recordedAt.formatted(.iso8601),

@@ -39,8 +39,7 @@ struct RestoreCommand: AsyncParsableCommand {
     }
 
     private func restore(from handle: FileHandle) throws {
-        let engine: Engine
-        do { engine = try Engine(directory: storage.path) } catch { throw fail("cannot create a log in \(storage.path): \(error)") }
+        let engine = try storage.openEngine(failure: "cannot create a log in \(storage.path)")
         let reader = LineReader(handle)
         var batch: [EventLog.RestoredEvent] = []
         var manifest: ExportManifest?

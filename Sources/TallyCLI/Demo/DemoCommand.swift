@@ -1,7 +1,6 @@
 import ArgumentParser
 import EventLog
 import Foundation
-import LMDB
 import Tally
 
 /// `tally demo`: a living SaaS business, generated through the library's public API.
@@ -55,14 +54,7 @@ struct DemoCommand: AsyncParsableCommand {
                 }
             }
         }
-        let engine: Engine
-        do {
-            var options = EnvironmentOptions()
-            options.mapSize = 1 << 34
-            engine = try Engine(directory: storage.path, environment: options)
-        } catch {
-            throw fail("cannot open \(storage.path): \(error)")
-        }
+        let engine = try storage.openEngine(failure: "cannot open \(storage.path)")
         if let head = try engine.log.head() {
             throw fail("\(storage.path) already holds a log (head \(head.sequence)); the demo needs an empty directory: pass --replace, or another --data")
         }

@@ -22,18 +22,18 @@ struct DemoSummary {
         }
         Swift.print("\nEvents by type")
         for (type, count) in byType.sorted(by: { ($0.value, $1.key) > ($1.value, $0.key) }) {
-            Swift.print("  \(type.padding(toLength: 40, withPad: " ", startingAt: 0)) \(grouped(count).leftAligned(12))")
+            Swift.print("  \(type.padding(toLength: 40, withPad: " ", startingAt: 0)) \(grouped(count).rightAligned(12))")
         }
 
         let subscriptions = try engine.subscriptions()
         let plans = ["free", "professional", "enterprise"]
         let statuses = ["trialing", "active", "past_due", "grace", "canceled", "expired"]
         Swift.print("\nSubscriptions by status and plan")
-        Swift.print("  " + "".padding(toLength: 12, withPad: " ", startingAt: 0) + plans.map { $0.leftAligned(14) }.joined())
+        Swift.print("  " + "".padding(toLength: 12, withPad: " ", startingAt: 0) + plans.map { $0.rightAligned(14) }.joined())
         for status in statuses {
             let row = plans.map { plan in subscriptions.filter { $0.subscription.status.name == status && $0.subscription.planID == plan }.count }
             guard row.contains(where: { $0 > 0 }) else { continue }
-            Swift.print("  " + status.padding(toLength: 12, withPad: " ", startingAt: 0) + row.map { grouped($0).leftAligned(14) }.joined())
+            Swift.print("  " + status.padding(toLength: 12, withPad: " ", startingAt: 0) + row.map { grouped($0).rightAligned(14) }.joined())
         }
         let canceling = subscriptions.filter(\.subscription.cancelsAtPeriodEnd).count
         let scheduled = subscriptions.filter { $0.subscription.scheduledChange != nil }.count
@@ -49,11 +49,11 @@ struct DemoSummary {
         }
         Swift.print("\nQuotas in the current period (organization × metric)")
         for state in ["within_included", "over_included", "soft_limit_reached", "hard_limit_reached"] {
-            Swift.print("  \(state.padding(toLength: 20, withPad: " ", startingAt: 0)) \(grouped(states[state] ?? 0).leftAligned(8))")
+            Swift.print("  \(state.padding(toLength: 20, withPad: " ", startingAt: 0)) \(grouped(states[state] ?? 0).rightAligned(8))")
         }
         Swift.print("  requests blocked at a hard limit: \(grouped(tally.blocked))")
 
-        let monthStart = Calendar.utc.date(byAdding: .month, value: -1, to: end)!
+        let monthStart = Calendar.utcGregorian.date(byAdding: .month, value: -1, to: end)!
         var top: [(String, Int64)] = []
         for organization in try engine.organizations() {
             let calls = try engine.usage(of: organization.id, metric: "api_calls", from: monthStart, to: now).reduce(0) { $0 + $1.rollup.sum }
@@ -62,7 +62,7 @@ struct DemoSummary {
         Swift.print("\nTop API usage in \(monthStart.formatted(.dateTime.month(.wide).year()))")
         for (organization, calls) in top.sorted(by: { ($0.1, $1.0) > ($1.1, $0.0) }).prefix(5) {
             let name = try engine.organization(organization)?.name ?? ""
-            Swift.print("  \(organization)  \(name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(grouped(Int(calls)).leftAligned(14)) calls")
+            Swift.print("  \(organization)  \(name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(grouped(Int(calls)).rightAligned(14)) calls")
         }
 
         var invoiceCount = 0, billed: Int64 = 0, largest: (id: String, organization: String, minorUnits: Int64)?
@@ -94,7 +94,7 @@ extension DemoSummary {
 
 extension String {
     /// Right-aligned in `width` columns (numbers line up).
-    func leftAligned(_ width: Int) -> String {
+    func rightAligned(_ width: Int) -> String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
     }
 }

@@ -37,7 +37,7 @@ struct SaaSSimulation {
         self.engine = engine
         self.seed = seed
         self.end = end
-        let first = Calendar.utc.date(byAdding: .month, value: -months, to: end)!
+        let first = Calendar.utcGregorian.date(byAdding: .month, value: -months, to: end)!
         start = first
         let window = end.timeIntervalSince(first) * 0.6
         organizations = (0..<count).map { DemoOrganization(index: $0, seed: seed, start: first, signupWindow: window) }.sorted { $0.signup < $1.signup }
@@ -130,8 +130,8 @@ struct SaaSSimulation {
         }
         retries = later
         for (invoice, organization) in due {
-            guard try engine.invoiceStatus(invoice)?.state == .open else { continue }
-            let wasRetry = (try engine.invoiceStatus(invoice)?.failedAttempts ?? 0) > 0
+            guard let status = try engine.invoiceStatus(invoice), status.state == .open else { continue }
+            let wasRetry = status.failedAttempts > 0
             switch try await engine.collectPayment(for: invoice, through: gateway, at: date) {
             case .paid:
                 tally.paymentsSucceeded += 1
@@ -163,7 +163,7 @@ struct SaaSSimulation {
                 recurringPrice: Money(minorUnits: Int64(900_00 + organization.index % 7 * 100_00), currency: .usd),
                 included: ["api_calls": 50_000_000], minimumCommitment: Money(minorUnits: 1_500_00, currency: .usd),
                 volumeDiscounts: [.init(threshold: Money(minorUnits: 5_000_00, currency: .usd), percentOff: try ExactDecimal("5"))],
-                contractStart: organization.signup, contractEnd: Calendar.utc.date(byAdding: .year, value: 1, to: organization.signup)!), at: organization.signup)
+                contractStart: organization.signup, contractEnd: Calendar.utcGregorian.date(byAdding: .year, value: 1, to: organization.signup)!), at: organization.signup)
         }
         try await engine.subscribe(
             organization.id, to: organization.firstPlan, interval: organization.hasContract ? .quarterly : organization.interval,
@@ -230,8 +230,8 @@ struct SaaSSimulation {
         of organization: DemoOrganization, on plan: Plan, day: Int, dayStart: Date, startedAt: Date, tally: inout Counts
     ) -> [UsageRecord] {
         var random = DemoRandom(seed, organization.index, day + 1_000_000)
-        let weekday = Calendar.utc.component(.weekday, from: dayStart)
-        let month = Calendar.utc.component(.month, from: dayStart)
+        let weekday = Calendar.utcGregorian.component(.weekday, from: dayStart)
+        let month = Calendar.utcGregorian.component(.month, from: dayStart)
         let weekly = weekday == 1 || weekday == 7 ? 0.35 : 1.0
         let seasonal = 1.0 + 0.25 * sin(Double(month - 3) / 12 * 2 * .pi)
         var active = max(1, Int(Double(organization.users) * weekly * seasonal * Double.random(in: 0.4...0.8, using: &random)))
@@ -267,12 +267,4 @@ struct SaaSSimulation {
         for index in records.indices where random.chance(0.015) { records.append(records[index]) }
         return records
     }
-}
-
-extension Calendar {
-    static let utc: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar
-    }()
 }

@@ -56,10 +56,10 @@ struct StatsCommand: AsyncParsableCommand {
         print("map             \(grouped(environment.mapSize)) bytes")
         print("bytes per event \(events > 0 ? grouped(environment.usedSize / events) : "-") (log, indexes and read models)")
         print("\nby event type")
-        for (type, count) in types { print("  \(type.padding(toLength: 40, withPad: " ", startingAt: 0)) \(grouped(count).leftAligned(12))") }
+        for (type, count) in types { print("  \(type.padding(toLength: 40, withPad: " ", startingAt: 0)) \(grouped(count).rightAligned(12))") }
         print("\nby organization (\(grouped(organizations.count)) organizations; the \(min(top, organizations.count)) busiest)")
         for (organization, count) in organizations.prefix(top) {
-            print("  \(organization.padding(toLength: 40, withPad: " ", startingAt: 0)) \(grouped(count).leftAligned(12))")
+            print("  \(organization.padding(toLength: 40, withPad: " ", startingAt: 0)) \(grouped(count).rightAligned(12))")
         }
     }
 }

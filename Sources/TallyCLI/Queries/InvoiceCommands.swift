@@ -56,7 +56,7 @@ struct InvoiceCommand: AsyncParsableCommand {
         let engine = try storage.openExistingEngine()
         let (view, _) = try query.view(of: engine)
         guard let invoice = try view.invoice(number) else { throw fail("no invoice \(number) (numbers look like 2026-000042)") }
-        let organization = try view.organizations().first { org in try view.invoices(of: org.id).contains { $0.invoiceID == invoice.invoiceID } }
+        let organization = try view.organization(ofInvoice: number).flatMap { try view.organization($0) }
         switch query.resolvedFormat {
         case .json:
             Swift.print(try invoice.jsonString())
@@ -83,17 +83,17 @@ struct InvoiceCommand: AsyncParsableCommand {
         lines.append("")
         let width = max(40, invoice.lines.map(\.description_p.count).max() ?? 0)
         for line in invoice.lines {
-            lines.append("  " + line.description_p.padding(toLength: width, withPad: " ", startingAt: 0) + amount(line.amount).leftAligned(18))
+            lines.append("  " + line.description_p.padding(toLength: width, withPad: " ", startingAt: 0) + amount(line.amount).rightAligned(18))
         }
         lines.append("  " + String(repeating: "-", count: width + 18))
-        lines.append("  " + "Subtotal".padding(toLength: width, withPad: " ", startingAt: 0) + amount(invoice.subtotal).leftAligned(18))
+        lines.append("  " + "Subtotal".padding(toLength: width, withPad: " ", startingAt: 0) + amount(invoice.subtotal).rightAligned(18))
         if (try? invoice.discounts.decoded(field: "discounts").isZero) == false {
-            lines.append("  " + "Discounts".padding(toLength: width, withPad: " ", startingAt: 0) + amount(invoice.discounts).leftAligned(18))
+            lines.append("  " + "Discounts".padding(toLength: width, withPad: " ", startingAt: 0) + amount(invoice.discounts).rightAligned(18))
         }
         let taxLabel = invoice.taxName.isEmpty ? "Tax" : "\(invoice.taxName) \(invoice.taxPercent)% (\(invoice.taxJurisdiction))"
-        lines.append("  " + taxLabel.padding(toLength: width, withPad: " ", startingAt: 0) + amount(invoice.tax).leftAligned(18))
-        lines.append("  " + "Total".padding(toLength: width, withPad: " ", startingAt: 0) + amount(invoice.total).leftAligned(18))
-        lines.append("  " + "Amount due".padding(toLength: width, withPad: " ", startingAt: 0) + amount(invoice.amountDue).leftAligned(18))
+        lines.append("  " + taxLabel.padding(toLength: width, withPad: " ", startingAt: 0) + amount(invoice.tax).rightAligned(18))
+        lines.append("  " + "Total".padding(toLength: width, withPad: " ", startingAt: 0) + amount(invoice.total).rightAligned(18))
+        lines.append("  " + "Amount due".padding(toLength: width, withPad: " ", startingAt: 0) + amount(invoice.amountDue).rightAligned(18))
         if !invoice.note.isEmpty { lines += ["", invoice.note] }
         return lines.joined(separator: "\n")
     }
