@@ -3,10 +3,11 @@ public import Foundation
 /// One organization's subscription to a plan, and the only ways it may change.
 ///
 /// ```text
-/// trialing ──trial converts──▶ active ──payment fails──▶ past_due ──grace starts──▶ grace
-///    │                          ▲  ▲                        │                         │
-///    └─trial lapses─▶ expired   │  └────payment succeeds────┴─────────────────────────┤
-///                               └─ renew (each period)          grace ends ▶ canceled ◀┘
+/// trialing ──trial converts──▶ active ──payment fails──▶ past_due ──retries exhausted──▶ grace
+///    │                          ▲  ▲                        │                              │
+///    └─trial lapses─▶ expired   │  └────payment succeeds────┴──────────────────────────────┤
+///                               └─ renew (each period)      grace ends ▶ canceled or unpaid ◀┘
+/// unpaid ──payment succeeds──▶ active (renewals catch up);  unpaid stops renewing meanwhile
 /// any live state ──cancel now──▶ canceled;  schedule cancellation ⇄ reactivate (before the end)
 /// ```
 ///
@@ -19,18 +20,30 @@ public struct Subscription: Sendable, Hashable, Codable {
         case active
         case pastDue(since: Date)
         case grace(since: Date, until: Date)
+        /// Dunning gave up and the seller chose to keep the subscription, unpaid: it stops
+        /// renewing and takes no usage until a payment restores it.
+        case unpaid(since: Date)
         case canceled(at: Date)
         case expired(at: Date)
 
-        /// The status as the API spells it: trialing, active, past_due, grace, canceled, expired.
+        /// The status as the API spells it: trialing, active, past_due, grace, unpaid, canceled, expired.
         public var name: String {
             switch self {
             case .trialing: "trialing"
             case .active: "active"
             case .pastDue: "past_due"
             case .grace: "grace"
+            case .unpaid: "unpaid"
             case .canceled: "canceled"
             case .expired: "expired"
+            }
+        }
+
+        /// Usage is metered: live and not unpaid.
+        public var acceptsUsage: Bool {
+            switch self {
+            case .unpaid: false
+            default: isLive
             }
         }
 
@@ -94,7 +107,7 @@ public struct Subscription: Sendable, Hashable, Codable {
     public func billingPeriod(at date: Date) -> BillingPeriod? {
         switch status {
         case .active, .pastDue, .grace: schedule.period(containing: date)
-        case .trialing, .canceled, .expired: nil
+        case .trialing, .unpaid, .canceled, .expired: nil
         }
     }
 
@@ -125,10 +138,10 @@ public struct Subscription: Sendable, Hashable, Codable {
         status = .grace(since: since, until: end)
     }
 
-    /// A payment succeeded while past due or in grace: active again.
+    /// A payment succeeded while past due, in grace or unpaid: active again.
     public mutating func recoverPayment() throws(BillingError) {
         switch status {
-        case .pastDue, .grace: status = .active
+        case .pastDue, .grace, .unpaid: status = .active
         default: throw illegal("recover the payment of")
         }
     }
@@ -137,6 +150,15 @@ public struct Subscription: Sendable, Hashable, Codable {
     public mutating func endGrace(at date: Date) throws(BillingError) {
         guard case .grace = status else { throw illegal("end the grace period of") }
         end(as: .canceled(at: date))
+    }
+
+    /// Dunning ran out (retries exhausted, grace over) and the seller keeps the subscription
+    /// unpaid instead of canceling it. A scheduled cancellation still stands.
+    public mutating func markUnpaid(at date: Date) throws(BillingError) {
+        switch status {
+        case .pastDue, .grace: status = .unpaid(since: date)
+        default: throw illegal("mark unpaid")
+        }
     }
 
     // MARK: Cancellation
@@ -168,6 +190,7 @@ public struct Subscription: Sendable, Hashable, Codable {
     public mutating func renew(at date: Date) throws(BillingError) {
         switch status {
         case .active, .pastDue, .grace: break
+        case .unpaid where cancelsAtPeriodEnd: break
         default: throw illegal("renew")
         }
         if cancelsAtPeriodEnd {

@@ -20,17 +20,22 @@ public enum BillingEventType: String, CaseIterable, Sendable {
     case subscriptionCanceled = "subscription.canceled"
     case subscriptionReactivated = "subscription.reactivated"
     case subscriptionExpired = "subscription.expired"
+    case subscriptionMarkedUnpaid = "subscription.marked_unpaid"
+    case subscriptionRecovered = "subscription.recovered"
     case usageRecorded = "usage.recorded"
     case usageCorrected = "usage.corrected"
     case quotaConfigured = "quota.configured"
     case quotaRemoved = "quota.removed"
     case softLimitReached = "quota.soft_limit_reached"
     case hardLimitReached = "quota.hard_limit_reached"
+    case invoiceDrafted = "invoice.drafted"
     case invoiceIssued = "invoice.issued"
     case invoiceVoided = "invoice.voided"
     case invoiceMarkedUncollectible = "invoice.marked_uncollectible"
     case paymentSucceeded = "payment.succeeded"
     case paymentFailed = "payment.failed"
+    case paymentRefunded = "payment.refunded"
+    case creditNoteIssued = "credit_note.issued"
 
     /// The payload's current schema version. Versions only grow; old ones must still replay.
     public var currentVersion: UInt32 { 1 }
@@ -54,16 +59,21 @@ public enum BillingEventType: String, CaseIterable, Sendable {
         case .subscriptionCanceled: Tally_V1_SubscriptionCanceled.self
         case .subscriptionReactivated: Tally_V1_SubscriptionReactivated.self
         case .subscriptionExpired: Tally_V1_SubscriptionExpired.self
+        case .subscriptionMarkedUnpaid: Tally_V1_SubscriptionMarkedUnpaid.self
+        case .subscriptionRecovered: Tally_V1_SubscriptionRecovered.self
         case .usageRecorded: Tally_V1_UsageRecorded.self
         case .usageCorrected: Tally_V1_UsageCorrected.self
         case .quotaConfigured: Tally_V1_QuotaConfigured.self
         case .quotaRemoved: Tally_V1_QuotaRemoved.self
         case .softLimitReached, .hardLimitReached: Tally_V1_LimitReached.self
+        case .invoiceDrafted: Tally_V1_InvoiceDrafted.self
         case .invoiceIssued: Tally_V1_InvoiceIssued.self
         case .invoiceVoided: Tally_V1_InvoiceVoided.self
         case .invoiceMarkedUncollectible: Tally_V1_InvoiceMarkedUncollectible.self
         case .paymentSucceeded: Tally_V1_PaymentSucceeded.self
         case .paymentFailed: Tally_V1_PaymentFailed.self
+        case .paymentRefunded: Tally_V1_PaymentRefunded.self
+        case .creditNoteIssued: Tally_V1_CreditNoteIssued.self
         }
     }
 

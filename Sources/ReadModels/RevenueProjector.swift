@@ -17,7 +17,7 @@ import SwiftProtobuf
 public struct RevenueProjector: Projector {
     public static let name = "revenue"
     public var name: String { Self.name }
-    public let version: UInt32 = 1
+    public let version: UInt32 = 2
     public let eventTypes: Set<String> = [BillingEventType.invoiceIssued.rawValue]
     public let databases: [String: DatabaseOptions] = ["daily": [], "invoiced": []]
 
@@ -25,11 +25,25 @@ public struct RevenueProjector: Projector {
 
     public func apply(_ event: StoredEvent, to store: ProjectionStore) throws {
         let invoice = try Tally_V1_InvoiceIssued(serializedBytes: event.payload)
-        let start = invoice.periodStart.seconds, end = invoice.periodEnd.seconds
-        guard end > start else { return }
         let net = invoice.lines.reduce(Int64(0)) { $0 + $1.amount.minorUnits }
         try add(net, currency: invoice.currency, day: UsageRollupsProjector.day(of: event.envelope.occurredAt.seconds), in: store.database("invoiced"), store)
-        // Exact spreading: recognized by t = floor(net × (t − start) / (end − start)).
+        // Each line over its service period: the invoice's, or an earlier one for late usage.
+        var byPeriod: [(start: Int64, end: Int64, net: Int64)] = []
+        for line in invoice.lines {
+            let start = line.hasServiceStart ? line.serviceStart.seconds : invoice.periodStart.seconds
+            let end = line.hasServiceEnd ? line.serviceEnd.seconds : invoice.periodEnd.seconds
+            if let index = byPeriod.firstIndex(where: { $0.start == start && $0.end == end }) {
+                byPeriod[index].net += line.amount.minorUnits
+            } else {
+                byPeriod.append((start, end, line.amount.minorUnits))
+            }
+        }
+        for period in byPeriod { try recognize(period.net, from: period.start, to: period.end, currency: invoice.currency, store) }
+    }
+
+    /// Spreads `net` over [start, end) exactly: recognized by t = floor(net × (t − start) / (end − start)).
+    private func recognize(_ net: Int64, from start: Int64, to end: Int64, currency: String, _ store: ProjectionStore) throws {
+        guard end > start, net != 0 else { return }
         let total = Int128(end - start)
         func recognized(by second: Int64) -> Int64 {
             Int64(Int128(net) * Int128(min(max(second, start), end) - start) / total)
@@ -38,7 +52,7 @@ public struct RevenueProjector: Projector {
         while Int64(day) * 86_400 < end {
             let dayStart = Int64(day) * 86_400
             let share = recognized(by: dayStart + 86_400) - recognized(by: dayStart)
-            if share != 0 { try add(share, currency: invoice.currency, day: day, in: store.database("daily"), store) }
+            if share != 0 { try add(share, currency: currency, day: day, in: store.database("daily"), store) }
             day += 1
         }
     }

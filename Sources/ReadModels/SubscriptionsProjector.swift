@@ -20,11 +20,11 @@ import SwiftProtobuf
 public struct SubscriptionsProjector: Projector {
     public static let name = "subscriptions"
     public var name: String { Self.name }
-    public let version: UInt32 = 4
+    public let version: UInt32 = 5
     public let eventTypes: Set<String> = Set([
         BillingEventType.trialStarted, .subscriptionActivated, .planChanged, .subscriptionRenewed, .subscriptionPastDue,
         .gracePeriodStarted, .cancellationScheduled, .subscriptionCanceled, .subscriptionReactivated, .subscriptionExpired,
-        .paymentSucceeded, .paymentFailed,
+        .subscriptionMarkedUnpaid, .subscriptionRecovered,
     ].map(\.rawValue))
     public let databases: [String: DatabaseOptions] = ["current": [], "due": []]
 
@@ -142,15 +142,10 @@ public struct SubscriptionsProjector: Projector {
         case .subscriptionCanceled:
             record.unbilledProrations = []
             try record.subscription.cancelNow(at: try Tally_V1_SubscriptionCanceled(serializedBytes: payload).effectiveAt.date)
-        case .paymentFailed:
-            // The first failure makes an active subscription past due; later ones change nothing.
-            if case .active = record.subscription.status { try record.subscription.markPastDue(at: event.occurredAt) }
-        case .paymentSucceeded:
-            // A payment while past due or in grace restores the subscription.
-            switch record.subscription.status {
-            case .pastDue, .grace: try record.subscription.recoverPayment()
-            default: break
-            }
+        case .subscriptionMarkedUnpaid:
+            try record.subscription.markUnpaid(at: try Tally_V1_SubscriptionMarkedUnpaid(serializedBytes: payload).since.date)
+        case .subscriptionRecovered:
+            try record.subscription.recoverPayment()
         case .subscriptionExpired:
             try record.subscription.expireTrial(at: try Tally_V1_SubscriptionExpired(serializedBytes: payload).effectiveAt.date)
         default:
@@ -218,12 +213,13 @@ public struct UnbilledProration: Sendable, Hashable, Codable {
 extension SubscriptionRecord {
     /// When time alone next changes this subscription: the trial's end, the period's end
     /// (renewal, or a cancellation scheduled for it), or the end of a grace period. Nil once
-    /// it has ended.
+    /// it has ended, and while unpaid (a payment restores it, and its renewals then catch up).
     public var nextChangeAt: Date? {
         switch subscription.status {
         case .trialing(let endsAt): endsAt
         case .active, .pastDue: currentPeriod?.end
         case .grace(_, let until): min(until, currentPeriod?.end ?? until)
+        case .unpaid: subscription.cancelsAtPeriodEnd ? currentPeriod?.end : nil
         case .canceled, .expired: nil
         }
     }

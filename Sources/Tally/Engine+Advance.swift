@@ -19,95 +19,161 @@ public struct AdvanceReport: Sendable, Hashable {
 extension Engine {
     /// Appends every time-driven event due at or before `date`, in time order (ties by
     /// organization id), each at the moment it was due: trials ending (activated with a
-    /// payment method on file, else expired), periods renewing (taking any scheduled plan
-    /// change, at the price then in force), cancellations scheduled for a period's end, and
-    /// grace periods running out. A second call with the same date appends nothing.
+    /// payment method on file, else expired), periods closing (a draft invoice, then the
+    /// renewal with any scheduled plan change, at the price then in force), drafts finalized
+    /// once the late-usage grace has passed (numbered, with late usage of earlier periods),
+    /// cancellations scheduled for a period's end, and grace periods running out. With a
+    /// gateway, it also collects each finalized invoice and runs dunning: retries on the
+    /// policy's schedule, past due at the first failure, grace after the last, then cancel or
+    /// unpaid. A second call with the same date appends nothing.
     ///
-    /// The work is committed `eventsPerCommit` events at a time; several processes may
+    /// Time-driven events are committed `eventsPerCommit` at a time; several processes may
     /// advance the same log at once and each due change is still appended exactly once,
-    /// because every decision reads the read models inside the append's transaction.
+    /// because every decision reads the read models inside the append's transaction (payment
+    /// attempts use idempotency keys with the gateway, so it answers both alike). A gateway
+    /// that times out stops the run with its error, having recorded nothing for that attempt;
+    /// calling `advance` again retries it.
     @discardableResult
     public func advance(to date: Date, eventsPerCommit: Int = 2_000) async throws -> AdvanceReport {
         guard eventsPerCommit > 0 else { throw EngineError.invalid(field: "events_per_commit", rule: "must be positive, got \(eventsPerCommit)") }
-        let projections = projections
-        let taxTable = taxTable
         var report = AdvanceReport()
+        let end = QuotasProjector.nanoseconds(Google_Protobuf_Timestamp(date: date))
         while true {
-            // The decision can run again (after map growth); the run that committed sets this last.
-            let decided = Mutex<[String]>([])
-            let receipts = try await log.append { decision in
-                let drafts = try Self.dueEvents(upTo: date, limit: eventsPerCommit, decision, projections, taxTable)
-                decided.withLock { $0 = drafts.map(\.eventType) }
-                return drafts
+            // Payments are attempted in time order with everything else: time-driven events
+            // run up to the first attempt due, then the attempts due at that moment.
+            let collectionDue = try gateway == nil ? nil : firstCollectionDue().flatMap { $0 <= end ? $0 : nil }
+            let bound = collectionDue.map(Self.date(nanoseconds:)) ?? date
+            let appended = try await appendDueEvents(upTo: bound, limit: eventsPerCommit, stopAfterCollectible: gateway != nil)
+            for type in appended.types { report.appended[type, default: 0] += 1 }
+            if appended.more { continue }
+            guard let gateway, let due = try firstCollectionDue(), due <= end else { return report }
+            let at = Self.date(nanoseconds: due)
+            let invoiceIDs = try projections.read(InvoicesProjector.name) { try InvoicesProjector.collectionsDue(at: due, in: $0) }
+            for invoiceID in invoiceIDs {
+                let attempt = try await attemptCollection(of: invoiceID, through: gateway, at: at, scheduledAt: due)
+                for type in attempt.appended { report.appended[type, default: 0] += 1 }
             }
-            let types = decided.withLock { $0 }
-            for (type, receipt) in zip(types, receipts) where !receipt.isDuplicate { report.appended[type, default: 0] += 1 }
-            if types.count < eventsPerCommit { return report }
         }
     }
 
-    /// The first `limit` due events across all organizations, in time order. Each
+    private func firstCollectionDue() throws -> Int64? {
+        try projections.read(InvoicesProjector.name) { try InvoicesProjector.firstCollectionDue(in: $0) }
+    }
+
+    static func date(nanoseconds: Int64) -> Date {
+        Google_Protobuf_Timestamp(seconds: nanoseconds / 1_000_000_000, nanos: Int32(nanoseconds % 1_000_000_000)).date
+    }
+
+    /// One commit of due events; `more` when the commit was full or stopped at an invoice to
+    /// collect, so more may be due.
+    private func appendDueEvents(upTo date: Date, limit: Int, stopAfterCollectible: Bool) async throws -> (types: [String], more: Bool) {
+        let projections = projections
+        let taxTable = taxTable
+        let policy = policy
+        // The decision can run again (after map growth); the run that committed sets this last.
+        let decided = Mutex<(types: [String], more: Bool)>(([], false))
+        let receipts = try await log.append { decision in
+            let due = try Self.dueEvents(upTo: date, limit: limit, stopAfterCollectible: stopAfterCollectible, decision, projections, taxTable, policy)
+            decided.withLock { $0 = (due.drafts.map(\.eventType), due.more) }
+            return due.drafts
+        }
+        let (types, more) = decided.withLock { $0 }
+        return (zip(types, receipts).filter { !$0.1.isDuplicate }.map(\.0), more)
+    }
+
+    /// One due moment of one organization: a subscription's change (after the draft of the
+    /// period it closes, if any), or a draft's finalization.
+    private struct DueMoment {
+        enum Work {
+            case change(EventDraft, closing: Tally_V1_InvoiceDrafted?)
+            case finalize(Tally_V1_InvoiceDrafted)
+        }
+
+        var at: Date
+        var organization: [UInt8]
+        /// Orders one organization's moments at the same instant: changes by step, then finalizing.
+        var order: Int
+        var work: Work
+    }
+
+    /// The first `limit` due moments across all organizations, in time order, as events. Each
     /// organization's changes are looked ahead by folding them through the subscriptions
     /// projector's own rule, so a subscription several periods behind catches up in one go.
     private static func dueEvents(
-        upTo date: Date, limit: Int, _ decision: borrowing AppendDecision, _ projections: ProjectionSet, _ taxTable: TaxTable?
-    ) throws -> [EventDraft] {
+        upTo date: Date, limit: Int, stopAfterCollectible: Bool, _ decision: borrowing AppendDecision, _ projections: ProjectionSet,
+        _ taxTable: TaxTable?, _ policy: BillingPolicy
+    ) throws -> (drafts: [EventDraft], more: Bool) {
         let subscriptions = try projections.reader(SubscriptionsProjector.name, in: decision.transaction)
         let catalog = try projections.reader(CatalogProjector.name, in: decision.transaction)
-        let quotas = try projections.reader(QuotasProjector.name, in: decision.transaction)
         let invoices = try projections.reader(InvoicesProjector.name, in: decision.transaction)
-        // The first `limit` events all belong to the first `limit` organizations due: any
-        // later organization's events come at or after each of theirs.
-        let organizations = try SubscriptionsProjector.due(atOrBefore: date, limit: limit, in: subscriptions)
-        var pending: [(at: Date, organization: [UInt8], step: Int, event: DueEvent)] = []
-        for organizationID in organizations {
+        var drafting = InvoiceDrafting(
+            catalog: catalog, quotas: try projections.reader(QuotasProjector.name, in: decision.transaction), invoices: invoices,
+            taxTable: taxTable, policy: policy)
+        // The first `limit` moments all belong to the first `limit` organizations due and the
+        // first `limit` drafts due: anything later comes at or after each of theirs.
+        var pending: [DueMoment] = []
+        for organizationID in try SubscriptionsProjector.due(atOrBefore: date, limit: limit, in: subscriptions) {
             guard var record = try SubscriptionsProjector.current(of: organizationID, in: subscriptions) else { continue }
+            let organization = Array(organizationID.utf8)
             var step = 0
             while step < limit, let at = record.nextChangeAt, at <= date {
-                // A period that ends is invoiced first, from the record as the period left it;
-                // the invoice and the change after it are never split across commits.
-                let invoice = try closingInvoice(for: record, organizationID: organizationID, at: at, catalog: catalog, quotas: quotas, taxTable)
-                let draft = try timeDrivenEvent(for: record, organizationID: organizationID, at: at, catalog: catalog)
-                guard let next = try SubscriptionsProjector.folding(record, StoredEvent(previewing: draft)) else { break }
+                // A period that ends is drafted first, from the record as the period left it.
+                let closing = try drafting.draft(closing: record, organizationID: organizationID, at: at)
+                let change = try timeDrivenEvent(for: record, organizationID: organizationID, at: at, catalog: catalog, policy)
+                guard let next = try SubscriptionsProjector.folding(record, StoredEvent(previewing: change)) else { break }
                 if let nextAt = next.nextChangeAt, nextAt <= at {
-                    throw EngineError.conflict("the subscription of \(organizationID) would not move past \(at.formatted(.iso8601)) (\(draft.eventType))")
+                    throw EngineError.conflict("the subscription of \(organizationID) would not move past \(at.formatted(.iso8601)) (\(change.eventType))")
                 }
-                pending.append((at, Array(organizationID.utf8), step, DueEvent(invoice: invoice, change: draft)))
+                pending.append(DueMoment(at: at, organization: organization, order: step, work: .change(change, closing: closing)))
+                if let closing, closing.finalizeAt.date <= date {
+                    pending.append(DueMoment(at: closing.finalizeAt.date, organization: organization, order: .max, work: .finalize(closing)))
+                }
                 record = next
                 step += 1
             }
         }
+        let end = QuotasProjector.nanoseconds(Google_Protobuf_Timestamp(date: date))
+        for (organizationID, draftID) in try InvoicesProjector.finalizationsDue(atOrBefore: end, limit: limit, in: invoices) {
+            guard let draft = try InvoicesProjector.draft(draftID, of: organizationID, in: invoices) else { continue }
+            pending.append(DueMoment(at: draft.finalizeAt.date, organization: Array(organizationID.utf8), order: .max, work: .finalize(draft)))
+        }
         pending.sort { a, b in
             if a.at != b.at { return a.at < b.at }
             if a.organization != b.organization { return a.organization.lexicographicallyPrecedes(b.organization) }
-            return a.step < b.step
+            return a.order < b.order
         }
-        // Numbers are given last, in the order the invoices will be appended, to exactly those
+        // Numbers are given here, in the order the invoices will be appended, to exactly those
         // appended: gap-free and increasing within each series, however the work is batched.
         var lastNumbers: [String: UInt64] = [:]
         var drafts: [EventDraft] = []
-        for entry in pending.prefix(limit) {
-            defer { drafts.append(entry.event.change) }
-            if var invoice = entry.event.invoice {
+        for moment in pending.prefix(limit) {
+            let organizationID = String(decoding: moment.organization, as: UTF8.self)
+            switch moment.work {
+            case .change(let change, let closing):
+                if let closing {
+                    drafts.append(EventDraft(
+                        organizationID: organizationID, eventType: BillingEventType.invoiceDrafted.rawValue, occurredAt: moment.at,
+                        idempotencyKey: "invoice.drafted:\(closing.subscriptionID):\(closing.periodEnd.seconds)", actor: "tally.advance",
+                        payload: try closing.deterministicData()))
+                }
+                drafts.append(change)
+            case .finalize(let draft):
+                var invoice = try drafting.invoice(finalizing: draft, organizationID: organizationID)
                 let series = invoice.series
                 let number = try (lastNumbers[series] ?? InvoicesProjector.lastNumber(in: series, invoices)) + 1
                 lastNumbers[series] = number
                 invoice.number = number
                 invoice.invoiceID = Self.invoiceID(series: series, number: number)
+                try drafting.noteIssued(invoice)
                 drafts.append(EventDraft(
-                    organizationID: String(decoding: entry.organization, as: UTF8.self), eventType: BillingEventType.invoiceIssued.rawValue,
-                    occurredAt: entry.at, idempotencyKey: "invoice.issued:\(invoice.subscriptionID):\(invoice.periodEnd.seconds)",
-                    actor: "tally.advance", payload: try invoice.deterministicData()))
+                    organizationID: organizationID, eventType: BillingEventType.invoiceIssued.rawValue, occurredAt: moment.at,
+                    idempotencyKey: "invoice.issued:\(draft.subscriptionID):\(draft.periodEnd.seconds)", actor: "tally.advance",
+                    payload: try invoice.deterministicData()))
+                // Its payment is attempted before anything later happens.
+                if stopAfterCollectible, invoice.amountDue.minorUnits > 0 { return (drafts, true) }
             }
         }
-        return drafts
-    }
-
-    /// What one due moment appends: the invoice closing a period (still without its number),
-    /// if one ends, and the subscription's change.
-    private struct DueEvent {
-        var invoice: Tally_V1_InvoiceIssued?
-        var change: EventDraft
+        return (drafts, pending.count >= limit)
     }
 
     /// How invoice numbers print: the series, a dash, six digits.
@@ -116,75 +182,9 @@ extension Engine {
         return "\(series)-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits
     }
 
-    /// The invoice that closes `record`'s current period when its end is due at `at`: the
-    /// recurring fee, the period's prorations, usage above the included quantities, the
-    /// contract's discount and true-up, and tax as the seller's table says. Nil when no period
-    /// ends at `at` (a trial's end, a grace period running out mid-period).
-    private static func closingInvoice(
-        for record: SubscriptionRecord, organizationID: String, at: Date, catalog: ProjectionReader, quotas: ProjectionReader, _ taxTable: TaxTable?
-    ) throws -> Tally_V1_InvoiceIssued? {
-        guard let period = record.currentPeriod, period.end == at, let price = record.periodPrice ?? record.recurringPrice else { return nil }
-        switch record.subscription.status {
-        case .active, .pastDue, .grace: break
-        default: return nil
-        }
-        let plan = try plan(record.subscription.planID, catalog)
-        guard let organization = try CatalogProjector.organization(organizationID, in: catalog) else { throw EngineError.notFound("organization \(organizationID)") }
-        let contract = try CatalogProjector.contract(of: organizationID, in: catalog).flatMap {
-            $0.isInEffect(at: period.start) && $0.basePlanID == plan.id && $0.currency == price.currency ? $0 : nil
-        }
-        let periodStart = Google_Protobuf_Timestamp(date: period.start).seconds
-        var usage: [InvoiceCalculation.Usage] = []
-        for (name, terms) in plan.metrics.sorted(by: { $0.key < $1.key }) where (contract?.metricPrices[name] ?? terms.overagePrice) != nil {
-            let quantity = try QuotasProjector.counter(organizationID, name, periodStart: periodStart, in: quotas)?.value ?? 0
-            usage.append(.init(terms: terms, quantity: quantity))
-        }
-        let treatment = taxTable?.treatment(country: organization.country, taxID: organization.taxID) ?? .untaxed
-        let calculation: InvoiceCalculation
-        do throws(BillingError) {
-            calculation = try InvoiceCalculation(
-                currency: price.currency, recurring: [("\(plan.name), \(record.subscription.interval)", price)],
-                prorations: record.unbilledProrations.map { ($0.credit, $0.charge) }, usage: usage, contract: contract, treatment: treatment)
-        } catch {
-            throw EngineError.invalid(field: "invoice", rule: error.description)
-        }
-        return Tally_V1_InvoiceIssued.with {
-            $0.series = String(Calendar.utcGregorian.component(.year, from: period.end))
-            $0.subscriptionID = record.id
-            $0.periodStart = Google_Protobuf_Timestamp(date: period.start)
-            $0.periodEnd = Google_Protobuf_Timestamp(date: period.end)
-            $0.currency = price.currency.code
-            $0.lines = calculation.lines.map { line in
-                Tally_V1_InvoiceLineItem.with {
-                    $0.kind = line.kind.rawValue
-                    $0.description_p = line.description
-                    $0.quantity = line.quantity ?? 0
-                    $0.amount = Tally_V1_Money(line.amount)
-                    $0.tax = Tally_V1_Money(line.tax)
-                }
-            }
-            $0.subtotal = Tally_V1_Money(calculation.subtotal)
-            $0.discounts = Tally_V1_Money(calculation.discounts)
-            $0.tax = Tally_V1_Money(calculation.tax)
-            $0.total = Tally_V1_Money(calculation.total)
-            $0.amountDue = Tally_V1_Money(calculation.amountDue)
-            switch treatment {
-            case .taxed(let rate):
-                $0.taxName = rate.name
-                $0.taxJurisdiction = rate.jurisdiction
-                $0.taxPercent = rate.percent.description
-            case .reverseCharge(let vatID):
-                $0.reverseChargeVatID = vatID
-                $0.note = treatment.note ?? ""
-            case .untaxed:
-                break
-            }
-        }
-    }
-
     /// The one event time causes next for `record`, at `at` (its `nextChangeAt`).
     private static func timeDrivenEvent(
-        for record: SubscriptionRecord, organizationID: String, at: Date, catalog: ProjectionReader
+        for record: SubscriptionRecord, organizationID: String, at: Date, catalog: ProjectionReader, _ policy: BillingPolicy
     ) throws -> EventDraft {
         let subscription = record.subscription
         let type: BillingEventType
@@ -214,13 +214,8 @@ extension Engine {
                 }
             }
         case .grace(_, let until) where until == at:
-            type = .subscriptionCanceled
-            payload = Tally_V1_SubscriptionCanceled.with {
-                $0.subscriptionID = record.id
-                $0.effectiveAt = Google_Protobuf_Timestamp(date: at)
-                $0.reason = .nonpayment
-            }
-        case .active, .pastDue, .grace:
+            (type, payload) = dunningEnd(record, at: at, policy)
+        case .active, .pastDue, .grace, .unpaid:
             guard let period = record.currentPeriod else { throw EngineError.conflict("the subscription of \(organizationID) has no current period") }
             if subscription.cancelsAtPeriodEnd {
                 type = .subscriptionCanceled
@@ -256,10 +251,24 @@ extension Engine {
             payload: try payload.deterministicData())
     }
 
-    private static func plan(_ id: String, _ catalog: ProjectionReader) throws -> Plan {
-        guard let entry = try CatalogProjector.plan(id, in: catalog) else { throw EngineError.notFound("plan \(id)") }
-        return entry.plan
+    /// What ends dunning, as the policy says: canceled for nonpayment, or kept unpaid.
+    static func dunningEnd(_ record: SubscriptionRecord, at date: Date, _ policy: BillingPolicy) -> (BillingEventType, any SwiftProtobuf.Message) {
+        switch policy.whenDunningEnds {
+        case .cancel:
+            (.subscriptionCanceled, Tally_V1_SubscriptionCanceled.with {
+                $0.subscriptionID = record.id
+                $0.effectiveAt = Google_Protobuf_Timestamp(date: date)
+                $0.reason = .nonpayment
+            })
+        case .markUnpaid:
+            (.subscriptionMarkedUnpaid, Tally_V1_SubscriptionMarkedUnpaid.with {
+                $0.subscriptionID = record.id
+                $0.since = Google_Protobuf_Timestamp(date: date)
+            })
+        }
     }
+
+    private static func plan(_ id: String, _ catalog: ProjectionReader) throws -> Plan { try InvoiceDrafting.plan(id, catalog) }
 }
 
 extension StoredEvent {

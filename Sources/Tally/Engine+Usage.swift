@@ -94,7 +94,7 @@ struct QuotaContext {
         guard let record = try SubscriptionsProjector.current(of: organizationID, in: subscriptions) else {
             throw EngineError.notFound("subscription of \(organizationID)")
         }
-        guard record.subscription.status.isLive else {
+        guard record.subscription.status.acceptsUsage else {
             throw EngineError.conflict("the subscription of \(organizationID) is \(record.subscription.status.name): usage is not accepted")
         }
         guard let plan = try CatalogProjector.plan(record.subscription.planID, in: catalog)?.plan else {

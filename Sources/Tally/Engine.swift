@@ -4,6 +4,7 @@ public import EventLog
 public import Foundation
 public import LMDB
 public import Logging
+public import Payments
 public import Projections
 public import ReadModels
 import SwiftProtobuf
@@ -26,13 +27,21 @@ public final class Engine: Sendable {
     let clock: @Sendable () -> Date
     /// The seller's tax rates; nil: invoices carry no tax.
     public let taxTable: TaxTable?
+    /// Late-usage grace and dunning.
+    public let policy: BillingPolicy
+    /// Where `advance(to:)` collects finalized invoices and retries failed payments; nil:
+    /// nothing is collected automatically (a service calls `collectPayment` itself).
+    public let gateway: (any PaymentGateway)?
 
     /// Opens (or creates) the engine's log in `directory`, with its read models attached and
     /// brought up to date.
     public init(
-        directory: String, environment: EnvironmentOptions = .init(), taxTable: TaxTable? = nil, clock: @escaping @Sendable () -> Date = { Date() },
-        logger: Logger = Logger(label: "tally.engine")
+        directory: String, environment: EnvironmentOptions = .init(), taxTable: TaxTable? = nil, policy: BillingPolicy = .default,
+        gateway: (any PaymentGateway)? = nil, clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "tally.engine")
     ) throws {
+        try policy.validate()
+        self.policy = policy
+        self.gateway = gateway
         let opened = try Environment.open(at: directory, options: environment)
         projections = try ProjectionSet(environment: opened, projectors: Self.projectors())
         var options = EventLogOptions(registry: BillingEventType.registry, environment: environment)

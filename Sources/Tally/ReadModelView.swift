@@ -83,6 +83,22 @@ public struct ReadModelView: Sendable {
         return (String(parts[0]), number)
     }
 
+    /// An organization's draft invoices: closed periods still waiting for late usage, each
+    /// with a preview of the invoice as it stood when drafted.
+    public func drafts(of organizationID: String) throws -> [Tally_V1_InvoiceDrafted] {
+        try projections.read(InvoicesProjector.name) { try InvoicesProjector.drafts(of: organizationID, in: $0) }
+    }
+
+    /// Where invoice `id` stands: state, amount still due, credits, refunds, attempts.
+    public func invoiceStatus(_ id: String) throws -> InvoiceStatus? {
+        try projections.read(InvoicesProjector.name) { try InvoicesProjector.status(of: id, in: $0) }
+    }
+
+    /// The credit notes of invoice `id`, in number order.
+    public func creditNotes(of id: String) throws -> [Tally_V1_CreditNoteIssued] {
+        try projections.read(InvoicesProjector.name) { try InvoicesProjector.creditNotes(of: id, in: $0) }
+    }
+
     /// Revenue recognized on the UTC days `from` through `to`, per currency (minor units): each
     /// invoice line spread ratably over its service period.
     public func recognizedRevenue(from: Date, to: Date) throws -> [String: Int64] {

@@ -2,6 +2,7 @@ import Billing
 import BillingEvents
 import EventLog
 import Foundation
+import Payments
 import ReadModels
 import Tally
 import TallyTestSupport
@@ -14,9 +15,13 @@ struct InvoiceRunTests {
     static func usd(_ text: String) -> Money { try! Money(text, currency: .usd) }
 
     /// `basic` ($30), `team` ($100) and a no-trial copy of Professional ($49; API calls: 1M
-    /// included, then $0.50 per started 1,000).
-    static func engine(_ directory: TemporaryDirectory, taxTable: TaxTable? = nil) async throws -> Engine {
-        let engine = try Engine(directory: directory.path, taxTable: taxTable)
+    /// included, then $0.50 per started 1,000). Invoices are finalized as their period ends
+    /// (no late-usage grace) unless `policy` says otherwise.
+    static func engine(
+        _ directory: TemporaryDirectory, taxTable: TaxTable? = nil, policy: BillingPolicy = BillingPolicy(lateUsageGraceSeconds: 0),
+        gateway: (any PaymentGateway)? = nil
+    ) async throws -> Engine {
+        let engine = try Engine(directory: directory.path, taxTable: taxTable, policy: policy, gateway: gateway)
         let start = date("2025-01-01T00:00:00Z")
         for (id, price) in [("basic", "30"), ("team", "100"), ("pro", "49")] {
             var plan = try Plan.defaults()[1]

@@ -48,10 +48,14 @@ struct PaymentCollectionTests {
         #expect(failure.code == .insufficientFunds && attempt == 1 && next == failedAt.addingTimeInterval(3 * 86_400))
         #expect(try engine.subscription(of: "org_c")?.subscription.status == .pastDue(since: failedAt))
         #expect(try engine.invoiceStatus(invoice)?.failedAttempts == 1)
+        // One commit: the attempt, then the subscription's step.
         let head = try #require(try engine.log.head())
-        let event = try #require(try engine.log.event(at: head.sequence))
-        let recorded = try Tally_V1_PaymentFailed(serializedBytes: event.payload)
+        let failed = try #require(try engine.log.event(at: head.sequence - 1))
+        let recorded = try Tally_V1_PaymentFailed(serializedBytes: failed.payload)
         #expect(recorded.failureCode == "insufficient_funds" && recorded.attempt == 1)
+        let pastDue = try #require(try engine.log.event(at: head.sequence))
+        #expect(pastDue.eventType == BillingEventType.subscriptionPastDue.rawValue)
+        #expect(try Tally_V1_SubscriptionPastDue(serializedBytes: pastDue.payload).invoiceID == invoice)
 
         try await engine.updateOrganization("org_c", OrganizationUpdate(paymentMethod: "pm_card_visa"), at: Self.date("2025-02-03T00:00:00Z"))
         let retried = try await engine.collectPayment(for: invoice, through: gateway, at: Self.date("2025-02-04T01:00:00Z"))

@@ -27,7 +27,8 @@ public nonisolated struct Tally_V1_InvoiceLineItem: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// recurring, proration_credit, proration_charge, usage, volume_discount, commitment_true_up
+  /// recurring, proration_credit, proration_charge, usage, late_usage, volume_discount,
+  /// commitment_true_up
   public var kind: String = String()
 
   public var description_p: String = String()
@@ -54,12 +55,147 @@ public nonisolated struct Tally_V1_InvoiceLineItem: Sendable {
   /// Clears the value of `tax`. Subsequent reads from it will return its default value.
   public mutating func clearTax() {self._tax = nil}
 
+  /// For usage and late_usage lines: the metric, and the whole usage of its period billed so far
+  /// (included quantity and earlier invoices counted), so later usage can be billed as a difference.
+  public var metric: String = String()
+
+  public var usedQuantity: Int64 = 0
+
+  /// A late_usage line's service period (an earlier one); unset: the invoice's period.
+  public var serviceStart: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_serviceStart ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_serviceStart = newValue}
+  }
+  /// Returns true if `serviceStart` has been explicitly set.
+  public var hasServiceStart: Bool {self._serviceStart != nil}
+  /// Clears the value of `serviceStart`. Subsequent reads from it will return its default value.
+  public mutating func clearServiceStart() {self._serviceStart = nil}
+
+  public var serviceEnd: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_serviceEnd ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_serviceEnd = newValue}
+  }
+  /// Returns true if `serviceEnd` has been explicitly set.
+  public var hasServiceEnd: Bool {self._serviceEnd != nil}
+  /// Clears the value of `serviceEnd`. Subsequent reads from it will return its default value.
+  public mutating func clearServiceEnd() {self._serviceEnd = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _amount: Tally_V1_Money? = nil
   fileprivate var _tax: Tally_V1_Money? = nil
+  fileprivate var _serviceStart: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _serviceEnd: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// The credit and charge of one immediate plan change in the period.
+public nonisolated struct Tally_V1_ProrationAmounts: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var credit: Tally_V1_Money {
+    get {_credit ?? Tally_V1_Money()}
+    set {_credit = newValue}
+  }
+  /// Returns true if `credit` has been explicitly set.
+  public var hasCredit: Bool {self._credit != nil}
+  /// Clears the value of `credit`. Subsequent reads from it will return its default value.
+  public mutating func clearCredit() {self._credit = nil}
+
+  public var charge: Tally_V1_Money {
+    get {_charge ?? Tally_V1_Money()}
+    set {_charge = newValue}
+  }
+  /// Returns true if `charge` has been explicitly set.
+  public var hasCharge: Bool {self._charge != nil}
+  /// Clears the value of `charge`. Subsequent reads from it will return its default value.
+  public mutating func clearCharge() {self._charge = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _credit: Tally_V1_Money? = nil
+  fileprivate var _charge: Tally_V1_Money? = nil
+}
+
+/// invoice.drafted: a billing period closed. The invoice stays a draft until `finalize_at` (the
+/// period's end plus the late-usage grace), so usage that arrives late still lands on it; it is
+/// then finalized by invoice.issued with its usage counted again. The draft holds what the
+/// period's end fixed: the fee and the prorations.
+public nonisolated struct Tally_V1_InvoiceDrafted: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var draftID: String = String()
+
+  public var subscriptionID: String = String()
+
+  public var planID: String = String()
+
+  public var periodStart: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_periodStart ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_periodStart = newValue}
+  }
+  /// Returns true if `periodStart` has been explicitly set.
+  public var hasPeriodStart: Bool {self._periodStart != nil}
+  /// Clears the value of `periodStart`. Subsequent reads from it will return its default value.
+  public mutating func clearPeriodStart() {self._periodStart = nil}
+
+  public var periodEnd: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_periodEnd ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_periodEnd = newValue}
+  }
+  /// Returns true if `periodEnd` has been explicitly set.
+  public var hasPeriodEnd: Bool {self._periodEnd != nil}
+  /// Clears the value of `periodEnd`. Subsequent reads from it will return its default value.
+  public mutating func clearPeriodEnd() {self._periodEnd = nil}
+
+  public var recurringDescription: String = String()
+
+  public var recurringPrice: Tally_V1_Money {
+    get {_recurringPrice ?? Tally_V1_Money()}
+    set {_recurringPrice = newValue}
+  }
+  /// Returns true if `recurringPrice` has been explicitly set.
+  public var hasRecurringPrice: Bool {self._recurringPrice != nil}
+  /// Clears the value of `recurringPrice`. Subsequent reads from it will return its default value.
+  public mutating func clearRecurringPrice() {self._recurringPrice = nil}
+
+  public var prorations: [Tally_V1_ProrationAmounts] = []
+
+  public var finalizeAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_finalizeAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_finalizeAt = newValue}
+  }
+  /// Returns true if `finalizeAt` has been explicitly set.
+  public var hasFinalizeAt: Bool {self._finalizeAt != nil}
+  /// Clears the value of `finalizeAt`. Subsequent reads from it will return its default value.
+  public mutating func clearFinalizeAt() {self._finalizeAt = nil}
+
+  /// The invoice as it stood when drafted (no number yet), for display.
+  public var preview: Tally_V1_InvoiceIssued {
+    get {_preview ?? Tally_V1_InvoiceIssued()}
+    set {_preview = newValue}
+  }
+  /// Returns true if `preview` has been explicitly set.
+  public var hasPreview: Bool {self._preview != nil}
+  /// Clears the value of `preview`. Subsequent reads from it will return its default value.
+  public mutating func clearPreview() {self._preview = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _periodStart: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _periodEnd: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _recurringPrice: Tally_V1_Money? = nil
+  fileprivate var _finalizeAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _preview: Tally_V1_InvoiceIssued? = nil
 }
 
 /// invoice.issued: a billing period closed by advance(to:). The number is gap-free within its
@@ -189,6 +325,17 @@ public nonisolated struct Tally_V1_InvoiceIssued: @unchecked Sendable {
     set {_uniqueStorage()._note = newValue}
   }
 
+  /// The draft this invoice finalized, and the plan the period was billed on.
+  public var draftID: String {
+    get {_storage._draftID}
+    set {_uniqueStorage()._draftID = newValue}
+  }
+
+  public var planID: String {
+    get {_storage._planID}
+    set {_uniqueStorage()._planID = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -250,6 +397,84 @@ public nonisolated struct Tally_V1_PaymentSucceeded: Sendable {
   fileprivate var _amount: Tally_V1_Money? = nil
 }
 
+/// payment.refunded: money returned to the customer through the gateway, for a credit note.
+public nonisolated struct Tally_V1_PaymentRefunded: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var invoiceID: String = String()
+
+  public var paymentIntentID: String = String()
+
+  public var refundID: String = String()
+
+  public var amount: Tally_V1_Money {
+    get {_amount ?? Tally_V1_Money()}
+    set {_amount = newValue}
+  }
+  /// Returns true if `amount` has been explicitly set.
+  public var hasAmount: Bool {self._amount != nil}
+  /// Clears the value of `amount`. Subsequent reads from it will return its default value.
+  public mutating func clearAmount() {self._amount = nil}
+
+  public var creditNoteID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _amount: Tally_V1_Money? = nil
+}
+
+/// credit_note.issued: all or part of an issued invoice is taken back. On an open invoice it
+/// reduces the amount due; on a paid one the money goes back (payment.refunded, same commit).
+/// Numbers are gap-free per series ("CN-" and the UTC year of issue).
+public nonisolated struct Tally_V1_CreditNoteIssued: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var creditNoteID: String = String()
+
+  public var series: String = String()
+
+  public var number: UInt64 = 0
+
+  public var invoiceID: String = String()
+
+  public var reason: String = String()
+
+  /// What is credited, tax included, and the tax part of it.
+  public var amount: Tally_V1_Money {
+    get {_amount ?? Tally_V1_Money()}
+    set {_amount = newValue}
+  }
+  /// Returns true if `amount` has been explicitly set.
+  public var hasAmount: Bool {self._amount != nil}
+  /// Clears the value of `amount`. Subsequent reads from it will return its default value.
+  public mutating func clearAmount() {self._amount = nil}
+
+  public var tax: Tally_V1_Money {
+    get {_tax ?? Tally_V1_Money()}
+    set {_tax = newValue}
+  }
+  /// Returns true if `tax` has been explicitly set.
+  public var hasTax: Bool {self._tax != nil}
+  /// Clears the value of `tax`. Subsequent reads from it will return its default value.
+  public mutating func clearTax() {self._tax = nil}
+
+  /// "amount_due" or "refund".
+  public var appliedTo: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _amount: Tally_V1_Money? = nil
+  fileprivate var _tax: Tally_V1_Money? = nil
+}
+
 /// payment.failed: a collection attempt failed. The first failure makes an active
 /// subscription past due; `next_attempt_at` is when the retry schedule tries again (unset when
 /// the retries are exhausted).
@@ -301,7 +526,7 @@ fileprivate nonisolated let _protobuf_package = "tally.v1"
 
 nonisolated extension Tally_V1_InvoiceLineItem: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".InvoiceLineItem"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}description\0\u{1}quantity\0\u{1}amount\0\u{1}tax\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}description\0\u{1}quantity\0\u{1}amount\0\u{1}tax\0\u{1}metric\0\u{3}used_quantity\0\u{3}service_start\0\u{3}service_end\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -314,6 +539,10 @@ nonisolated extension Tally_V1_InvoiceLineItem: SwiftProtobuf.Message, SwiftProt
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.quantity) }()
       case 4: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
       case 5: try { try decoder.decodeSingularMessageField(value: &self._tax) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.metric) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.usedQuantity) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._serviceStart) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._serviceEnd) }()
       default: break
       }
     }
@@ -339,6 +568,18 @@ nonisolated extension Tally_V1_InvoiceLineItem: SwiftProtobuf.Message, SwiftProt
     try { if let v = self._tax {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
     } }()
+    if !self.metric.isEmpty {
+      try visitor.visitSingularStringField(value: self.metric, fieldNumber: 6)
+    }
+    if self.usedQuantity != 0 {
+      try visitor.visitSingularInt64Field(value: self.usedQuantity, fieldNumber: 7)
+    }
+    try { if let v = self._serviceStart {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    try { if let v = self._serviceEnd {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -348,6 +589,128 @@ nonisolated extension Tally_V1_InvoiceLineItem: SwiftProtobuf.Message, SwiftProt
     if lhs.quantity != rhs.quantity {return false}
     if lhs._amount != rhs._amount {return false}
     if lhs._tax != rhs._tax {return false}
+    if lhs.metric != rhs.metric {return false}
+    if lhs.usedQuantity != rhs.usedQuantity {return false}
+    if lhs._serviceStart != rhs._serviceStart {return false}
+    if lhs._serviceEnd != rhs._serviceEnd {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tally_V1_ProrationAmounts: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ProrationAmounts"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}credit\0\u{1}charge\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._credit) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._charge) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._credit {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._charge {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tally_V1_ProrationAmounts, rhs: Tally_V1_ProrationAmounts) -> Bool {
+    if lhs._credit != rhs._credit {return false}
+    if lhs._charge != rhs._charge {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tally_V1_InvoiceDrafted: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".InvoiceDrafted"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}draft_id\0\u{3}subscription_id\0\u{3}plan_id\0\u{3}period_start\0\u{3}period_end\0\u{3}recurring_description\0\u{3}recurring_price\0\u{1}prorations\0\u{3}finalize_at\0\u{1}preview\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.draftID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.subscriptionID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.planID) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._periodStart) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._periodEnd) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.recurringDescription) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._recurringPrice) }()
+      case 8: try { try decoder.decodeRepeatedMessageField(value: &self.prorations) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._finalizeAt) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._preview) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.draftID.isEmpty {
+      try visitor.visitSingularStringField(value: self.draftID, fieldNumber: 1)
+    }
+    if !self.subscriptionID.isEmpty {
+      try visitor.visitSingularStringField(value: self.subscriptionID, fieldNumber: 2)
+    }
+    if !self.planID.isEmpty {
+      try visitor.visitSingularStringField(value: self.planID, fieldNumber: 3)
+    }
+    try { if let v = self._periodStart {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._periodEnd {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if !self.recurringDescription.isEmpty {
+      try visitor.visitSingularStringField(value: self.recurringDescription, fieldNumber: 6)
+    }
+    try { if let v = self._recurringPrice {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    if !self.prorations.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.prorations, fieldNumber: 8)
+    }
+    try { if let v = self._finalizeAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    try { if let v = self._preview {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tally_V1_InvoiceDrafted, rhs: Tally_V1_InvoiceDrafted) -> Bool {
+    if lhs.draftID != rhs.draftID {return false}
+    if lhs.subscriptionID != rhs.subscriptionID {return false}
+    if lhs.planID != rhs.planID {return false}
+    if lhs._periodStart != rhs._periodStart {return false}
+    if lhs._periodEnd != rhs._periodEnd {return false}
+    if lhs.recurringDescription != rhs.recurringDescription {return false}
+    if lhs._recurringPrice != rhs._recurringPrice {return false}
+    if lhs.prorations != rhs.prorations {return false}
+    if lhs._finalizeAt != rhs._finalizeAt {return false}
+    if lhs._preview != rhs._preview {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -355,7 +718,7 @@ nonisolated extension Tally_V1_InvoiceLineItem: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Tally_V1_InvoiceIssued: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".InvoiceIssued"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}invoice_id\0\u{1}series\0\u{1}number\0\u{3}subscription_id\0\u{3}period_start\0\u{3}period_end\0\u{1}currency\0\u{1}lines\0\u{1}subtotal\0\u{1}discounts\0\u{1}tax\0\u{1}total\0\u{3}amount_due\0\u{3}tax_name\0\u{3}tax_jurisdiction\0\u{3}tax_percent\0\u{3}reverse_charge_vat_id\0\u{1}note\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}invoice_id\0\u{1}series\0\u{1}number\0\u{3}subscription_id\0\u{3}period_start\0\u{3}period_end\0\u{1}currency\0\u{1}lines\0\u{1}subtotal\0\u{1}discounts\0\u{1}tax\0\u{1}total\0\u{3}amount_due\0\u{3}tax_name\0\u{3}tax_jurisdiction\0\u{3}tax_percent\0\u{3}reverse_charge_vat_id\0\u{1}note\0\u{3}draft_id\0\u{3}plan_id\0")
 
   fileprivate class _StorageClass {
     var _invoiceID: String = String()
@@ -376,6 +739,8 @@ nonisolated extension Tally_V1_InvoiceIssued: SwiftProtobuf.Message, SwiftProtob
     var _taxPercent: String = String()
     var _reverseChargeVatID: String = String()
     var _note: String = String()
+    var _draftID: String = String()
+    var _planID: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -404,6 +769,8 @@ nonisolated extension Tally_V1_InvoiceIssued: SwiftProtobuf.Message, SwiftProtob
       _taxPercent = source._taxPercent
       _reverseChargeVatID = source._reverseChargeVatID
       _note = source._note
+      _draftID = source._draftID
+      _planID = source._planID
     }
   }
 
@@ -440,6 +807,8 @@ nonisolated extension Tally_V1_InvoiceIssued: SwiftProtobuf.Message, SwiftProtob
         case 16: try { try decoder.decodeSingularStringField(value: &_storage._taxPercent) }()
         case 17: try { try decoder.decodeSingularStringField(value: &_storage._reverseChargeVatID) }()
         case 18: try { try decoder.decodeSingularStringField(value: &_storage._note) }()
+        case 19: try { try decoder.decodeSingularStringField(value: &_storage._draftID) }()
+        case 20: try { try decoder.decodeSingularStringField(value: &_storage._planID) }()
         default: break
         }
       }
@@ -506,6 +875,12 @@ nonisolated extension Tally_V1_InvoiceIssued: SwiftProtobuf.Message, SwiftProtob
       if !_storage._note.isEmpty {
         try visitor.visitSingularStringField(value: _storage._note, fieldNumber: 18)
       }
+      if !_storage._draftID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._draftID, fieldNumber: 19)
+      }
+      if !_storage._planID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._planID, fieldNumber: 20)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -533,6 +908,8 @@ nonisolated extension Tally_V1_InvoiceIssued: SwiftProtobuf.Message, SwiftProtob
         if _storage._taxPercent != rhs_storage._taxPercent {return false}
         if _storage._reverseChargeVatID != rhs_storage._reverseChargeVatID {return false}
         if _storage._note != rhs_storage._note {return false}
+        if _storage._draftID != rhs_storage._draftID {return false}
+        if _storage._planID != rhs_storage._planID {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -646,6 +1023,129 @@ nonisolated extension Tally_V1_PaymentSucceeded: SwiftProtobuf.Message, SwiftPro
     if lhs.invoiceID != rhs.invoiceID {return false}
     if lhs.paymentIntentID != rhs.paymentIntentID {return false}
     if lhs._amount != rhs._amount {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tally_V1_PaymentRefunded: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PaymentRefunded"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}invoice_id\0\u{3}payment_intent_id\0\u{3}refund_id\0\u{1}amount\0\u{3}credit_note_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.invoiceID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.paymentIntentID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.refundID) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.creditNoteID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.invoiceID.isEmpty {
+      try visitor.visitSingularStringField(value: self.invoiceID, fieldNumber: 1)
+    }
+    if !self.paymentIntentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.paymentIntentID, fieldNumber: 2)
+    }
+    if !self.refundID.isEmpty {
+      try visitor.visitSingularStringField(value: self.refundID, fieldNumber: 3)
+    }
+    try { if let v = self._amount {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.creditNoteID.isEmpty {
+      try visitor.visitSingularStringField(value: self.creditNoteID, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tally_V1_PaymentRefunded, rhs: Tally_V1_PaymentRefunded) -> Bool {
+    if lhs.invoiceID != rhs.invoiceID {return false}
+    if lhs.paymentIntentID != rhs.paymentIntentID {return false}
+    if lhs.refundID != rhs.refundID {return false}
+    if lhs._amount != rhs._amount {return false}
+    if lhs.creditNoteID != rhs.creditNoteID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tally_V1_CreditNoteIssued: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreditNoteIssued"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}credit_note_id\0\u{1}series\0\u{1}number\0\u{3}invoice_id\0\u{1}reason\0\u{1}amount\0\u{1}tax\0\u{3}applied_to\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.creditNoteID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.series) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.number) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.invoiceID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._tax) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.appliedTo) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.creditNoteID.isEmpty {
+      try visitor.visitSingularStringField(value: self.creditNoteID, fieldNumber: 1)
+    }
+    if !self.series.isEmpty {
+      try visitor.visitSingularStringField(value: self.series, fieldNumber: 2)
+    }
+    if self.number != 0 {
+      try visitor.visitSingularUInt64Field(value: self.number, fieldNumber: 3)
+    }
+    if !self.invoiceID.isEmpty {
+      try visitor.visitSingularStringField(value: self.invoiceID, fieldNumber: 4)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 5)
+    }
+    try { if let v = self._amount {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._tax {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    if !self.appliedTo.isEmpty {
+      try visitor.visitSingularStringField(value: self.appliedTo, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tally_V1_CreditNoteIssued, rhs: Tally_V1_CreditNoteIssued) -> Bool {
+    if lhs.creditNoteID != rhs.creditNoteID {return false}
+    if lhs.series != rhs.series {return false}
+    if lhs.number != rhs.number {return false}
+    if lhs.invoiceID != rhs.invoiceID {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs._amount != rhs._amount {return false}
+    if lhs._tax != rhs._tax {return false}
+    if lhs.appliedTo != rhs.appliedTo {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
