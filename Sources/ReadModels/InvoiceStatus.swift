@@ -13,8 +13,11 @@ public struct InvoiceStatus: Sendable, Hashable, Codable {
     public var currency: String
     /// Minor units still owed: the invoice's amount due less credit notes applied to it.
     public var amountDue: Int64
-    /// Minor units credited by credit notes, and the part of it refunded.
+    /// Minor units paid through the gateway.
+    public var amountPaid: Int64 = 0
+    /// Minor units credited by credit notes (tax included), its tax part, and what was refunded.
     public var credited: Int64 = 0
+    public var creditedTax: Int64 = 0
     public var refunded: Int64 = 0
     public var failedAttempts: UInt32 = 0
     /// Seconds since 1970 of the first failed attempt; 0 when none.

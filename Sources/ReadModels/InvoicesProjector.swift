@@ -54,6 +54,8 @@ public struct InvoicesProjector: Projector {
             try update(paid.invoiceID, store) { status in
                 status.state = .paid
                 status.paymentIntentID = paid.paymentIntentID
+                status.amountPaid += paid.amount.minorUnits
+                status.amountDue = 0
             }
         case .paymentFailed:
             let failed = try Tally_V1_PaymentFailed(serializedBytes: payload)
@@ -68,6 +70,7 @@ public struct InvoicesProjector: Projector {
             try store.put(Self.bigEndian(note.number), forKey: Array(note.series.utf8), in: store.database("series"))
             try update(note.invoiceID, store) { status in
                 status.credited += note.amount.minorUnits
+                status.creditedTax += note.tax.minorUnits
                 status.creditNotes += 1
                 if note.appliedTo == "amount_due" {
                     status.amountDue -= note.amount.minorUnits

@@ -17,13 +17,17 @@ import SwiftProtobuf
 public struct RevenueProjector: Projector {
     public static let name = "revenue"
     public var name: String { Self.name }
-    public let version: UInt32 = 2
-    public let eventTypes: Set<String> = [BillingEventType.invoiceIssued.rawValue]
+    public let version: UInt32 = 3
+    public let eventTypes: Set<String> = [BillingEventType.invoiceIssued.rawValue, BillingEventType.creditNoteIssued.rawValue]
     public let databases: [String: DatabaseOptions] = ["daily": [], "invoiced": []]
 
     public init() {}
 
     public func apply(_ event: StoredEvent, to store: ProjectionStore) throws {
+        if event.eventType == BillingEventType.creditNoteIssued.rawValue {
+            try applyCreditNote(try Tally_V1_CreditNoteIssued(serializedBytes: event.payload), at: event.envelope.occurredAt, store)
+            return
+        }
         let invoice = try Tally_V1_InvoiceIssued(serializedBytes: event.payload)
         let net = invoice.lines.reduce(Int64(0)) { $0 + $1.amount.minorUnits }
         try add(net, currency: invoice.currency, day: UsageRollupsProjector.day(of: event.envelope.occurredAt.seconds), in: store.database("invoiced"), store)
@@ -39,6 +43,33 @@ public struct RevenueProjector: Projector {
             }
         }
         for period in byPeriod { try recognize(period.net, from: period.start, to: period.end, currency: invoice.currency, store) }
+    }
+
+    /// A credit note takes back its net amount without restating days already recognized: the
+    /// share of the period already elapsed comes off on the note's day, the rest ratably over
+    /// what is left of the period.
+    private func applyCreditNote(_ note: Tally_V1_CreditNoteIssued, at moment: Google_Protobuf_Timestamp, _ store: ProjectionStore) throws {
+        let net = -(note.amount.minorUnits - note.tax.minorUnits)
+        let noteDay = UsageRollupsProjector.day(of: moment.seconds)
+        try add(net, currency: note.amount.currency, day: noteDay, in: store.database("invoiced"), store)
+        let start = note.periodStart.seconds, end = note.periodEnd.seconds
+        guard net != 0 else { return }
+        guard end > start else {
+            try add(net, currency: note.amount.currency, day: noteDay, in: store.database("daily"), store)
+            return
+        }
+        let total = Int128(end - start)
+        func credited(by second: Int64) -> Int64 {
+            second < moment.seconds ? 0 : Int64(Int128(net) * Int128(min(max(second, start), end) - start) / total)
+        }
+        var day = noteDay
+        while true {
+            let dayStart = Int64(day) * 86_400
+            let share = credited(by: dayStart + 86_400) - (day == noteDay ? 0 : credited(by: dayStart))
+            if share != 0 { try add(share, currency: note.amount.currency, day: day, in: store.database("daily"), store) }
+            if dayStart + 86_400 >= end { break }
+            day += 1
+        }
     }
 
     /// Spreads `net` over [start, end) exactly: recognized by t = floor(net × (t − start) / (end − start)).

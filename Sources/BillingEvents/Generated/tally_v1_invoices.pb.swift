@@ -467,12 +467,33 @@ public nonisolated struct Tally_V1_CreditNoteIssued: Sendable {
   /// "amount_due" or "refund".
   public var appliedTo: String = String()
 
+  /// The credited invoice's service period: revenue is reduced over what is left of it.
+  public var periodStart: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_periodStart ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_periodStart = newValue}
+  }
+  /// Returns true if `periodStart` has been explicitly set.
+  public var hasPeriodStart: Bool {self._periodStart != nil}
+  /// Clears the value of `periodStart`. Subsequent reads from it will return its default value.
+  public mutating func clearPeriodStart() {self._periodStart = nil}
+
+  public var periodEnd: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_periodEnd ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_periodEnd = newValue}
+  }
+  /// Returns true if `periodEnd` has been explicitly set.
+  public var hasPeriodEnd: Bool {self._periodEnd != nil}
+  /// Clears the value of `periodEnd`. Subsequent reads from it will return its default value.
+  public mutating func clearPeriodEnd() {self._periodEnd = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _amount: Tally_V1_Money? = nil
   fileprivate var _tax: Tally_V1_Money? = nil
+  fileprivate var _periodStart: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _periodEnd: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// payment.failed: a collection attempt failed. The first failure makes an active
@@ -1084,7 +1105,7 @@ nonisolated extension Tally_V1_PaymentRefunded: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Tally_V1_CreditNoteIssued: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreditNoteIssued"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}credit_note_id\0\u{1}series\0\u{1}number\0\u{3}invoice_id\0\u{1}reason\0\u{1}amount\0\u{1}tax\0\u{3}applied_to\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}credit_note_id\0\u{1}series\0\u{1}number\0\u{3}invoice_id\0\u{1}reason\0\u{1}amount\0\u{1}tax\0\u{3}applied_to\0\u{3}period_start\0\u{3}period_end\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1100,6 +1121,8 @@ nonisolated extension Tally_V1_CreditNoteIssued: SwiftProtobuf.Message, SwiftPro
       case 6: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
       case 7: try { try decoder.decodeSingularMessageField(value: &self._tax) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.appliedTo) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._periodStart) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._periodEnd) }()
       default: break
       }
     }
@@ -1134,6 +1157,12 @@ nonisolated extension Tally_V1_CreditNoteIssued: SwiftProtobuf.Message, SwiftPro
     if !self.appliedTo.isEmpty {
       try visitor.visitSingularStringField(value: self.appliedTo, fieldNumber: 8)
     }
+    try { if let v = self._periodStart {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    try { if let v = self._periodEnd {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1146,6 +1175,8 @@ nonisolated extension Tally_V1_CreditNoteIssued: SwiftProtobuf.Message, SwiftPro
     if lhs._amount != rhs._amount {return false}
     if lhs._tax != rhs._tax {return false}
     if lhs.appliedTo != rhs.appliedTo {return false}
+    if lhs._periodStart != rhs._periodStart {return false}
+    if lhs._periodEnd != rhs._periodEnd {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
