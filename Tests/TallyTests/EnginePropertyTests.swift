@@ -2,6 +2,7 @@ import Billing
 import BillingEvents
 import EventLog
 import Foundation
+import Payments
 import Projections
 import ReadModels
 import Tally
@@ -21,7 +22,13 @@ struct EnginePropertyTests {
         let seed = TestEnvironment.seed()
         var random = SeededGenerator(seed: seed)
         let directory = TemporaryDirectory()
-        let engine = try Engine(directory: directory.path)
+        // Invoices wait six hours for late usage; a gateway collects them and dunning runs,
+        // ending in cancellation or unpaid as the seed decides.
+        let policy = BillingPolicy(
+            lateUsageGraceSeconds: 6 * 3_600, retrySchedule: RetrySchedule(delaysInDays: [1, 3]), graceDays: 2,
+            whenDunningEnds: seed % 2 == 0 ? .cancel : .markUnpaid)
+        let engine = try Engine(directory: directory.path, policy: policy, gateway: InProcessGateway())
+        let cards = ["pm_card_visa", "", "pm_card_chargeDeclined", "pm_card_visa"]
         let start = Date(timeIntervalSince1970: 1_577_836_800)  // 2020-01-01: room for years of simulated time
         try await engine.initializeDefaultPlans(at: start)
         let plans = ["free", "professional", "enterprise"]
@@ -33,11 +40,11 @@ struct EnginePropertyTests {
             let organization = "org_\(Int.random(in: 0..<12, using: &random))"
             let date = start.addingTimeInterval(Double(step) * 6 * 3_600)
             do {
-                switch Int.random(in: 0..<22, using: &random) {
+                switch Int.random(in: 0..<23, using: &random) {
                 case 0:
                     try await engine.register(OrganizationRegistration(
                         id: organization, name: "Org \(organization)", billingEmail: "ap@\(organization).test", country: "US", currency: .usd,
-                        paymentMethod: Bool.random(using: &random) ? "pm_card_visa" : ""), at: date)
+                        paymentMethod: cards.randomElement(using: &random)!), at: date)
                 case 1:
                     try await engine.subscribe(
                         organization, to: plans.randomElement(using: &random)!, interval: Bool.random(using: &random) ? .monthly : .annual,
@@ -54,7 +61,7 @@ struct EnginePropertyTests {
                     do { try await engine.advance(to: date, eventsPerCommit: Int.random(in: 1...50, using: &random)) } catch { Issue.record("advance: \(error)") }
                 case 7:
                     try await engine.updateOrganization(
-                        organization, OrganizationUpdate(paymentMethod: Bool.random(using: &random) ? "pm_card_visa" : ""), at: date)
+                        organization, OrganizationUpdate(paymentMethod: cards.randomElement(using: &random)!), at: date)
                 case 8:
                     try await engine.configureQuota(
                         organization, metric: metrics.randomElement(using: &random)!, softLimit: Int64.random(in: 0...5_000, using: &random),
@@ -89,6 +96,11 @@ struct EnginePropertyTests {
                     for result in try await engine.recordUsage(batch) {
                         if case .failure = result { refused += 1 }
                     }
+                case 15:
+                    // A credit note, full or partial, on one of the organization's invoices (refunded if paid).
+                    guard let invoice = try engine.live.invoices(of: organization).randomElement(using: &random) else { continue }
+                    let amount = Bool.random(using: &random) ? nil : Money(minorUnits: Int64.random(in: 1...5_000, using: &random), currency: .usd)
+                    try await engine.issueCreditNote(for: invoice.invoiceID, amount: amount, reason: "test", at: date)
                 default:
                     let key = Bool.random(using: &random) ? "u-\(Int.random(in: 0..<200, using: &random))" : nil
                     let metric = metrics.randomElement(using: &random)!
@@ -103,6 +115,8 @@ struct EnginePropertyTests {
                 refused += 1  // refusals are part of the stream: they must leave nothing behind
             } catch EventLogError.idempotencyConflict {
                 refused += 1
+            } catch is PaymentGatewayError {
+                refused += 1  // a refund the gateway refused: nothing recorded
             }
         }
         #expect(refused > 0, "the stream should exercise refusals too (seed \(seed))")
@@ -126,7 +140,7 @@ struct EnginePropertyTests {
         let cut = UInt64.random(in: 1...head.sequence, using: &random)
         let earlier = try ProjectionSnapshot(of: engine.log, asOf: cut, projectors: projectors)
         let truncatedDirectory = TemporaryDirectory()
-        let truncated = try Engine(directory: truncatedDirectory.path)
+        let truncated = try Engine(directory: truncatedDirectory.path, policy: policy)
         for event in try engine.log.events(from: 1, limit: Int(cut)) {
             let envelope = event.envelope
             _ = try truncated.log.appendSynchronously(EventDraft(
@@ -137,7 +151,10 @@ struct EnginePropertyTests {
             #expect(try earlier.projections.flatDump(name) == truncated.projections.flatDump(name), "\(name) as of \(cut), seed \(seed)")
         }
         let appended = Set(try engine.log.events(from: 1, limit: Int(head.sequence)).map(\.eventType))
-        for type in [BillingEventType.subscriptionRenewed, .subscriptionActivated, .usageCorrected, .quotaConfigured, .organizationUpdated, .invoiceIssued] {
+        for type in [
+            BillingEventType.subscriptionRenewed, .subscriptionActivated, .usageCorrected, .quotaConfigured, .organizationUpdated, .invoiceDrafted,
+            .invoiceIssued, .paymentSucceeded, .paymentFailed, .creditNoteIssued,
+        ] {
             #expect(appended.contains(type.rawValue), "the stream should reach \(type.rawValue) (seed \(seed))")
         }
     }
