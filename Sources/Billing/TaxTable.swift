@@ -15,6 +15,8 @@
 public struct TaxTable: Sendable, Hashable {
     public let sellerCountry: String
     public let rates: [String: TaxRate]
+    /// Whether the seller's prices include tax (EU B2C) or have it added (the default).
+    public let prices: TaxMode
 
     /// The member states of the European Union (ISO 3166-1 alpha-2; Greece is "GR").
     public static let euCountries: Set<String> = [
@@ -22,7 +24,7 @@ public struct TaxTable: Sendable, Hashable {
         "RO", "SK", "SI", "ES", "SE",
     ]
 
-    public init(sellerCountry: String, rates: [TaxRate]) throws(BillingError) {
+    public init(sellerCountry: String, rates: [TaxRate], prices: TaxMode = .exclusive) throws(BillingError) {
         var byJurisdiction: [String: TaxRate] = [:]
         for rate in rates {
             try rate.validate()
@@ -32,6 +34,7 @@ public struct TaxTable: Sendable, Hashable {
         }
         self.sellerCountry = sellerCountry
         self.rates = byJurisdiction
+        self.prices = prices
     }
 
     /// How an invoice to a customer in `country` (ISO code, maybe with a subdivision) with tax

@@ -87,7 +87,7 @@ struct InvoiceDrafting {
         do throws(BillingError) {
             calculation = try InvoiceCalculation(
                 currency: price.currency, recurring: [(draft.recurringDescription, price)], prorations: prorations, usage: usage,
-                lateUsage: lateUsage, contract: contract, treatment: treatment)
+                lateUsage: lateUsage, contract: contract, treatment: treatment, taxMode: taxTable?.prices ?? .exclusive)
         } catch {
             throw EngineError.invalid(field: "invoice", rule: error.description)
         }
