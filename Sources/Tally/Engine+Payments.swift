@@ -25,19 +25,23 @@ extension Engine {
     /// with idempotency keys derived from the invoice and attempt, so a call whose answer was
     /// lost (a timeout, thrown unchanged, recording nothing) is safely retried by calling again.
     public func collectPayment(for invoiceID: String, through gateway: any PaymentGateway, at date: Date) async throws -> PaymentOutcome {
-        try await attemptCollection(of: invoiceID, through: gateway, at: date, scheduledAt: nil).outcome
+        guard let outcome = try await attemptCollection(of: invoiceID, through: gateway, at: date, scheduledAt: nil).outcome else {
+            throw EngineError.conflict("invoice \(invoiceID) was collected meanwhile")
+        }
+        return outcome
     }
 
     /// One collection attempt; `scheduledAt` (ns) when `advance` makes the attempt the
-    /// collection index had due, so a concurrent run that already made it is recognized.
+    /// collection index had due: if another run made it already, nothing is done (nil).
     func attemptCollection(
         of invoiceID: String, through gateway: any PaymentGateway, at date: Date, scheduledAt: Int64?
-    ) async throws -> (outcome: PaymentOutcome, appended: [String]) {
+    ) async throws -> (outcome: PaymentOutcome?, appended: [String]) {
         guard let invoice = try live.invoice(invoiceID), let organizationID = try live.organization(ofInvoice: invoiceID),
             let status = try invoiceStatus(invoiceID)
         else {
             throw EngineError.notFound("invoice \(invoiceID)")
         }
+        if let scheduledAt, status.state != .open || status.nextAttemptAt != scheduledAt { return (nil, []) }
         guard status.state == .open else {
             throw EngineError.conflict("invoice \(invoiceID) is \(status.state.name): only an open invoice is collected")
         }
@@ -94,9 +98,14 @@ extension Engine {
                 return []
             }
             let invoices = try projections.reader(InvoicesProjector.name, in: decision.transaction)
-            guard let current = try InvoicesProjector.status(of: invoiceID, in: invoices), current.state == .open, current.failedAttempts + 1 == attempt,
-                scheduledAt == nil || current.nextAttemptAt == scheduledAt
-            else {
+            let current = try InvoicesProjector.status(of: invoiceID, in: invoices)
+            // Another run of advance moved this invoice on: a declined attempt is simply not
+            // recorded twice; money taken meanwhile is a conflict for a person to resolve.
+            if let scheduledAt, current?.nextAttemptAt != scheduledAt, case .failed = outcome {
+                decided.withLock { $0 = [] }
+                return []
+            }
+            guard let current, current.state == .open, current.failedAttempts + 1 == attempt else {
                 throw EngineError.conflict("invoice \(invoiceID) changed while it was being collected (payment intent \(intentID) may need a refund)")
             }
             let subscriptions = try projections.reader(SubscriptionsProjector.name, in: decision.transaction)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventLog
 import Foundation
+import Payments
 import Tally
 
 /// `tally demo`: a living SaaS business, generated through the library's public API.
@@ -54,7 +55,8 @@ struct DemoCommand: AsyncParsableCommand {
                 }
             }
         }
-        let engine = try storage.openEngine(failure: "cannot open \(storage.path)")
+        // The demo's customers pay through the in-process gateway (test cards decide the outcome).
+        let engine = try storage.openEngine(failure: "cannot open \(storage.path)", gateway: InProcessGateway())
         if let head = try engine.log.head() {
             throw fail("\(storage.path) already holds a log (head \(head.sequence)); the demo needs an empty directory: pass --replace, or another --data")
         }

@@ -65,18 +65,20 @@ struct DemoSummary {
             Swift.print("  \(organization)  \(name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(grouped(Int(calls)).rightAligned(14)) calls")
         }
 
-        var invoiceCount = 0, billed: Int64 = 0, largest: (id: String, organization: String, minorUnits: Int64)?
+        var invoiceCount = 0, lateLines = 0, billed: Int64 = 0, largest: (id: String, organization: String, minorUnits: Int64)?
         for organization in try engine.organizations() {
             for invoice in try engine.live.invoices(of: organization.id) {
                 invoiceCount += 1
                 billed += invoice.total.minorUnits
+                lateLines += invoice.lines.count { $0.kind == "late_usage" }
                 if invoice.total.minorUnits > largest?.minorUnits ?? .min { largest = (invoice.invoiceID, organization.id, invoice.total.minorUnits) }
             }
         }
-        Swift.print("\nInvoices (billed in arrears at each period's end)")
-        Swift.print("  \(grouped(invoiceCount)) issued, \(Self.dollars(billed)) in total")
+        Swift.print("\nInvoices (billed in arrears: drafted at each period's end, finalized after the late-usage grace)")
+        Swift.print("  \(grouped(invoiceCount)) issued, \(Self.dollars(billed)) in total, \(grouped(lateLines)) late-usage lines, \(grouped(tally.creditNotes)) credit notes refunded")
         if let largest { Swift.print("  the largest: \(largest.id) to \(largest.organization), \(Self.dollars(largest.minorUnits))") }
-        Swift.print("  payments: \(grouped(tally.paymentsSucceeded)) succeeded, \(grouped(tally.paymentsFailed)) failed, \(grouped(tally.recoveries)) recovered on a retry, \(grouped(tally.writtenOff)) written off after the last retry (subscription canceled)")
+        Swift.print("  payments (collected by advance): \(grouped(tally.paymentsSucceeded)) succeeded, \(grouped(tally.paymentsFailed)) failed")
+        Swift.print("  dunning: \(grouped(tally.cardsFixed)) cards fixed, \(grouped(tally.recoveries)) subscriptions recovered, \(grouped(tally.dunningEnded)) ran out of retries (grace, then canceled)")
 
         Swift.print("\nTraffic")
         Swift.print("  usage records sent \(grouped(tally.usageSent)): retries absorbed \(grouped(tally.retriesAbsorbed)), late arrivals \(grouped(tally.lateUsage)), corrections \(grouped(tally.corrections)), refused \(grouped(tally.refused))")

@@ -30,7 +30,10 @@ struct SaaSSimulation {
         var paymentsSucceeded = 0
         var paymentsFailed = 0
         var recoveries = 0
-        var writtenOff = 0
+        var dunningEnded = 0
+        var cardsFixed = 0
+        var creditNotes = 0
+        var lateUsageLines = 0
     }
 
     init(engine: Engine, organizations count: Int, months: Int, seed: UInt64, end: Date) {
@@ -50,14 +53,11 @@ struct SaaSSimulation {
         try await engine.initializeDefaultPlans(at: start)
         let plans = Dictionary(uniqueKeysWithValues: try engine.plans().map { ($0.plan.id, $0.plan) })
         var nextSignup = 0
-        let gateway = InProcessGateway()
-        var seen = try engine.log.head()?.sequence ?? 0
-        var retries: [(invoice: String, organization: String, at: Date)] = []
         var lastCorrectable: [(organization: String, sequence: UInt64, quantity: Int64)] = []
         for day in 0..<days {
             let dayStart = start.addingTimeInterval(Double(day) * 86_400)
-            try await engine.advance(to: dayStart)
-            try await collect(day: day, at: dayStart.addingTimeInterval(3_600), since: &seen, retries: &retries, gateway: gateway, tally: &tally)
+            // Time passes: periods close, drafts are finalized and collected, dunning runs.
+            tally.count(try await engine.advance(to: dayStart))
             while nextSignup < organizations.count, organizations[nextSignup].signup < dayStart.addingTimeInterval(86_400) {
                 try await signUp(organizations[nextSignup])
                 tally.lifecycleCommands += 3
@@ -68,6 +68,7 @@ struct SaaSSimulation {
             for organization in organizations[..<nextSignup] {
                 guard let record = records[organization.id] else { continue }
                 tally.lifecycleCommands += try await lifecycle(organization, record, day: day, at: dayStart.addingTimeInterval(7_200))
+                try await payments(organization, record, day: day, at: dayStart.addingTimeInterval(10_800), tally: &tally)
                 guard record.subscription.status.isLive, record.startedAt < dayStart, let plan = plans[record.subscription.planID] else { continue }
                 batch += usage(of: organization, on: plan, day: day, dayStart: dayStart, startedAt: record.startedAt, tally: &tally)
             }
@@ -93,61 +94,30 @@ struct SaaSSimulation {
             lastCorrectable = correctable
             progress(day + 1, tally.usageSent)
         }
-        try await engine.advance(to: end)
+        tally.count(try await engine.advance(to: end))
         return tally
     }
 
     // MARK: Payments
 
-    /// Charges the invoices the day's advance issued, retries failed ones when the schedule says,
-    /// lets some customers fix their card, and writes off what stays unpaid (canceling the
-    /// subscription), as dunning does.
-    private func collect(
-        day: Int, at date: Date, since seen: inout UInt64, retries: inout [(invoice: String, organization: String, at: Date)],
-        gateway: InProcessGateway, tally: inout Counts
-    ) async throws {
-        var due: [(invoice: String, organization: String)] = []
-        if let head = try engine.log.head(), head.sequence > seen {
-            for event in try engine.log.events(from: seen + 1, limit: Int(head.sequence - seen)) where event.eventType == BillingEventType.invoiceIssued.rawValue {
-                let invoice = try Tally_V1_InvoiceIssued(serializedBytes: event.payload)
-                if invoice.amountDue.minorUnits > 0 { due.append((invoice.invoiceID, event.organizationID)) }
+    /// What customers do about money: some fix a declined card while dunning retries (a day
+    /// at a time, so some do not in time); now and then a paying customer gets a service
+    /// credit for an outage, refunded through the gateway.
+    private func payments(_ organization: DemoOrganization, _ record: SubscriptionRecord, day: Int, at date: Date, tally: inout Counts) async throws {
+        var random = DemoRandom(seed, organization.index, 1_000_000 + day)
+        switch record.subscription.status {
+        case .pastDue, .grace, .unpaid:
+            if random.chance(0.12) {
+                try await engine.updateOrganization(organization.id, OrganizationUpdate(paymentMethod: "pm_card_visa"), at: date)
+                tally.cardsFixed += 1
             }
-            seen = head.sequence
-        }
-        var later: [(invoice: String, organization: String, at: Date)] = []
-        for retry in retries {
-            if retry.at <= date {
-                // Some customers fix their card before the retry.
-                // Seeded by the invoice's number, not String.hashValue (which changes per process).
-                var random = DemoRandom(seed, Int(retry.invoice.utf8.reduce(UInt64(14_695_981_039_346_656_037)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 } & 0xFFFF_FFFF), day)
-                if random.chance(0.5) {
-                    try await engine.updateOrganization(retry.organization, OrganizationUpdate(paymentMethod: "pm_card_visa"), at: date)
-                }
-                due.append((retry.invoice, retry.organization))
-            } else {
-                later.append(retry)
-            }
-        }
-        retries = later
-        for (invoice, organization) in due {
-            guard let status = try engine.invoiceStatus(invoice), status.state == .open else { continue }
-            let wasRetry = status.failedAttempts > 0
-            switch try await engine.collectPayment(for: invoice, through: gateway, at: date) {
-            case .paid:
-                tally.paymentsSucceeded += 1
-                if wasRetry { tally.recoveries += 1 }
-            case .failed(_, _, let next):
-                tally.paymentsFailed += 1
-                if let next {
-                    retries.append((invoice, organization, next))
-                } else {
-                    try await engine.markInvoiceUncollectible(invoice, at: date)
-                    tally.writtenOff += 1
-                    if try engine.subscription(of: organization)?.subscription.status.isLive == true {
-                        try await engine.cancelSubscription(organization, at: date, immediately: true)
-                    }
-                }
-            }
+        default:
+            guard day % 30 == 17, organization.index % 23 == 0, let invoice = try engine.live.invoices(of: organization.id).last,
+                try engine.invoiceStatus(invoice.invoiceID)?.state == .paid, invoice.total.minorUnits >= 1_000
+            else { return }
+            let credit = Money(minorUnits: invoice.total.minorUnits / 10, currency: .usd)
+            try await engine.issueCreditNote(for: invoice.invoiceID, amount: credit, reason: "service credit: API outage (SLA)", at: date)
+            tally.creditNotes += 1
         }
     }
 
@@ -266,5 +236,15 @@ struct SaaSSimulation {
         // A client whose response was lost sends the same request again.
         for index in records.indices where random.chance(0.015) { records.append(records[index]) }
         return records
+    }
+}
+
+extension SaaSSimulation.Counts {
+    /// Adds what one `advance` did to the money side of the story.
+    mutating func count(_ report: AdvanceReport) {
+        paymentsSucceeded += report.appended[BillingEventType.paymentSucceeded.rawValue] ?? 0
+        paymentsFailed += report.appended[BillingEventType.paymentFailed.rawValue] ?? 0
+        recoveries += report.appended[BillingEventType.subscriptionRecovered.rawValue] ?? 0
+        dunningEnded += report.appended[BillingEventType.gracePeriodStarted.rawValue] ?? 0
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import LMDB
+import Payments
 import Tally
 
 extension DataDirectoryOptions {
@@ -20,11 +21,11 @@ extension DataDirectoryOptions {
 
     /// Every command opens the engine the same way: a map large enough that a big log (a
     /// demo, a restore) rarely needs to grow it.
-    func openEngine(failure: String) throws -> Engine {
+    func openEngine(failure: String, gateway: (any PaymentGateway)? = nil) throws -> Engine {
         do {
             var options = EnvironmentOptions()
             options.mapSize = 1 << 34
-            return try Engine(directory: path, environment: options)
+            return try Engine(directory: path, environment: options, gateway: gateway)
         } catch {
             throw fail("\(failure): \(error)")
         }
