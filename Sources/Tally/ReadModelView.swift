@@ -66,21 +66,14 @@ public struct ReadModelView: Sendable {
 
     /// The invoice numbered `id` ("2026-000042"), if there is one.
     public func invoice(_ id: String) throws -> Tally_V1_InvoiceIssued? {
-        guard let (series, number) = Self.invoiceNumber(id) else { return nil }
+        guard let (series, number) = InvoicesProjector.parse(id) else { return nil }
         return try projections.read(InvoicesProjector.name) { try InvoicesProjector.invoice(series: series, number: number, in: $0) }
     }
 
     /// The organization invoice `id` was issued to.
     public func organization(ofInvoice id: String) throws -> String? {
-        guard let (series, number) = Self.invoiceNumber(id) else { return nil }
+        guard let (series, number) = InvoicesProjector.parse(id) else { return nil }
         return try projections.read(InvoicesProjector.name) { try InvoicesProjector.organization(series: series, number: number, in: $0) }
-    }
-
-    /// "2026-000042" as its series and number.
-    static func invoiceNumber(_ id: String) -> (series: String, number: UInt64)? {
-        let parts = id.split(separator: "-")
-        guard parts.count == 2, let number = UInt64(parts[1]) else { return nil }
-        return (String(parts[0]), number)
     }
 
     /// An organization's draft invoices: closed periods still waiting for late usage, each

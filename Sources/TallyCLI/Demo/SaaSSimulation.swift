@@ -33,7 +33,6 @@ struct SaaSSimulation {
         var dunningEnded = 0
         var cardsFixed = 0
         var creditNotes = 0
-        var lateUsageLines = 0
     }
 
     init(engine: Engine, organizations count: Int, months: Int, seed: UInt64, end: Date) {
