@@ -55,7 +55,9 @@ public final class Engine: Sendable {
 
     /// Fresh instances of every read model the engine keeps.
     static func projectors() -> [any Projector] {
-        [CatalogProjector(), SubscriptionsProjector(), QuotasProjector(), UsageRollupsProjector(), InvoicesProjector(), RevenueProjector()]
+        [
+            CatalogProjector(), SubscriptionsProjector(), QuotasProjector(), UsageRollupsProjector(), InvoicesProjector(), RevenueProjector(), MRRProjector(),
+        ]
     }
 
     // MARK: Plans

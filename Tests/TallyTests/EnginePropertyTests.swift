@@ -121,7 +121,9 @@ struct EnginePropertyTests {
         }
         #expect(refused > 0, "the stream should exercise refusals too (seed \(seed))")
         let head = try #require(try engine.log.head())
-        let projectors: [any Projector] = [CatalogProjector(), SubscriptionsProjector(), QuotasProjector(), UsageRollupsProjector(), InvoicesProjector(), RevenueProjector()]
+        let projectors: [any Projector] = [
+            CatalogProjector(), SubscriptionsProjector(), QuotasProjector(), UsageRollupsProjector(), InvoicesProjector(), RevenueProjector(), MRRProjector(),
+        ]
         let names = projectors.map(\.name)
         var incremental: [String: [String: [[UInt8]]]] = [:]
         for name in names {

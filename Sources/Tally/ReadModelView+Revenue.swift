@@ -1,0 +1,45 @@
+public import Billing
+import Projections
+import ReadModels
+
+extension ReadModelView {
+    /// Recurring revenue per currency (ISO 4217 code): MRR, customers and movements at any
+    /// day, and the monthly rates (docs/METRICS.md).
+    public func revenueLedgers() throws -> [RevenueLedger] {
+        try projections.read(MRRProjector.name) { reader in
+            let histories = try MRRProjector.histories(in: reader)
+            return try MRRProjector.daily(in: reader).sorted { $0.key < $1.key }.map { code, daily in
+                RevenueLedger(currency: try Currency(code), daily: daily, histories: histories)
+            }
+        }
+    }
+
+    /// Every organization's revenue history: signup, MRR per subscription, movements, trials.
+    public func customerHistories() throws -> [CustomerHistory] {
+        try projections.read(MRRProjector.name) { try MRRProjector.histories(in: $0) }
+    }
+
+    public func customerHistory(of organizationID: String) throws -> CustomerHistory? {
+        try projections.read(MRRProjector.name) { try MRRProjector.history(of: organizationID, in: $0) }
+    }
+
+    /// Usage revenue invoiced per currency, on the UTC days `fromDay` through `toDay`, by the
+    /// last day of the service each line bills: reported apart from MRR.
+    public func meteredRevenue(fromDay: Int32, toDay: Int32) throws -> [String: Int64] {
+        try projections.read(MRRProjector.name) { reader in
+            try MRRProjector.metered(in: reader).mapValues { days in
+                days.reduce(0) { $1.key >= fromDay && $1.key <= toDay ? $0 + $1.value : $0 }
+            }
+        }
+    }
+
+    /// Retention by signup month for one currency's customers, through `lastDay`.
+    public func cohorts(currency: Currency, through lastDay: Int32) throws -> CohortTable {
+        CohortTable(currency: currency, histories: try customerHistories(), through: lastDay)
+    }
+
+    /// Trial-to-paid conversion by the month trials started.
+    public func trialConversion() throws -> TrialConversion {
+        TrialConversion(histories: try customerHistories())
+    }
+}
