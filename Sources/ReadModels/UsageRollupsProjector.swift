@@ -100,6 +100,42 @@ public struct UsageRollupsProjector: Projector {
         return totals.sorted { ($0.metric, $0.key) < ($1.metric, $1.key) }
     }
 
+    /// One cell of the rollups: a metric on a day, for a member (user or resource; empty for
+    /// the day's total).
+    public struct Cell: Sendable, Hashable {
+        public var metric: String
+        public var day: Int32
+        public var member: String
+        public var rollup: UsageRollup
+    }
+
+    /// The cells of `organizationID` on the UTC days `fromDay` through `toDay`, unmerged, in
+    /// one pass over its keys: what trends and forecasts read day by day.
+    public static func cells(
+        _ organizationID: String, metric: String? = nil, fromDay: Int32, toDay: Int32, by breakdown: Breakdown, in reader: ProjectionReader
+    ) throws -> [Cell] {
+        let prefix = Array(organizationID.utf8) + [0] + (metric.map { Array($0.utf8) + [0] } ?? [])
+        let database = reader.database(breakdown == .day ? "daily" : breakdown == .user ? "by_user" : "by_resource")
+        var cells: [Cell] = []
+        try reader.transaction.withCursor(on: database) { cursor in
+            var entry = try prefix.withUnsafeBytes { try cursor.seek(atOrAfter: $0) }
+            while let current = entry {
+                let key = Array(current.key)
+                guard key.starts(with: prefix) else { break }
+                let rest = key[(organizationID.utf8.count + 1)...]
+                guard let zero = rest.firstIndex(of: 0), key.count >= zero + 5 else { break }
+                let day = dayNumber(key[(zero + 1)..<(zero + 5)])
+                if day >= fromDay, day <= toDay, let rollup = UsageRollup(buffer: current.value) {
+                    cells.append(Cell(
+                        metric: String(decoding: rest[..<zero], as: UTF8.self), day: day,
+                        member: String(decoding: key[(zero + 5)...], as: UTF8.self), rollup: rollup))
+                }
+                entry = try cursor.next()
+            }
+        }
+        return cells
+    }
+
     // MARK: Keys
 
     /// org, 0, metric, 0, day (4 bytes), then the member (user or resource) if any: built in
