@@ -4,11 +4,15 @@ import Projections
 import ReadModels
 
 extension ReadModelView {
-    /// The churn-risk score of every organization with a live subscription at `date`, riskiest
-    /// first (ties by organization id). Each score is recomputed from the read models the
-    /// events keep current, so it reflects every event up to `date` (docs/METRICS.md).
+    /// The churn-risk score of every organization that pays or is in a trial at `date`,
+    /// riskiest first (ties by organization id): an organization on a free plan has no revenue
+    /// to churn (`churnRisk(of:at:)` still scores it). Each score is recomputed from the read
+    /// models the events keep current, so it reflects every event up to `date` (docs/METRICS.md).
     public func churnRisks(at date: Date) throws -> [OrganizationRisk] {
-        try subscriptions().filter { $0.subscription.status.isLive }.map { try churnRisk(of: $0, at: date) }
+        try subscriptions().filter { record in
+            if case .trialing = record.subscription.status { return true }
+            return try MRRProjector.contribution(of: record) > 0
+        }.map { try churnRisk(of: $0, at: date) }
             .sorted { ($0.risk.score, $1.organizationID) > ($1.risk.score, $0.organizationID) }
     }
 

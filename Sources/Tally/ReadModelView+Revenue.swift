@@ -23,14 +23,10 @@ extension ReadModelView {
         try projections.read(MRRProjector.name) { try MRRProjector.history(of: organizationID, in: $0) }
     }
 
-    /// Usage revenue invoiced per currency, on the UTC days `fromDay` through `toDay`, by the
-    /// last day of the service each line bills: reported apart from MRR.
-    public func meteredRevenue(fromDay: Int32, toDay: Int32) throws -> [String: Int64] {
-        try projections.read(MRRProjector.name) { reader in
-            try MRRProjector.metered(in: reader).mapValues { days in
-                days.reduce(0) { $1.key >= fromDay && $1.key <= toDay ? $0 + $1.value : $0 }
-            }
-        }
+    /// Usage revenue invoiced per currency and UTC day (the last day of the service each line
+    /// bills): reported apart from MRR.
+    public func dailyUsageRevenue() throws -> [String: [Int32: Int64]] {
+        try projections.read(MRRProjector.name) { try MRRProjector.metered(in: $0) }
     }
 
     /// Retention by signup month for one currency's customers, through `lastDay`.

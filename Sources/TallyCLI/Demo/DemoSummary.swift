@@ -1,3 +1,4 @@
+import Billing
 import EventLog
 import Foundation
 import ReadModels
@@ -80,6 +81,8 @@ struct DemoSummary {
         Swift.print("  payments (collected by advance): \(grouped(tally.paymentsSucceeded)) succeeded, \(grouped(tally.paymentsFailed)) failed")
         Swift.print("  dunning: \(grouped(tally.cardsFixed)) cards fixed, \(grouped(tally.recoveries)) subscriptions recovered, \(grouped(tally.dunningEnded)) ran out of retries (grace, then canceled)")
 
+        try printRevenue(at: now)
+
         Swift.print("\nTraffic")
         Swift.print("  usage records sent \(grouped(tally.usageSent)): retries absorbed \(grouped(tally.retriesAbsorbed)), late arrivals \(grouped(tally.lateUsage)), corrections \(grouped(tally.corrections)), refused \(grouped(tally.refused))")
         Swift.print("\nHead \(head.sequence) \(head.hash.hex)")
@@ -88,6 +91,41 @@ struct DemoSummary {
 }
 
 extension DemoSummary {
+    /// MRR, ARR, the last whole month's movements and the riskiest organizations.
+    func printRevenue(at now: Date) throws {
+        let grouped = ProgressReporter.grouped
+        let today = UsageRollupsProjector.day(of: now)
+        let lastMonth = CalendarMonth(containing: today).advanced(by: -1)
+        for ledger in try engine.live.revenueLedgers() {
+            let standing = ledger.standing(atEndOf: today)
+            let month = ledger.metrics(for: lastMonth)
+            let movements = month.interval.movements
+            let amount = { (kind: MRRMovement.Kind) in
+                "\(Self.money(movements.amount(kind), ledger.currency)) (\(movements.count(kind)))"
+            }
+            Swift.print("\nRecurring revenue (\(ledger.currency.code))")
+            Swift.print("  MRR \(Self.money(standing.mrr, ledger.currency)), ARR \(Self.money(standing.mrr * 12, ledger.currency)), \(grouped(Int(standing.customers))) paying customers")
+            Swift.print("  \(lastMonth): new \(amount(.newBusiness)), expansion \(amount(.expansion)), contraction \(amount(.contraction)), churn \(amount(.churn)), reactivation \(amount(.reactivation))")
+            Swift.print("  \(lastMonth): net change \(Self.money(movements.net, ledger.currency)); logo churn \(month.customerChurnRate.percent().map { "\($0)%" } ?? "n/a"), net revenue retention \(month.netRevenueRetention.percent().map { "\($0)%" } ?? "n/a")")
+        }
+        let risks = try engine.live.churnRisks(at: now).prefix(5)
+        guard !risks.isEmpty else { return }
+        Swift.print("\nRiskiest organizations (churn-risk score, the signals behind it)")
+        for entry in risks {
+            let signals = entry.risk.signals.filter { $0.points > 0 }.prefix(3).map { "\($0.name.rawValue) \($0.points)" }.joined(separator: ", ")
+            Swift.print("  \(entry.organizationID)  \(String(entry.risk.score).rightAligned(3))  \(entry.planID.padding(toLength: 13, withPad: " ", startingAt: 0)) \(signals)")
+        }
+    }
+
+    /// Minor units with the currency's code: "USD 1,234.56".
+    static func money(_ minorUnits: Int64, _ currency: Currency) -> String {
+        var scale: Int64 = 1
+        for _ in 0..<currency.exponent { scale *= 10 }
+        let major = ProgressReporter.grouped(Int(minorUnits.magnitude / UInt64(scale)))
+        let minor = currency.exponent == 0 ? "" : "." + String(String(minorUnits.magnitude % UInt64(scale) + UInt64(scale)).dropFirst())
+        return "\(currency.code) \(minorUnits < 0 ? "-" : "")\(major)\(minor)"
+    }
+
     /// USD minor units as "$1,234.56" (the demo bills in USD).
     static func dollars(_ minorUnits: Int64) -> String {
         "$\(ProgressReporter.grouped(Int(minorUnits / 100))).\(String(format: "%02d", Int(abs(minorUnits % 100))))"

@@ -8,7 +8,14 @@ enum OutputValue {
     case flag(Bool)
     case date(Date)
     case money(Money)
+    /// An exact decimal such as a percentage: a JSON number, never a float.
+    case decimal(ExactDecimal)
+    /// A value with its own JSON (an array of objects) and a short text for tables and CSV.
+    case structured(cell: String, json: String)
     case none
+
+    /// A rate as a percentage with two decimals, or none when undefined.
+    static func percent(_ rate: Rate) -> OutputValue { rate.percent().map { .decimal($0) } ?? .none }
 
     /// As a table or CSV cell.
     var cell: String {
@@ -18,6 +25,8 @@ enum OutputValue {
         case .flag(let value): value ? "true" : "false"
         case .date(let date): date.formatted(.iso8601)
         case .money(let money): "\(money.decimalValue) \(money.currency.code)"
+        case .decimal(let value): value.description
+        case .structured(let cell, _): cell
         case .none: ""
         }
     }
@@ -31,6 +40,8 @@ enum OutputValue {
         case .date(let date): Self.quoted(date.formatted(.iso8601))
         case .money(let money):
             "{\"amount\":\(Self.quoted(money.decimalValue.description)),\"currency\":\(Self.quoted(money.currency.code)),\"minor_units\":\(money.minorUnits)}"
+        case .decimal(let value): value.description
+        case .structured(_, let json): json
         case .none: "null"
         }
     }
