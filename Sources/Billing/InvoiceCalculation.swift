@@ -2,7 +2,8 @@
 /// calculation a billing run stores in its invoice events (so replay never recomputes).
 ///
 /// Order of work, each step rounded on its own line with `rounding`:
-/// 1. the recurring fee and the proration lines of plan changes in the period;
+/// 1. the recurring fee, the recurring discount on it, if any, and the proration lines of
+///    plan changes in the period (prorations are not discounted);
 /// 2. one usage line per metric: usage above the included quantity (the contract's, if any),
 ///    priced with the contract's or the plan's model; then one line per metric of each earlier
 ///    period whose usage changed after its invoice was finalized (late usage), the difference
@@ -46,7 +47,8 @@ public struct InvoiceCalculation: Sendable, Hashable {
 
     public init(
         currency: Currency, recurring: [(description: String, amount: Money)], prorations: [(credit: Money, charge: Money)] = [],
-        usage: [Usage] = [], lateUsage: [LateUsage] = [], contract: CustomPricing? = nil, treatment: TaxTreatment = .untaxed,
+        recurringDiscount: (description: String, amount: Money)? = nil, usage: [Usage] = [], lateUsage: [LateUsage] = [],
+        contract: CustomPricing? = nil, treatment: TaxTreatment = .untaxed,
         taxMode: TaxMode = .exclusive, rounding: RoundingMode = .halfUp
     ) throws(BillingError) {
         var nets: [InvoiceLine] = []
@@ -56,6 +58,10 @@ public struct InvoiceCalculation: Sendable, Hashable {
         for (description, amount) in recurring {
             guard amount.currency == currency else { throw .currencyMismatch(currency.code, amount.currency.code) }
             add(.recurring, description, amount)
+        }
+        if let (description, amount) = recurringDiscount, !amount.isZero {
+            guard amount.currency == currency else { throw .currencyMismatch(currency.code, amount.currency.code) }
+            add(.recurringDiscount, description, amount.isNegative ? amount : amount.negated)
         }
         for (credit, charge) in prorations {
             if !credit.isZero { add(.prorationCredit, "Unused time on the previous plan", credit) }
@@ -114,8 +120,9 @@ public struct InvoiceCalculation: Sendable, Hashable {
             for amount in amounts { total = try total.adding(amount) }
             return total
         }
-        subtotal = try sum(lines.filter { $0.kind != .volumeDiscount }.map(\.amount))
-        discounts = try sum(lines.filter { $0.kind == .volumeDiscount }.map(\.amount))
+        let isDiscount = { (line: InvoiceLine) in line.kind == .volumeDiscount || line.kind == .recurringDiscount }
+        subtotal = try sum(lines.filter { !isDiscount($0) }.map(\.amount))
+        discounts = try sum(lines.filter(isDiscount).map(\.amount))
         tax = try sum(lines.map(\.tax))
         total = try sum([subtotal, discounts, tax])
     }

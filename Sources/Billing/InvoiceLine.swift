@@ -9,6 +9,8 @@ public struct InvoiceLine: Sendable, Hashable, Codable {
         /// finalized (or a correction of it): the price difference, on the next invoice.
         case lateUsage = "late_usage"
         case volumeDiscount = "volume_discount"
+        /// A recurring discount (subscription.discount_applied) taken off the recurring fee.
+        case recurringDiscount = "recurring_discount"
         case commitmentTrueUp = "commitment_true_up"
     }
 

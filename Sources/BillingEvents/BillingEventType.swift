@@ -22,6 +22,7 @@ public enum BillingEventType: String, CaseIterable, Sendable {
     case subscriptionExpired = "subscription.expired"
     case subscriptionMarkedUnpaid = "subscription.marked_unpaid"
     case subscriptionRecovered = "subscription.recovered"
+    case discountApplied = "subscription.discount_applied"
     case usageRecorded = "usage.recorded"
     case usageCorrected = "usage.corrected"
     case quotaConfigured = "quota.configured"
@@ -61,6 +62,7 @@ public enum BillingEventType: String, CaseIterable, Sendable {
         case .subscriptionExpired: Tally_V1_SubscriptionExpired.self
         case .subscriptionMarkedUnpaid: Tally_V1_SubscriptionMarkedUnpaid.self
         case .subscriptionRecovered: Tally_V1_SubscriptionRecovered.self
+        case .discountApplied: Tally_V1_DiscountApplied.self
         case .usageRecorded: Tally_V1_UsageRecorded.self
         case .usageCorrected: Tally_V1_UsageCorrected.self
         case .quotaConfigured: Tally_V1_QuotaConfigured.self

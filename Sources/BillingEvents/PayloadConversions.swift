@@ -240,3 +240,26 @@ extension BillingError {
         return self
     }
 }
+
+extension Tally_V1_DiscountApplied {
+    public init(_ discount: RecurringDiscount, subscriptionID: String) {
+        self.init()
+        self.subscriptionID = subscriptionID
+        discountID = discount.id
+        switch discount.value {
+        case .percentOff(let percent): percentOff = percent.description
+        case .amountOff(let amount): amountOff = Tally_V1_Money(amount)
+        }
+        periods = UInt32(discount.periodsLeft ?? 0)
+    }
+
+    public func decoded() throws(BillingError) -> RecurringDiscount {
+        let value: RecurringDiscount.Value
+        switch (percentOff.isEmpty, hasAmountOff) {
+        case (false, false): value = .percentOff(try ExactDecimal(percentOff, field: "percent_off"))
+        case (true, true): value = .amountOff(try amountOff.decoded(field: "amount_off"))
+        default: throw .invalid(field: "percent_off", rule: "exactly one of percent_off and amount_off must be set")
+        }
+        return RecurringDiscount(id: discountID, value: value, periods: periods == 0 ? nil : Int(periods))
+    }
+}

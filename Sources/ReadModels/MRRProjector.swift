@@ -70,13 +70,15 @@ public struct MRRProjector: Projector {
         try Self.save(history, store)
     }
 
-    /// What a subscription adds to its organization's MRR: its recurring price over a month
-    /// while it is paid for (active, past due or in grace); nothing while trialing, unpaid or
-    /// after it ended.
+    /// What a subscription adds to its organization's MRR: its recurring price, net of any
+    /// recurring discount, over a month while it is paid for (active, past due or in grace);
+    /// nothing while trialing, unpaid or after it ended.
     public static func contribution(of record: SubscriptionRecord) throws -> Int64 {
         guard let price = record.recurringPrice else { return 0 }
         switch record.subscription.status {
-        case .active, .pastDue, .grace: return try MRRMovement.monthly(price, every: record.subscription.interval).minorUnits
+        case .active, .pastDue, .grace:
+            let fee = try record.discount?.discounted(price) ?? price
+            return try MRRMovement.monthly(fee, every: record.subscription.interval).minorUnits
         case .trialing, .unpaid, .canceled, .expired: return 0
         }
     }

@@ -20,11 +20,11 @@ import SwiftProtobuf
 public struct SubscriptionsProjector: Projector {
     public static let name = "subscriptions"
     public var name: String { Self.name }
-    public let version: UInt32 = 5
+    public let version: UInt32 = 6
     public let eventTypes: Set<String> = Set([
         BillingEventType.trialStarted, .subscriptionActivated, .planChanged, .subscriptionRenewed, .subscriptionPastDue,
         .gracePeriodStarted, .cancellationScheduled, .subscriptionCanceled, .subscriptionReactivated, .subscriptionExpired,
-        .subscriptionMarkedUnpaid, .subscriptionRecovered,
+        .subscriptionMarkedUnpaid, .subscriptionRecovered, .discountApplied,
     ].map(\.rawValue))
     public let databases: [String: DatabaseOptions] = ["current": [], "due": []]
 
@@ -128,6 +128,7 @@ public struct SubscriptionsProjector: Projector {
             let renewed = try Tally_V1_SubscriptionRenewed(serializedBytes: payload)
             try record.subscription.renew(at: renewed.periodStart.date)
             record.unbilledProrations = []  // billed on the invoice that closed the period
+            record.discount = record.discount?.afterPeriod()  // the closing invoice took its share
             record.recurringPrice = try renewed.recurringPrice.decoded(field: "recurring_price")
             record.periodPrice = record.recurringPrice
             record.currentPeriod = try BillingPeriod(start: renewed.periodStart.date, end: renewed.periodEnd.date)
@@ -146,6 +147,11 @@ public struct SubscriptionsProjector: Projector {
             try record.subscription.markUnpaid(at: try Tally_V1_SubscriptionMarkedUnpaid(serializedBytes: payload).since.date)
         case .subscriptionRecovered:
             try record.subscription.recoverPayment()
+        case .discountApplied:
+            guard record.subscription.status.isLive else {
+                throw BillingError.illegalTransition(action: "apply a discount to", status: record.subscription.status.name)
+            }
+            record.discount = try Tally_V1_DiscountApplied(serializedBytes: payload).decoded()
         case .subscriptionExpired:
             try record.subscription.expireTrial(at: try Tally_V1_SubscriptionExpired(serializedBytes: payload).effectiveAt.date)
         default:
@@ -202,6 +208,9 @@ public struct SubscriptionRecord: Sendable, Hashable, Codable {
     public var subscription: Subscription
     /// Proration amounts of plan changes in the current period, for the invoice that closes it.
     public var unbilledProrations: [UnbilledProration] = []
+    /// The recurring discount in force: taken off the recurring fee of the invoice that closes
+    /// each period until it runs out.
+    public var discount: RecurringDiscount?
 }
 
 /// The credit and charge of one immediate plan change, not yet on an invoice.

@@ -44,7 +44,7 @@ extension Engine {
     /// Decides one subscription event from the current record, inside the append; the state
     /// machine's refusals become `EngineError.conflict` naming the state.
     func transition(
-        _ organizationID: String, at date: Date,
+        _ organizationID: String, at date: Date, idempotencyKey: String? = nil,
         _ decide: @escaping @Sendable (SubscriptionRecord) throws(BillingError) -> (BillingEventType, any SwiftProtobuf.Message)
     ) async throws -> SubscriptionRecord {
         let projections = projections
@@ -61,7 +61,8 @@ extension Engine {
                 throw EngineError.invalid(field: Self.field(of: error), rule: Self.rule(of: error))
             }
             return [EventDraft(
-                organizationID: organizationID, eventType: decided.0.rawValue, occurredAt: date, payload: try decided.1.deterministicData())]
+                organizationID: organizationID, eventType: decided.0.rawValue, occurredAt: date, idempotencyKey: idempotencyKey,
+                payload: try decided.1.deterministicData())]
         }
         return try existingSubscription(of: organizationID)
     }

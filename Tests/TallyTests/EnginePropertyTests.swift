@@ -101,6 +101,14 @@ struct EnginePropertyTests {
                     guard let invoice = try engine.live.invoices(of: organization).randomElement(using: &random) else { continue }
                     let amount = Bool.random(using: &random) ? nil : Money(minorUnits: Int64.random(in: 1...5_000, using: &random), currency: .usd)
                     try await engine.issueCreditNote(for: invoice.invoiceID, amount: amount, reason: "test", at: date)
+                case 17:
+                    // A recurring discount: percent or amount off, for a few periods or for good.
+                    let value: RecurringDiscount.Value = Bool.random(using: &random)
+                        ? .percentOff(ExactDecimal(Int64.random(in: 1...100, using: &random)))
+                        : .amountOff(Money(minorUnits: Int64.random(in: 1...60_000, using: &random), currency: .usd))
+                    try await engine.applyDiscount(
+                        organization, RecurringDiscount(id: "d-\(step)", value: value, periods: Bool.random(using: &random) ? nil : Int.random(in: 1...3, using: &random)),
+                        at: date)
                 default:
                     let key = Bool.random(using: &random) ? "u-\(Int.random(in: 0..<200, using: &random))" : nil
                     let metric = metrics.randomElement(using: &random)!
@@ -155,7 +163,7 @@ struct EnginePropertyTests {
         let appended = Set(try engine.log.events(from: 1, limit: Int(head.sequence)).map(\.eventType))
         for type in [
             BillingEventType.subscriptionRenewed, .subscriptionActivated, .usageCorrected, .quotaConfigured, .organizationUpdated, .invoiceDrafted,
-            .invoiceIssued,
+            .invoiceIssued, .discountApplied,
         ] {
             #expect(appended.contains(type.rawValue), "the stream should reach \(type.rawValue) (seed \(seed))")
         }

@@ -126,76 +126,103 @@ public nonisolated struct Tally_V1_ProrationAmounts: Sendable {
 /// period's end plus the late-usage grace), so usage that arrives late still lands on it; it is
 /// then finalized by invoice.issued with its usage counted again. The draft holds what the
 /// period's end fixed: the fee and the prorations.
-public nonisolated struct Tally_V1_InvoiceDrafted: Sendable {
+public nonisolated struct Tally_V1_InvoiceDrafted: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var draftID: String = String()
+  public var draftID: String {
+    get {_storage._draftID}
+    set {_uniqueStorage()._draftID = newValue}
+  }
 
-  public var subscriptionID: String = String()
+  public var subscriptionID: String {
+    get {_storage._subscriptionID}
+    set {_uniqueStorage()._subscriptionID = newValue}
+  }
 
-  public var planID: String = String()
+  public var planID: String {
+    get {_storage._planID}
+    set {_uniqueStorage()._planID = newValue}
+  }
 
   public var periodStart: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_periodStart ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_periodStart = newValue}
+    get {_storage._periodStart ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._periodStart = newValue}
   }
   /// Returns true if `periodStart` has been explicitly set.
-  public var hasPeriodStart: Bool {self._periodStart != nil}
+  public var hasPeriodStart: Bool {_storage._periodStart != nil}
   /// Clears the value of `periodStart`. Subsequent reads from it will return its default value.
-  public mutating func clearPeriodStart() {self._periodStart = nil}
+  public mutating func clearPeriodStart() {_uniqueStorage()._periodStart = nil}
 
   public var periodEnd: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_periodEnd ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_periodEnd = newValue}
+    get {_storage._periodEnd ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._periodEnd = newValue}
   }
   /// Returns true if `periodEnd` has been explicitly set.
-  public var hasPeriodEnd: Bool {self._periodEnd != nil}
+  public var hasPeriodEnd: Bool {_storage._periodEnd != nil}
   /// Clears the value of `periodEnd`. Subsequent reads from it will return its default value.
-  public mutating func clearPeriodEnd() {self._periodEnd = nil}
+  public mutating func clearPeriodEnd() {_uniqueStorage()._periodEnd = nil}
 
-  public var recurringDescription: String = String()
+  public var recurringDescription: String {
+    get {_storage._recurringDescription}
+    set {_uniqueStorage()._recurringDescription = newValue}
+  }
 
   public var recurringPrice: Tally_V1_Money {
-    get {_recurringPrice ?? Tally_V1_Money()}
-    set {_recurringPrice = newValue}
+    get {_storage._recurringPrice ?? Tally_V1_Money()}
+    set {_uniqueStorage()._recurringPrice = newValue}
   }
   /// Returns true if `recurringPrice` has been explicitly set.
-  public var hasRecurringPrice: Bool {self._recurringPrice != nil}
+  public var hasRecurringPrice: Bool {_storage._recurringPrice != nil}
   /// Clears the value of `recurringPrice`. Subsequent reads from it will return its default value.
-  public mutating func clearRecurringPrice() {self._recurringPrice = nil}
+  public mutating func clearRecurringPrice() {_uniqueStorage()._recurringPrice = nil}
 
-  public var prorations: [Tally_V1_ProrationAmounts] = []
+  public var prorations: [Tally_V1_ProrationAmounts] {
+    get {_storage._prorations}
+    set {_uniqueStorage()._prorations = newValue}
+  }
 
   public var finalizeAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_finalizeAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_finalizeAt = newValue}
+    get {_storage._finalizeAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._finalizeAt = newValue}
   }
   /// Returns true if `finalizeAt` has been explicitly set.
-  public var hasFinalizeAt: Bool {self._finalizeAt != nil}
+  public var hasFinalizeAt: Bool {_storage._finalizeAt != nil}
   /// Clears the value of `finalizeAt`. Subsequent reads from it will return its default value.
-  public mutating func clearFinalizeAt() {self._finalizeAt = nil}
+  public mutating func clearFinalizeAt() {_uniqueStorage()._finalizeAt = nil}
 
   /// The invoice as it stood when drafted (no number yet), for display.
   public var preview: Tally_V1_InvoiceIssued {
-    get {_preview ?? Tally_V1_InvoiceIssued()}
-    set {_preview = newValue}
+    get {_storage._preview ?? Tally_V1_InvoiceIssued()}
+    set {_uniqueStorage()._preview = newValue}
   }
   /// Returns true if `preview` has been explicitly set.
-  public var hasPreview: Bool {self._preview != nil}
+  public var hasPreview: Bool {_storage._preview != nil}
   /// Clears the value of `preview`. Subsequent reads from it will return its default value.
-  public mutating func clearPreview() {self._preview = nil}
+  public mutating func clearPreview() {_uniqueStorage()._preview = nil}
+
+  /// The recurring discount in force for the period (subscription.discount_applied), taken
+  /// off the recurring fee as its own line; zero or unset when none.
+  public var recurringDiscount: Tally_V1_Money {
+    get {_storage._recurringDiscount ?? Tally_V1_Money()}
+    set {_uniqueStorage()._recurringDiscount = newValue}
+  }
+  /// Returns true if `recurringDiscount` has been explicitly set.
+  public var hasRecurringDiscount: Bool {_storage._recurringDiscount != nil}
+  /// Clears the value of `recurringDiscount`. Subsequent reads from it will return its default value.
+  public mutating func clearRecurringDiscount() {_uniqueStorage()._recurringDiscount = nil}
+
+  public var recurringDiscountDescription: String {
+    get {_storage._recurringDiscountDescription}
+    set {_uniqueStorage()._recurringDiscountDescription = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _periodStart: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _periodEnd: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _recurringPrice: Tally_V1_Money? = nil
-  fileprivate var _finalizeAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _preview: Tally_V1_InvoiceIssued? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// invoice.issued: a billing period closed by advance(to:). The number is gap-free within its
@@ -660,78 +687,146 @@ nonisolated extension Tally_V1_ProrationAmounts: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Tally_V1_InvoiceDrafted: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".InvoiceDrafted"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}draft_id\0\u{3}subscription_id\0\u{3}plan_id\0\u{3}period_start\0\u{3}period_end\0\u{3}recurring_description\0\u{3}recurring_price\0\u{1}prorations\0\u{3}finalize_at\0\u{1}preview\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}draft_id\0\u{3}subscription_id\0\u{3}plan_id\0\u{3}period_start\0\u{3}period_end\0\u{3}recurring_description\0\u{3}recurring_price\0\u{1}prorations\0\u{3}finalize_at\0\u{1}preview\0\u{3}recurring_discount\0\u{3}recurring_discount_description\0")
+
+  fileprivate class _StorageClass {
+    var _draftID: String = String()
+    var _subscriptionID: String = String()
+    var _planID: String = String()
+    var _periodStart: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _periodEnd: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _recurringDescription: String = String()
+    var _recurringPrice: Tally_V1_Money? = nil
+    var _prorations: [Tally_V1_ProrationAmounts] = []
+    var _finalizeAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _preview: Tally_V1_InvoiceIssued? = nil
+    var _recurringDiscount: Tally_V1_Money? = nil
+    var _recurringDiscountDescription: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _draftID = source._draftID
+      _subscriptionID = source._subscriptionID
+      _planID = source._planID
+      _periodStart = source._periodStart
+      _periodEnd = source._periodEnd
+      _recurringDescription = source._recurringDescription
+      _recurringPrice = source._recurringPrice
+      _prorations = source._prorations
+      _finalizeAt = source._finalizeAt
+      _preview = source._preview
+      _recurringDiscount = source._recurringDiscount
+      _recurringDiscountDescription = source._recurringDiscountDescription
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.draftID) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.subscriptionID) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.planID) }()
-      case 4: try { try decoder.decodeSingularMessageField(value: &self._periodStart) }()
-      case 5: try { try decoder.decodeSingularMessageField(value: &self._periodEnd) }()
-      case 6: try { try decoder.decodeSingularStringField(value: &self.recurringDescription) }()
-      case 7: try { try decoder.decodeSingularMessageField(value: &self._recurringPrice) }()
-      case 8: try { try decoder.decodeRepeatedMessageField(value: &self.prorations) }()
-      case 9: try { try decoder.decodeSingularMessageField(value: &self._finalizeAt) }()
-      case 10: try { try decoder.decodeSingularMessageField(value: &self._preview) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._draftID) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._subscriptionID) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._planID) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._periodStart) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._periodEnd) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._recurringDescription) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._recurringPrice) }()
+        case 8: try { try decoder.decodeRepeatedMessageField(value: &_storage._prorations) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._finalizeAt) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._preview) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._recurringDiscount) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._recurringDiscountDescription) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.draftID.isEmpty {
-      try visitor.visitSingularStringField(value: self.draftID, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._draftID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._draftID, fieldNumber: 1)
+      }
+      if !_storage._subscriptionID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._subscriptionID, fieldNumber: 2)
+      }
+      if !_storage._planID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._planID, fieldNumber: 3)
+      }
+      try { if let v = _storage._periodStart {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      try { if let v = _storage._periodEnd {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      if !_storage._recurringDescription.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._recurringDescription, fieldNumber: 6)
+      }
+      try { if let v = _storage._recurringPrice {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      if !_storage._prorations.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._prorations, fieldNumber: 8)
+      }
+      try { if let v = _storage._finalizeAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      try { if let v = _storage._preview {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._recurringDiscount {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
+      if !_storage._recurringDiscountDescription.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._recurringDiscountDescription, fieldNumber: 12)
+      }
     }
-    if !self.subscriptionID.isEmpty {
-      try visitor.visitSingularStringField(value: self.subscriptionID, fieldNumber: 2)
-    }
-    if !self.planID.isEmpty {
-      try visitor.visitSingularStringField(value: self.planID, fieldNumber: 3)
-    }
-    try { if let v = self._periodStart {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
-    } }()
-    try { if let v = self._periodEnd {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
-    } }()
-    if !self.recurringDescription.isEmpty {
-      try visitor.visitSingularStringField(value: self.recurringDescription, fieldNumber: 6)
-    }
-    try { if let v = self._recurringPrice {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
-    } }()
-    if !self.prorations.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.prorations, fieldNumber: 8)
-    }
-    try { if let v = self._finalizeAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
-    } }()
-    try { if let v = self._preview {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Tally_V1_InvoiceDrafted, rhs: Tally_V1_InvoiceDrafted) -> Bool {
-    if lhs.draftID != rhs.draftID {return false}
-    if lhs.subscriptionID != rhs.subscriptionID {return false}
-    if lhs.planID != rhs.planID {return false}
-    if lhs._periodStart != rhs._periodStart {return false}
-    if lhs._periodEnd != rhs._periodEnd {return false}
-    if lhs.recurringDescription != rhs.recurringDescription {return false}
-    if lhs._recurringPrice != rhs._recurringPrice {return false}
-    if lhs.prorations != rhs.prorations {return false}
-    if lhs._finalizeAt != rhs._finalizeAt {return false}
-    if lhs._preview != rhs._preview {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._draftID != rhs_storage._draftID {return false}
+        if _storage._subscriptionID != rhs_storage._subscriptionID {return false}
+        if _storage._planID != rhs_storage._planID {return false}
+        if _storage._periodStart != rhs_storage._periodStart {return false}
+        if _storage._periodEnd != rhs_storage._periodEnd {return false}
+        if _storage._recurringDescription != rhs_storage._recurringDescription {return false}
+        if _storage._recurringPrice != rhs_storage._recurringPrice {return false}
+        if _storage._prorations != rhs_storage._prorations {return false}
+        if _storage._finalizeAt != rhs_storage._finalizeAt {return false}
+        if _storage._preview != rhs_storage._preview {return false}
+        if _storage._recurringDiscount != rhs_storage._recurringDiscount {return false}
+        if _storage._recurringDiscountDescription != rhs_storage._recurringDiscountDescription {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

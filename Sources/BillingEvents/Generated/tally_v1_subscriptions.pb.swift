@@ -455,6 +455,41 @@ public nonisolated struct Tally_V1_SubscriptionExpired: Sendable {
   fileprivate var _effectiveAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
+/// subscription.discount_applied: a recurring discount on the subscription's recurring fee,
+/// for the current period and the next `periods - 1` (0: every period, for good). It replaces
+/// any discount in force. Exactly one of percent_off and amount_off is set.
+public nonisolated struct Tally_V1_DiscountApplied: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var subscriptionID: String = String()
+
+  public var discountID: String = String()
+
+  /// Percent off the recurring fee, greater than 0 and at most 100, such as "20" or "12.5".
+  public var percentOff: String = String()
+
+  /// A fixed amount off the recurring fee, in the subscription's currency.
+  public var amountOff: Tally_V1_Money {
+    get {_amountOff ?? Tally_V1_Money()}
+    set {_amountOff = newValue}
+  }
+  /// Returns true if `amountOff` has been explicitly set.
+  public var hasAmountOff: Bool {self._amountOff != nil}
+  /// Clears the value of `amountOff`. Subsequent reads from it will return its default value.
+  public mutating func clearAmountOff() {self._amountOff = nil}
+
+  /// How many billing periods it applies to, starting with the current one; 0 means forever.
+  public var periods: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _amountOff: Tally_V1_Money? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "tally.v1"
@@ -1003,6 +1038,60 @@ nonisolated extension Tally_V1_SubscriptionExpired: SwiftProtobuf.Message, Swift
   public static func ==(lhs: Tally_V1_SubscriptionExpired, rhs: Tally_V1_SubscriptionExpired) -> Bool {
     if lhs.subscriptionID != rhs.subscriptionID {return false}
     if lhs._effectiveAt != rhs._effectiveAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tally_V1_DiscountApplied: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DiscountApplied"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}subscription_id\0\u{3}discount_id\0\u{3}percent_off\0\u{3}amount_off\0\u{1}periods\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.subscriptionID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.discountID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.percentOff) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._amountOff) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.periods) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.subscriptionID.isEmpty {
+      try visitor.visitSingularStringField(value: self.subscriptionID, fieldNumber: 1)
+    }
+    if !self.discountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.discountID, fieldNumber: 2)
+    }
+    if !self.percentOff.isEmpty {
+      try visitor.visitSingularStringField(value: self.percentOff, fieldNumber: 3)
+    }
+    try { if let v = self._amountOff {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if self.periods != 0 {
+      try visitor.visitSingularUInt32Field(value: self.periods, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tally_V1_DiscountApplied, rhs: Tally_V1_DiscountApplied) -> Bool {
+    if lhs.subscriptionID != rhs.subscriptionID {return false}
+    if lhs.discountID != rhs.discountID {return false}
+    if lhs.percentOff != rhs.percentOff {return false}
+    if lhs._amountOff != rhs._amountOff {return false}
+    if lhs.periods != rhs.periods {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

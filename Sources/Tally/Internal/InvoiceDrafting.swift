@@ -53,6 +53,17 @@ struct InvoiceDrafting {
             }
             $0.finalizeAt = Google_Protobuf_Timestamp(date: period.end.addingTimeInterval(TimeInterval(policy.lateUsageGraceSeconds)))
         }
+        if let discount = record.discount {
+            do throws(BillingError) {
+                let off = try discount.amount(on: price)
+                if !off.isZero {
+                    draft.recurringDiscount = Tally_V1_Money(off)
+                    draft.recurringDiscountDescription = "Discount \(discount.id): \(discount.description)"
+                }
+            } catch {
+                throw EngineError.invalid(field: "discount", rule: error.description)
+            }
+        }
         draft.preview = try invoice(finalizing: draft, organizationID: organizationID)
         return draft
     }
@@ -61,7 +72,7 @@ struct InvoiceDrafting {
     func invoice(finalizing draft: Tally_V1_InvoiceDrafted, organizationID: String) throws -> Tally_V1_InvoiceIssued {
         let plan = try Self.plan(draft.planID, catalog)
         guard let organization = try CatalogProjector.organization(organizationID, in: catalog) else { throw EngineError.notFound("organization \(organizationID)") }
-        let price: Money, prorations: [(credit: Money, charge: Money)]
+        let price: Money, prorations: [(credit: Money, charge: Money)], discount: (description: String, amount: Money)?
         let period: BillingPeriod
         do throws(BillingError) {
             price = try draft.recurringPrice.decoded(field: "recurring_price")
@@ -70,6 +81,7 @@ struct InvoiceDrafting {
                 amounts.append((try proration.credit.decoded(field: "proration_credit"), try proration.charge.decoded(field: "proration_charge")))
             }
             prorations = amounts
+            discount = draft.hasRecurringDiscount ? (draft.recurringDiscountDescription, try draft.recurringDiscount.decoded(field: "recurring_discount")) : nil
             period = try BillingPeriod(start: draft.periodStart.date, end: draft.periodEnd.date)
         } catch {
             throw EngineError.invalid(field: "invoice", rule: error.description)
@@ -86,7 +98,7 @@ struct InvoiceDrafting {
         let calculation: InvoiceCalculation
         do throws(BillingError) {
             calculation = try InvoiceCalculation(
-                currency: price.currency, recurring: [(draft.recurringDescription, price)], prorations: prorations, usage: usage,
+                currency: price.currency, recurring: [(draft.recurringDescription, price)], prorations: prorations, recurringDiscount: discount, usage: usage,
                 lateUsage: lateUsage, contract: contract, treatment: treatment, taxMode: taxTable?.prices ?? .exclusive)
         } catch {
             throw EngineError.invalid(field: "invoice", rule: error.description)
