@@ -95,7 +95,8 @@ extension DemoSummary {
     func printRevenue(at now: Date) throws {
         let grouped = ProgressReporter.grouped
         let today = UsageRollupsProjector.day(of: now)
-        let lastMonth = CalendarMonth(containing: today).advanced(by: -1)
+        // The last whole month before the demo's end.
+        let lastMonth = CalendarMonth(containing: UsageRollupsProjector.day(of: end)).advanced(by: -1)
         for ledger in try engine.live.revenueLedgers() {
             let standing = ledger.standing(atEndOf: today)
             let month = ledger.metrics(for: lastMonth)
