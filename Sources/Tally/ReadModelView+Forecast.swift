@@ -46,7 +46,12 @@ extension ReadModelView {
         }
         var running = current
         for (offset, value) in result.forecast.enumerated() {
-            running = isLevel ? (aggregation == .max ? max(running, value) : value) : running + value
+            switch aggregation {
+            case .sum, .count: running += value
+            // A period's maximum and its distinct members only grow: the trend can raise them, never lower them.
+            case .max, .uniqueCount: running = max(running, value)
+            case .latest: running = value
+            }
             let day = Date(timeIntervalSince1970: TimeInterval(Int64(today) + Int64(offset)) * 86_400)
             if let soft = result.softLimit, running >= soft, result.softLimitDay == nil, current < soft { result.softLimitDay = day }
             if let hard = result.hardLimit, running >= hard, result.hardLimitDay == nil, current < hard { result.hardLimitDay = day }
