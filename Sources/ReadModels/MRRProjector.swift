@@ -64,7 +64,7 @@ public struct MRRProjector: Projector {
         }
         let contribution = try Self.contribution(of: next)
         if let price = next.recurringPrice, history.currency == nil { history.currency = price.currency.code }
-        if let movement = history.setContribution(contribution, of: subscriptionID, on: day), let currency = history.currency {
+        if let movement = history.setContribution(contribution, of: subscriptionID, on: day, cause: event.eventType), let currency = history.currency {
             try Self.addMovement(movement, currency: currency, day: day, store)
         }
         try Self.save(history, store)

@@ -1,4 +1,5 @@
 import Billing
+import BillingEvents
 public import Foundation
 import Projections
 import ReadModels
@@ -50,7 +51,12 @@ extension ReadModelView {
             }
         }
         let history = try customerHistory(of: organizationID)
-        if let contraction = history?.movements.last(where: { $0.movement.kind == .contraction && $0.day <= today && $0.day > today - 90 }) {
+        // A downgrade is a contraction by a plan change (now, or at the renewal that applied it);
+        // a discount given is a contraction too, but no sign of a customer leaving.
+        let downgradeCauses: Set<String> = [BillingEventType.planChanged.rawValue, BillingEventType.subscriptionRenewed.rawValue]
+        if let contraction = history?.movements.last(where: {
+            $0.movement.kind == .contraction && downgradeCauses.contains($0.cause) && $0.day <= today && $0.day > today - 90
+        }) {
             seen.daysSinceDowngrade = Int(today - contraction.day)
         }
         if let change = record.subscription.scheduledChange, let price = record.recurringPrice,

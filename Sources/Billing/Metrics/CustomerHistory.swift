@@ -3,14 +3,17 @@
 /// `mrr` read model keeps one per organization; cohorts, retention and trial conversion are
 /// computed from them.
 public struct CustomerHistory: Sendable, Hashable, Codable {
-    /// An MRR movement on a UTC day (days since 1970-01-01).
+    /// An MRR movement on a UTC day (days since 1970-01-01), and the event type that made it.
     public struct DatedMovement: Sendable, Hashable, Codable {
         public var day: Int32
         public var movement: MRRMovement
+        /// The event type that caused it ("subscription.plan_changed", "subscription.discount_applied", …).
+        public var cause: String
 
-        public init(day: Int32, movement: MRRMovement) {
+        public init(day: Int32, movement: MRRMovement, cause: String) {
             self.day = day
             self.movement = movement
+            self.cause = cause
         }
     }
 
@@ -64,11 +67,11 @@ public struct CustomerHistory: Sendable, Hashable, Codable {
     /// Sets one subscription's monthly contribution and returns the movement that makes, if
     /// any, recorded on `day`.
     @discardableResult
-    public mutating func setContribution(_ amount: Int64, of subscriptionID: String, on day: Int32) -> MRRMovement? {
+    public mutating func setContribution(_ amount: Int64, of subscriptionID: String, on day: Int32, cause: String) -> MRRMovement? {
         let before = mrr
         if amount == 0 { contributions[subscriptionID] = nil } else { contributions[subscriptionID] = amount }
         guard let movement = MRRMovement.between(before, mrr, hasPaidBefore: hasPaid) else { return nil }
-        movements.append(DatedMovement(day: day, movement: movement))
+        movements.append(DatedMovement(day: day, movement: movement, cause: cause))
         return movement
     }
 }

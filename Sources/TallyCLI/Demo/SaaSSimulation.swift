@@ -137,6 +137,11 @@ struct SaaSSimulation {
         try await engine.subscribe(
             organization.id, to: organization.firstPlan, interval: organization.hasContract ? .quarterly : organization.interval,
             at: organization.signup, idempotencyKey: "signup-\(organization.id)")
+        if organization.index % 9 == 4, organization.firstPlan != "free" {
+            // A launch offer: a quarter off the first two paid periods.
+            try await engine.applyDiscount(
+                organization.id, RecurringDiscount(id: "launch25", value: .percentOff(ExactDecimal(25)), periods: 2), at: organization.signup)
+        }
         if organization.users > 40 {
             // A big customer caps its own API spend below the plan's limit.
             try await engine.configureQuota(organization.id, metric: "api_calls", softLimit: 3_000_000, hardLimit: 4_000_000, at: organization.signup)
@@ -175,6 +180,11 @@ struct SaaSSimulation {
                     try await engine.changePlan(organization.id, to: "enterprise", interval: subscription.interval, at: date)
                 case "professional" where roll < 0.0016:
                     try await engine.changePlan(organization.id, to: "free", interval: .monthly, at: date)  // a downgrade: at period end
+                case "professional" where roll < 0.0020 && record.discount == nil && record.recurringPrice != nil,
+                    "enterprise" where roll < 0.0020 && record.discount == nil && record.recurringPrice != nil:
+                    // Customer success saves a wavering customer: 20% off the next three periods.
+                    try await engine.applyDiscount(
+                        organization.id, RecurringDiscount(id: "save20-\(day)", value: .percentOff(ExactDecimal(20)), periods: 3), at: date)
                 case _ where roll > 0.9985:
                     try await engine.cancelSubscription(organization.id, at: date, immediately: roll > 0.9997)
                 default:
