@@ -1,5 +1,5 @@
 import Billing
-import BillingEvents
+public import BillingEvents
 public import EventLog
 import Foundation
 public import LMDB
@@ -93,13 +93,19 @@ public struct MRRProjector: Projector {
         }
     }
 
-    private func applyInvoice(_ invoice: Tally_V1_InvoiceIssued, _ store: ProjectionStore) throws {
+    /// An invoice's usage revenue (usage and late-usage lines, net of tax) by the UTC day its
+    /// service ended: the last day of the period each line bills.
+    public static func usageRevenue(of invoice: Tally_V1_InvoiceIssued) -> [Int32: Int64] {
         var byDay: [Int32: Int64] = [:]
         for line in invoice.lines where line.kind == InvoiceLine.Kind.usage.rawValue || line.kind == InvoiceLine.Kind.lateUsage.rawValue {
             let end = line.hasServiceEnd ? line.serviceEnd.seconds : invoice.periodEnd.seconds
             byDay[UsageRollupsProjector.day(of: end - 1), default: 0] += line.amount.minorUnits
         }
-        for (day, amount) in byDay where amount != 0 {
+        return byDay
+    }
+
+    private func applyInvoice(_ invoice: Tally_V1_InvoiceIssued, _ store: ProjectionStore) throws {
+        for (day, amount) in Self.usageRevenue(of: invoice) where amount != 0 {
             let key = RevenueProjector.key(invoice.currency, day)
             let database = store.database("metered")
             let current = try store.withValue(forKey: key, in: database) { $0.map { Int64(bigEndian: $0.loadUnaligned(as: Int64.self)) } } ?? 0

@@ -14,6 +14,13 @@ extension ReadModelView {
         }
     }
 
+    /// One organization's recurring revenue over time (nil before it has any): its MRR and
+    /// movements at any day, the same arithmetic as the totals.
+    public func revenueLedger(of organizationID: String) throws -> RevenueLedger? {
+        guard let history = try customerHistory(of: organizationID), let code = history.currency else { return nil }
+        return RevenueLedger(currency: try Currency(code), history: history)
+    }
+
     /// Every organization's revenue history: signup, MRR per subscription, movements, trials.
     public func customerHistories() throws -> [CustomerHistory] {
         try projections.read(MRRProjector.name) { try MRRProjector.histories(in: $0) }
@@ -27,6 +34,13 @@ extension ReadModelView {
     /// bills): reported apart from MRR.
     public func dailyUsageRevenue() throws -> [String: [Int32: Int64]] {
         try projections.read(MRRProjector.name) { try MRRProjector.metered(in: $0) }
+    }
+
+    /// One organization's usage revenue per UTC day, by the same rule, from its invoices.
+    public func dailyUsageRevenue(of organizationID: String) throws -> [Int32: Int64] {
+        try invoices(of: organizationID).reduce(into: [:]) { byDay, invoice in
+            byDay.merge(MRRProjector.usageRevenue(of: invoice), uniquingKeysWith: +)
+        }
     }
 
     /// Retention by signup month for one currency's customers, through `lastDay`.

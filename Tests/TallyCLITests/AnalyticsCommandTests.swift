@@ -38,6 +38,14 @@ struct AnalyticsCommandTests {
         #expect(days.reduce(0) { $0 + Self.minor($1, "net_change") } == Self.minor(months[3], "net_change"))
         #expect(days.allSatisfy { Self.minor($0, "mrr_with_usage") == Self.minor($0, "mrr") + Self.minor($0, "usage_revenue") })
 
+        // Per organization: their MRRs add up to the total.
+        var sum = 0
+        for index in 0..<25 {
+            let rows = try Self.rows("mrr", "--organization", String(format: "org_%04d", index), "--from", "2026-10-01", "--to", "2026-10-31")
+            sum += rows.first.map { Self.minor($0, "mrr") } ?? 0
+        }
+        #expect(sum == Self.minor(months[3], "mrr"))
+
         let chart = TallyProcess.temporaryPath() + ".svg"
         let run = try Self.tally("mrr", "--from", "2026-07-01", "--to", "2026-10-31", "--chart", chart, "--format", "csv")
         #expect(run.status == 0, "\(run.stderr)")

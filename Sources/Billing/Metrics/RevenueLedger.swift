@@ -26,6 +26,13 @@ public struct RevenueLedger: Sendable {
         self.histories = histories.filter { $0.currency == currency.code }
     }
 
+    /// One organization's recurring revenue alone, from its history.
+    public init(currency: Currency, history: CustomerHistory) {
+        var daily: [Int32: MovementTotals] = [:]
+        for dated in history.movements { daily[dated.day, default: MovementTotals()].add(dated.movement) }
+        self.init(currency: currency, daily: daily, histories: [history])
+    }
+
     /// The spans from `firstDay` through `lastDay`, one per day or per calendar month (the
     /// first and last months cut to the range).
     public func intervals(from firstDay: Int32, through lastDay: Int32, monthly: Bool) -> [Interval] {

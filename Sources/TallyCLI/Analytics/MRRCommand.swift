@@ -14,11 +14,13 @@ struct MRRCommand: AsyncParsableCommand {
             MRR and paying customers at its start and end, ARR (12 × MRR), and each movement's
             amount and count. The movements add up exactly to the change in MRR. Usage revenue
             (usage and late-usage invoice lines, by the last day of the service billed) is its
-            own column; --include-usage adds it to MRR in mrr_with_usage. docs/METRICS.md
+            own column; --include-usage adds it to MRR in mrr_with_usage. --organization shows one
+            organization's MRR, movements and usage revenue. docs/METRICS.md
             defines each figure.
 
             Example:
               tally mrr --from 2026-01-01 --to 2026-06-30 --interval month --chart mrr.svg
+              tally mrr --organization org_0042 --interval day --from 2026-06-01 --to 2026-06-30
             """)
 
     enum Interval: String, ExpressibleByArgument { case day, month }
@@ -30,12 +32,19 @@ struct MRRCommand: AsyncParsableCommand {
     @Flag(help: "Also show MRR with the interval's usage revenue added (mrr_with_usage).") var includeUsage = false
     @Option(help: ArgumentHelp("Write an SVG chart of the movements and the MRR line to FILE.", valueName: "FILE")) var chart: String?
     @Option(help: "Only this currency (ISO 4217).") var currency: String?
+    @Option(help: "One organization's MRR and movements instead of the total.") var organization: String?
 
     func run() async throws {
         let engine = try storage.openExistingEngine()
         let (view, now) = try query.view(of: engine)
         let (first, last) = try range.days(now: now)
-        var ledgers = try view.revenueLedgers()
+        var ledgers: [RevenueLedger]
+        if let organization {
+            guard try view.organization(organization) != nil else { throw fail("no organization \(organization)") }
+            ledgers = try view.revenueLedger(of: organization).map { [$0] } ?? []
+        } else {
+            ledgers = try view.revenueLedgers()
+        }
         if let currency { ledgers = ledgers.filter { $0.currency.code == currency.uppercased() } }
         var columns = [
             "currency", "from", "to", "mrr_start", "mrr", "arr", "customers", "new_business", "expansion", "contraction", "churn", "reactivation",
@@ -44,7 +53,9 @@ struct MRRCommand: AsyncParsableCommand {
         if includeUsage { columns.append("mrr_with_usage") }
         var output = QueryOutput(columns: columns)
         var charted: (Currency, [RevenueLedger.Interval])?
-        let usageRevenue = try view.dailyUsageRevenue()
+        let usageRevenue = try organization.map { organization in
+            try view.revenueLedger(of: organization).map { [$0.currency.code: try view.dailyUsageRevenue(of: organization)] } ?? [:]
+        } ?? view.dailyUsageRevenue()
         for ledger in ledgers {
             let spans = ledger.intervals(from: first, through: last, monthly: interval == .month)
             if charted == nil { charted = (ledger.currency, spans) }
