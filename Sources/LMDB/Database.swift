@@ -6,6 +6,9 @@ public struct Database: Sendable, Hashable, CustomStringConvertible {
     let handle: UInt32
     public let name: String
 
+    /// LMDB's number for it, unique within its environment: a cheap key for caches.
+    public var id: UInt32 { handle }
+
     public var description: String { name }
 }
 

@@ -50,12 +50,13 @@ extension ProjectionSet {
         let label = chosen.count == 1 ? chosen[0].name : "all"
 
         // Bulk: batches in their own transactions, up to the head as it was when each began.
+        let cache = WriteBackCache()
         var next: UInt64 = 1
         while true {
             let head = try currentHead()
             guard head >= next else { break }
             let last = min(head, next + UInt64(max(1, batchSize)) - 1)
-            try environment.write { txn in try fold(targets, from: next, through: last, in: txn) }
+            try environment.write { txn in try fold(targets, from: next, through: last, in: txn, cache: cache) }
             // Memory must not grow with the log: let go of the pages this batch read.
             environment.releaseMappedPages()
             progress?(RebuildProgress(projector: label, folded: last, total: head))

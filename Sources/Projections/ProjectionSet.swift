@@ -156,10 +156,20 @@ public final class ProjectionSet: AppendObserver {
     }
 
     /// Folds events `first...last` into each target's slot, decoding each event once
-    /// for all of them.
-    func fold(_ targets: [(projector: any Projector, slot: UInt8)], from first: UInt64, through last: UInt64, in txn: WriteTransaction) throws {
+    /// for all of them. With a `cache` (rebuilds), writes are held and written once per key,
+    /// in key order, at the end (and whenever the cache passes 256 MB); projectors with
+    /// duplicate-sorted databases write through.
+    func fold(
+        _ targets: [(projector: any Projector, slot: UInt8)], from first: UInt64, through last: UInt64, in txn: WriteTransaction,
+        cache: WriteBackCache? = nil
+    ) throws {
         guard first <= last else { return }
-        let stores = targets.map { ProjectionStore(transaction: txn, handles: slots[$0.projector.name]![Int($0.slot)]) }
+        cache?.reset()
+        let stores = targets.map { target in
+            ProjectionStore(
+                transaction: txn, handles: slots[target.projector.name]![Int(target.slot)],
+                cache: target.projector.databases.values.allSatisfy(\.isEmpty) ? cache : nil)
+        }
         // Which targets read each event type: one hash per event instead of one per projector.
         var routes: [String: [Int]] = [:]
         for (index, target) in targets.enumerated() {
@@ -173,9 +183,11 @@ public final class ProjectionSet: AppendObserver {
                 if let readers = routes[event.eventType] {
                     for index in readers { try targets[index].projector.apply(event, to: stores[index]) }
                 }
+                if let cache, cache.byteCount > 256 << 20 { try cache.flush(into: txn) }
                 entry = try cursor.next()
             }
         }
+        try cache?.flush(into: txn)
     }
 
     func write(_ state: ProjectionState, of name: String, in txn: WriteTransaction) throws {

@@ -22,30 +22,95 @@ public protocol Projector: Sendable {
 public struct ProjectionStore {
     let transaction: WriteTransaction
     let handles: DatabaseHandles
+    /// During a rebuild: the batch's writes, held until it ends (`WriteBackCache`).
+    let cache: WriteBackCache?
+
+    init(transaction: WriteTransaction, handles: DatabaseHandles, cache: WriteBackCache? = nil) {
+        self.transaction = transaction
+        self.handles = handles
+        self.cache = cache
+    }
 
     /// The database the projector declared as `name`.
     public func database(_ name: String) -> Database { handles.database(name) }
 
+    /// The cache, for keys LMDB accepts (1 to 511 bytes); LMDB itself refuses the others.
+    private func cache(for key: some Collection) -> WriteBackCache? {
+        guard let cache, (1...511).contains(key.count) else { return nil }
+        return cache
+    }
+
     public func value(forKey key: [UInt8], in database: Database) throws -> [UInt8]? {
-        try transaction.value(forKey: key, in: database)
+        try withValue(forKey: key, in: database) { $0.map { Array($0) } }
     }
 
     /// Calls `body` with the value of `key` in place (valid only inside `body`), or nil.
     public func withValue<R>(forKey key: [UInt8], in database: Database, _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R {
-        try key.withUnsafeBytes { try transaction.withValue(forKey: $0, in: database, body) }
+        try key.withUnsafeBytes { key in
+            if let cache = cache(for: key) {
+                switch cache.lookup(key, in: database) {
+                case .value(let bytes): return try body(bytes)
+                case .deleted: return try body(nil)
+                case .absent: break
+                }
+            }
+            return try transaction.withValue(forKey: key, in: database, body)
+        }
     }
 
     public func put(_ value: [UInt8], forKey key: [UInt8], in database: Database) throws {
-        try transaction.put(value, forKey: key, in: database)
+        if let cache = cache(for: key) {
+            key.withUnsafeBytes { key in value.withUnsafeBytes { value in cache.put(value.count, forKey: key, in: database) { $0.copyMemory(from: value) } } }
+        } else {
+            try transaction.put(value, forKey: key, in: database)
+        }
     }
 
     /// Stores `count` bytes under `key`, written in place by `fill`: no intermediate array.
     public func put(_ count: Int, forKey key: [UInt8], in database: Database, fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
-        try key.withUnsafeBytes { try transaction.reserve(count, forKey: $0, in: database, fill: fill) }
+        try key.withUnsafeBytes { key in
+            if let cache = cache(for: key) { try cache.put(count, forKey: key, in: database, fill: fill) } else {
+                try transaction.reserve(count, forKey: key, in: database, fill: fill)
+            }
+        }
+    }
+
+    /// Replaces the value of `key` with `count` bytes that `body` writes, given the old value
+    /// (nil when there is none): a read-modify-write with one lookup when rebuilding. Both
+    /// buffers are valid only inside `body`.
+    public func update(
+        _ count: Int, forKey key: [UInt8], in database: Database,
+        _ body: (_ old: UnsafeRawBufferPointer?, _ new: UnsafeMutableRawBufferPointer) throws -> Void
+    ) throws {
+        try key.withUnsafeBytes { key in
+            if let cache = cache(for: key) {
+                try cache.update(count, forKey: key, in: database, stored: {
+                    try transaction.withValue(forKey: key, in: database) { $0 }  // valid: LMDB is not written until the flush
+                }, body)
+                return
+            }
+            // The old value is copied before the put that may move it (small values on the stack).
+            try withUnsafeTemporaryAllocation(byteCount: 256, alignment: 8) { scratch in
+                var large: [UInt8]?
+                let length: Int? = try transaction.withValue(forKey: key, in: database) { stored in
+                    guard let stored else { return nil }
+                    if stored.count <= scratch.count { scratch.copyMemory(from: stored) } else { large = Array(stored) }
+                    return stored.count
+                }
+                try transaction.reserve(count, forKey: key, in: database) { new in
+                    guard let length else { return try body(nil, new) }
+                    if let large { try large.withUnsafeBytes { try body($0, new) } } else { try body(UnsafeRawBufferPointer(rebasing: scratch[..<length]), new) }
+                }
+            }
+        }
     }
 
     public func delete(key: [UInt8], in database: Database) throws {
-        _ = try transaction.delete(key: key, in: database)
+        if let cache = cache(for: key) {
+            key.withUnsafeBytes { cache.delete($0, in: database) }
+        } else {
+            _ = try transaction.delete(key: key, in: database)
+        }
     }
 }
 

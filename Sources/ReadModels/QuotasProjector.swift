@@ -37,11 +37,13 @@ public struct QuotasProjector: Projector {
                 isNewMember = try txn.value(forKey: memberKey, in: store.database("members")) == nil
                 if isNewMember { try txn.put([UInt8](), forKey: memberKey, in: store.database("members")) }
             }
-            let current = try store.withValue(forKey: key, in: store.database("counters")) { $0.flatMap(QuotaCounter.init(buffer:)) }
-            let next = QuotaCounter.folding(
-                current, aggregation: usage.aggregation, quantity: usage.quantity,
-                occurredAt: Self.nanoseconds(event.envelope.occurredAt), isNewMember: isNewMember)
-            try store.put(QuotaCounter.size, forKey: key, in: store.database("counters")) { next.write(to: $0) }
+            let occurredAt = Self.nanoseconds(event.envelope.occurredAt)
+            try store.update(QuotaCounter.size, forKey: key, in: store.database("counters")) { old, new in
+                let next = QuotaCounter.folding(
+                    old.flatMap(QuotaCounter.init(buffer:)), aggregation: usage.aggregation, quantity: usage.quantity, occurredAt: occurredAt,
+                    isNewMember: isNewMember)
+                next.write(to: new)
+            }
         case .usageCorrected:
             // Only sums are corrected (the engine refuses others): the delta adds to the counter.
             let correction = try Tally_V1_UsageCorrected(serializedBytes: event.payload)

@@ -48,9 +48,11 @@ public struct UsageRollupsProjector: Projector {
     }
 
     private func update(_ key: [UInt8], in database: Database, _ store: ProjectionStore, _ change: (inout UsageRollup) -> Void) throws {
-        var rollup = try store.withValue(forKey: key, in: database) { $0.flatMap(UsageRollup.init(buffer:)) } ?? UsageRollup()
-        change(&rollup)
-        try store.put(UsageRollup.size, forKey: key, in: database) { rollup.write(to: $0) }
+        try store.update(UsageRollup.size, forKey: key, in: database) { old, new in
+            var rollup = old.flatMap(UsageRollup.init(buffer:)) ?? UsageRollup()
+            change(&rollup)
+            rollup.write(to: new)
+        }
     }
 
     // MARK: Queries

@@ -1,0 +1,265 @@
+import Foundation
+import LMDB
+
+/// The writes of one rebuild batch, held in memory and written to LMDB once per key, in key
+/// order, when the batch ends. A rebuild folds many events into few cells (a day's counter,
+/// a user's rollup): read-modify-writing each through LMDB costs two B-tree searches per
+/// event, where this costs one hash lookup and, at the end, one sorted put per cell.
+///
+/// Transparent to projectors: `ProjectionStore` reads through it (its own writes first, then
+/// LMDB), so a projection rebuilt with it is byte for byte the one folded without it (the
+/// property tests compare them). Keys and values live in one arena and are found through an
+/// open-addressing table of offsets with a cheap word-at-a-time hash: a dictionary keyed by
+/// byte arrays was measured slower than LMDB itself (docs/PERFORMANCE.md). The storage is
+/// manually allocated memory, owned by this object alone and never shared, so the hot path
+/// pays for neither copy-on-write nor exclusivity checks.
+final class WriteBackCache {
+    /// Entry layout in the arena: database id (4 bytes), key length (2), value length (4;
+    /// `deleted` marks a deletion), room for the value (4), then the key, then the room.
+    private var arena: UnsafeMutableRawPointer
+    private var arenaCapacity: Int
+    private(set) var byteCount = 0
+    /// Per slot: the high 32 bits of the key's hash, then the offset + 1 of its entry (0 for
+    /// an empty slot), in one word, so a probe touches one cache line.
+    private var slots: UnsafeMutablePointer<UInt64>
+    private var slotCount: Int
+    private var count = 0
+    private var databases: [UInt32: Database] = [:]
+    private static let deleted = UInt32.max
+    private static let header = 14
+
+    init(capacity: Int = 1 << 16) {
+        var size = 1024
+        while size < capacity * 2 { size <<= 1 }
+        slotCount = size
+        slots = .allocate(capacity: size)
+        slots.initialize(repeating: 0, count: size)
+        arenaCapacity = capacity * 64
+        arena = .allocate(byteCount: arenaCapacity, alignment: 8)
+    }
+
+    deinit {
+        slots.deallocate()
+        arena.deallocate()
+    }
+
+    enum Lookup {
+        case absent
+        case deleted
+        case value(UnsafeRawBufferPointer)
+    }
+
+    /// What this batch wrote under `key`, if anything. A value's bytes stay valid until the
+    /// next put or delete.
+    func lookup(_ key: UnsafeRawBufferPointer, in database: Database) -> Lookup {
+        let (slot, found) = find(key, database.id, Self.hash(key, database.id))
+        guard found else { return .absent }
+        let entry = Self.entry(slots[slot])
+        let length = arena.loadUnaligned(fromByteOffset: entry + 6, as: UInt32.self)
+        if length == Self.deleted { return .deleted }
+        return .value(UnsafeRawBufferPointer(start: arena + entry + Self.header + key.count, count: Int(length)))
+    }
+
+    /// Stores `count` bytes under `key`, written in place by `fill`.
+    func put(_ count: Int, forKey key: UnsafeRawBufferPointer, in database: Database, fill: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
+        let offset = entry(for: key, database, valueCount: UInt32(count))
+        try fill(UnsafeMutableRawBufferPointer(start: arena + offset, count: count))
+    }
+
+    /// Replaces `key`'s value with `count` bytes that `body` writes from the old value (this
+    /// batch's, else `stored()`'s from LMDB, else nil), with one lookup.
+    func update(
+        _ count: Int, forKey key: UnsafeRawBufferPointer, in database: Database,
+        stored: () throws -> UnsafeRawBufferPointer?,
+        _ body: (UnsafeRawBufferPointer?, UnsafeMutableRawBufferPointer) throws -> Void
+    ) throws {
+        let hash = Self.hash(key, database.id)
+        let (slot, found) = find(key, database.id, hash)
+        if found {
+            let entry = Self.entry(slots[slot])
+            let length = arena.loadUnaligned(fromByteOffset: entry + 6, as: UInt32.self)
+            let room = Int(arena.loadUnaligned(fromByteOffset: entry + 10, as: UInt32.self))
+            let value = arena + entry + Self.header + key.count
+            if length != Self.deleted, count <= room {
+                // Old and new share the entry: hand `body` a copy of the old bytes.
+                try withUnsafeTemporaryAllocation(byteCount: Int(length), alignment: 8) { old in
+                    old.copyMemory(from: UnsafeRawBufferPointer(start: value, count: Int(length)))
+                    arena.storeBytes(of: UInt32(count), toByteOffset: entry + 6, as: UInt32.self)
+                    try body(UnsafeRawBufferPointer(old), UnsafeMutableRawBufferPointer(start: value, count: count))
+                }
+                return
+            }
+            let old: [UInt8]? = length == Self.deleted ? nil : Array(UnsafeRawBufferPointer(start: value, count: Int(length)))
+            let offset = insert(key, database, hash: hash, slot: slot, found: true, valueCount: UInt32(count))
+            let new = UnsafeMutableRawBufferPointer(start: arena + offset, count: count)
+            if let old { try old.withUnsafeBytes { try body($0, new) } } else { try body(nil, new) }
+            return
+        }
+        let previous = try stored()
+        let offset = insert(key, database, hash: hash, slot: slot, found: false, valueCount: UInt32(count))
+        try body(previous, UnsafeMutableRawBufferPointer(start: arena + offset, count: count))
+    }
+
+    func delete(_ key: UnsafeRawBufferPointer, in database: Database) {
+        _ = entry(for: key, database, valueCount: Self.deleted)
+    }
+
+    /// Writes every entry to LMDB in key order, then forgets them.
+    func flush(into transaction: WriteTransaction) throws {
+        guard count > 0 else { return }
+        let arena = self.arena
+        func key(_ entry: Int) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(start: arena + entry + Self.header, count: Int(arena.loadUnaligned(fromByteOffset: entry + 4, as: UInt16.self)))
+        }
+        /// The key's first 16 bytes as two big-endian words (zero-padded): most comparisons end there.
+        func prefix(_ key: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
+            var words: (UInt64, UInt64) = (0, 0)
+            withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: key.prefix(16))) }
+            return (UInt64(bigEndian: words.0), UInt64(bigEndian: words.1))
+        }
+        var entries: [(database: UInt32, first: UInt64, second: UInt64, entry: Int)] = []
+        entries.reserveCapacity(count)
+        for slot in 0..<slotCount where slots[slot] != 0 {
+            let entry = Self.entry(slots[slot])
+            let (first, second) = prefix(key(entry))
+            entries.append((arena.loadUnaligned(fromByteOffset: entry, as: UInt32.self), first, second, entry))
+        }
+        entries.withUnsafeMutableBufferPointer { buffer in
+            buffer.sort { left, right in
+                if (left.database, left.first, left.second) != (right.database, right.first, right.second) {
+                    return (left.database, left.first, left.second) < (right.database, right.first, right.second)
+                }
+                let (l, r) = (key(left.entry), key(right.entry))
+                let common = memcmp(l.baseAddress!, r.baseAddress!, min(l.count, r.count))
+                return common != 0 ? common < 0 : l.count < r.count
+            }
+        }
+        for (_, _, _, entry) in entries {
+            let key = key(entry)
+            let target = databases[arena.loadUnaligned(fromByteOffset: entry, as: UInt32.self)]!
+            let length = arena.loadUnaligned(fromByteOffset: entry + 6, as: UInt32.self)
+            if length == Self.deleted {
+                try transaction.delete(key: key, in: target)
+            } else {
+                try transaction.put(UnsafeRawBufferPointer(start: arena + entry + Self.header + key.count, count: Int(length)), forKey: key, in: target)
+            }
+        }
+        reset()
+    }
+
+    /// Forgets every entry without writing it: a transaction retried (after map growth) folds
+    /// its batch again from scratch.
+    func reset() {
+        guard count > 0 || byteCount > 0 else { return }
+        slots.update(repeating: 0, count: slotCount)
+        byteCount = 0
+        count = 0
+    }
+
+    // MARK: The table
+
+    /// The offset of the value bytes of `key`'s entry, made to hold `valueCount` bytes.
+    private func entry(for key: UnsafeRawBufferPointer, _ database: Database, valueCount: UInt32) -> Int {
+        let hash = Self.hash(key, database.id)
+        let (slot, found) = find(key, database.id, hash)
+        let needed = valueCount == Self.deleted ? 0 : Int(valueCount)
+        if found {
+            let entry = Self.entry(slots[slot])
+            if needed <= Int(arena.loadUnaligned(fromByteOffset: entry + 10, as: UInt32.self)) {
+                arena.storeBytes(of: valueCount, toByteOffset: entry + 6, as: UInt32.self)
+                return entry + Self.header + key.count
+            }
+        }
+        return insert(key, database, hash: hash, slot: slot, found: found, valueCount: valueCount)
+    }
+
+    /// Appends a new entry (or a value that outgrew its old one) and points `slot` to it.
+    private func insert(_ key: UnsafeRawBufferPointer, _ database: Database, hash: UInt64, slot: Int, found: Bool, valueCount: UInt32) -> Int {
+        let needed = valueCount == Self.deleted ? 0 : Int(valueCount)
+        let size = Self.header + key.count + needed
+        if byteCount + size > arenaCapacity { growArena(to: byteCount + size) }
+        let entry = byteCount
+        byteCount += size
+        arena.storeBytes(of: database.id, toByteOffset: entry, as: UInt32.self)
+        arena.storeBytes(of: UInt16(key.count), toByteOffset: entry + 4, as: UInt16.self)
+        arena.storeBytes(of: valueCount, toByteOffset: entry + 6, as: UInt32.self)
+        arena.storeBytes(of: UInt32(needed), toByteOffset: entry + 10, as: UInt32.self)
+        (arena + entry + Self.header).copyMemory(from: key.baseAddress!, byteCount: key.count)
+        if databases[database.id] == nil { databases[database.id] = database }
+        slots[slot] = (hash & 0xFFFF_FFFF_0000_0000) | UInt64(entry + 1)
+        if !found {
+            count += 1
+            if count * 2 > slotCount { growTable() }
+        }
+        return entry + Self.header + key.count
+    }
+
+    private func find(_ key: UnsafeRawBufferPointer, _ database: UInt32, _ hash: UInt64) -> (slot: Int, found: Bool) {
+        let mask = slotCount - 1
+        let tag = hash & 0xFFFF_FFFF_0000_0000
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let occupant = slots[slot]
+            if occupant == 0 { return (slot, false) }
+            if occupant & 0xFFFF_FFFF_0000_0000 == tag {
+                let entry = Self.entry(occupant)
+                if Int(arena.loadUnaligned(fromByteOffset: entry + 4, as: UInt16.self)) == key.count,
+                    arena.loadUnaligned(fromByteOffset: entry, as: UInt32.self) == database,
+                    memcmp(arena + entry + Self.header, key.baseAddress!, key.count) == 0
+                {
+                    return (slot, true)
+                }
+            }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    private func growArena(to needed: Int) {
+        var capacity = arenaCapacity * 2
+        while capacity < needed { capacity *= 2 }
+        let bigger = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
+        bigger.copyMemory(from: arena, byteCount: byteCount)
+        arena.deallocate()
+        arena = bigger
+        arenaCapacity = capacity
+    }
+
+    private func growTable() {
+        let (oldSlots, oldCount) = (slots, slotCount)
+        slotCount *= 2
+        slots = .allocate(capacity: slotCount)
+        slots.initialize(repeating: 0, count: slotCount)
+        let mask = slotCount - 1
+        for index in 0..<oldCount where oldSlots[index] != 0 {
+            let entry = Self.entry(oldSlots[index])
+            let key = UnsafeRawBufferPointer(start: arena + entry + Self.header, count: Int(arena.loadUnaligned(fromByteOffset: entry + 4, as: UInt16.self)))
+            var slot = Int(truncatingIfNeeded: Self.hash(key, arena.loadUnaligned(fromByteOffset: entry, as: UInt32.self))) & mask
+            while slots[slot] != 0 { slot = (slot + 1) & mask }
+            slots[slot] = oldSlots[index]
+        }
+        oldSlots.deallocate()
+    }
+
+    private static func entry(_ slot: UInt64) -> Int { Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1 }
+
+    /// A multiply-and-fold hash over 8-byte words: keys are short, and it runs for every cell
+    /// an event touches.
+    static func hash(_ key: UnsafeRawBufferPointer, _ database: UInt32) -> UInt64 {
+        var hash: UInt64 = 0x9E37_79B9_7F4A_7C15 &* (UInt64(database) &+ 1)
+        var index = 0
+        while index + 8 <= key.count {
+            hash = (hash ^ key.loadUnaligned(fromByteOffset: index, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
+            hash ^= hash >> 32
+            index += 8
+        }
+        var tail = UInt64(key.count) << 56
+        var shift: UInt64 = 0
+        while index < key.count {
+            tail |= UInt64(key[index]) << shift
+            shift += 8
+            index += 1
+        }
+        hash = (hash ^ tail) &* 0xC4CE_B9FE_1A85_EC53
+        return hash ^ (hash >> 29)
+    }
+}
