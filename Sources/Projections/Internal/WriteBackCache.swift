@@ -104,37 +104,30 @@ final class WriteBackCache {
         _ = entry(for: key, database, valueCount: Self.deleted)
     }
 
-    /// Writes every entry to LMDB in key order, then forgets them.
+    /// Writes every entry to LMDB, in about key order, then forgets them.
     func flush(into transaction: WriteTransaction) throws {
         guard count > 0 else { return }
         let arena = self.arena
         func key(_ entry: Int) -> UnsafeRawBufferPointer {
             UnsafeRawBufferPointer(start: arena + entry + Self.header, count: Int(arena.loadUnaligned(fromByteOffset: entry + 4, as: UInt16.self)))
         }
-        /// The key's first 16 bytes as two big-endian words (zero-padded): most comparisons end there.
-        func prefix(_ key: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
-            var words: (UInt64, UInt64) = (0, 0)
-            withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: key.prefix(16))) }
-            return (UInt64(bigEndian: words.0), UInt64(bigEndian: words.1))
-        }
-        var entries: [(database: UInt32, first: UInt64, second: UInt64, entry: Int)] = []
+        // Key order only keeps LMDB's page touches together; it decides nothing (keys are
+        // distinct). So the database and the key's first 15 bytes are order enough: sorting
+        // two words beats comparing whole keys.
+        var entries: [(first: UInt64, second: UInt64, entry: Int)] = []
         entries.reserveCapacity(count)
         for slot in 0..<slotCount where slots[slot] != 0 {
             let entry = Self.entry(slots[slot])
-            let (first, second) = prefix(key(entry))
-            entries.append((arena.loadUnaligned(fromByteOffset: entry, as: UInt32.self), first, second, entry))
+            let key = key(entry)
+            var words: (UInt64, UInt64) = (0, 0)
+            withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: key.prefix(15))) }
+            let database = UInt64(truncatingIfNeeded: arena.loadUnaligned(fromByteOffset: entry, as: UInt32.self))
+            entries.append((database << 56 | UInt64(bigEndian: words.0) >> 8, UInt64(bigEndian: words.0) << 56 | UInt64(bigEndian: words.1) >> 8, entry))
         }
         entries.withUnsafeMutableBufferPointer { buffer in
-            buffer.sort { left, right in
-                if (left.database, left.first, left.second) != (right.database, right.first, right.second) {
-                    return (left.database, left.first, left.second) < (right.database, right.first, right.second)
-                }
-                let (l, r) = (key(left.entry), key(right.entry))
-                let common = memcmp(l.baseAddress!, r.baseAddress!, min(l.count, r.count))
-                return common != 0 ? common < 0 : l.count < r.count
-            }
+            buffer.sort { ($0.first, $0.second) < ($1.first, $1.second) }
         }
-        for (_, _, _, entry) in entries {
+        for (_, _, entry) in entries {
             let key = key(entry)
             let target = databases[arena.loadUnaligned(fromByteOffset: entry, as: UInt32.self)]!
             let length = arena.loadUnaligned(fromByteOffset: entry + 6, as: UInt32.self)
