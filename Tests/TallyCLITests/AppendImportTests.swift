@@ -46,6 +46,34 @@ struct AppendImportTests {
         #expect(after.stdout == quota.stdout)
     }
 
+    @Test("append applyDiscount: the subscription shows it; a bad one is refused naming the field; a re-sent one appends nothing")
+    func applyDiscount() throws {
+        let data = TallyProcess.temporaryPath()
+        let commands = Self.setup + """
+
+            {"applyDiscount": {"organizationId": "org_42", "discountId": "WELCOME20", "percentOff": "20", "periods": 3}}
+            {"applyDiscount": {"organizationId": "org_42", "discountId": "ZERO", "percentOff": "0", "periods": 1}}
+            {"applyDiscount": {"organizationId": "org_42", "discountId": "BOTH", "percentOff": "5", "amountOff": {"minorUnits": "100", "currency": "EUR"}}}
+            {"applyDiscount": {"organizationId": "org_42", "discountId": "WELCOME20", "percentOff": "20", "periods": 3}}
+            """
+        let run = try TallyProcess.run(["append", try Self.file(commands, ".jsonl"), "--data", data])
+        #expect(run.status == 1)
+        let errors = run.stderr.split(separator: "\n")
+        #expect(errors.count == 2, "\(run.stderr)")
+        #expect(errors.first?.contains("percent_off") == true && errors.first?.contains("greater than 0") == true, "\(run.stderr)")
+        #expect(errors.last?.contains("exactly one of percent_off and amount_off") == true, "\(run.stderr)")
+        #expect(run.stdout.contains("5 applied, 0 duplicates ignored, 2 failed"), "\(run.stdout)")
+        // The re-sent line was carried out idempotently: one discount event in the log.
+        let stats = try TallyProcess.run(["stats", "--format", "json", "--data", data])
+        let byType = try #require((try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])?["by_type"] as? [String: Any])
+        #expect(byType["subscription.discount_applied"] as? Int == 1)
+        let shown = try TallyProcess.run(["show", "subscription", "org_42", "--format", "json", "--data", data])
+        let subscription = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        #expect(subscription["discount_id"] as? String == "WELCOME20")
+        #expect(subscription["discount"] as? String == "20% off")
+        #expect(subscription["discount_periods_left"] as? Int == 3)
+    }
+
     @Test("import usage: documented columns in any order, quoting, retries skipped, bad rows named by line")
     func importUsage() throws {
         let data = TallyProcess.temporaryPath()

@@ -136,6 +136,14 @@ public nonisolated struct Tally_V1_Command: Sendable {
     set {command = .initializeDefaultPlans(newValue)}
   }
 
+  public var applyDiscount: Tally_V1_ApplyDiscount {
+    get {
+      if case .applyDiscount(let v)? = command {return v}
+      return Tally_V1_ApplyDiscount()
+    }
+    set {command = .applyDiscount(newValue)}
+  }
+
   /// When the command takes effect; now when unset. (Usage has its own occurred_at.)
   public var at: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_at ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
@@ -162,6 +170,7 @@ public nonisolated struct Tally_V1_Command: Sendable {
     case removeQuota(Tally_V1_RemoveQuota)
     case advance(Tally_V1_Advance)
     case initializeDefaultPlans(Tally_V1_InitializeDefaultPlans)
+    case applyDiscount(Tally_V1_ApplyDiscount)
 
   }
 
@@ -500,13 +509,44 @@ public nonisolated struct Tally_V1_InitializeDefaultPlans: Sendable {
   public init() {}
 }
 
+/// A recurring discount on the organization's subscription (subscription.discount_applied).
+/// Exactly one of percent_off and amount_off; periods 0 means for good.
+public nonisolated struct Tally_V1_ApplyDiscount: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var organizationID: String = String()
+
+  public var discountID: String = String()
+
+  public var percentOff: String = String()
+
+  public var amountOff: Tally_V1_Money {
+    get {_amountOff ?? Tally_V1_Money()}
+    set {_amountOff = newValue}
+  }
+  /// Returns true if `amountOff` has been explicitly set.
+  public var hasAmountOff: Bool {self._amountOff != nil}
+  /// Clears the value of `amountOff`. Subsequent reads from it will return its default value.
+  public mutating func clearAmountOff() {self._amountOff = nil}
+
+  public var periods: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _amountOff: Tally_V1_Money? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "tally.v1"
 
 nonisolated extension Tally_V1_Command: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Command"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}register_organization\0\u{3}update_organization\0\u{3}define_plan\0\u{1}subscribe\0\u{3}change_plan\0\u{3}cancel_subscription\0\u{3}reactivate_subscription\0\u{3}record_usage\0\u{3}correct_usage\0\u{3}configure_quota\0\u{3}remove_quota\0\u{1}advance\0\u{3}initialize_default_plans\0\u{2}\u{7}at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}register_organization\0\u{3}update_organization\0\u{3}define_plan\0\u{1}subscribe\0\u{3}change_plan\0\u{3}cancel_subscription\0\u{3}reactivate_subscription\0\u{3}record_usage\0\u{3}correct_usage\0\u{3}configure_quota\0\u{3}remove_quota\0\u{1}advance\0\u{3}initialize_default_plans\0\u{3}apply_discount\0\u{2}\u{6}at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -683,6 +723,19 @@ nonisolated extension Tally_V1_Command: SwiftProtobuf.Message, SwiftProtobuf._Me
           self.command = .initializeDefaultPlans(v)
         }
       }()
+      case 14: try {
+        var v: Tally_V1_ApplyDiscount?
+        var hadOneofValue = false
+        if let current = self.command {
+          hadOneofValue = true
+          if case .applyDiscount(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.command = .applyDiscount(v)
+        }
+      }()
       case 20: try { try decoder.decodeSingularMessageField(value: &self._at) }()
       default: break
       }
@@ -746,6 +799,10 @@ nonisolated extension Tally_V1_Command: SwiftProtobuf.Message, SwiftProtobuf._Me
     case .initializeDefaultPlans?: try {
       guard case .initializeDefaultPlans(let v)? = self.command else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+    }()
+    case .applyDiscount?: try {
+      guard case .applyDiscount(let v)? = self.command else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
     }()
     case nil: break
     }
@@ -1346,6 +1403,60 @@ nonisolated extension Tally_V1_InitializeDefaultPlans: SwiftProtobuf.Message, Sw
 
   public static func ==(lhs: Tally_V1_InitializeDefaultPlans, rhs: Tally_V1_InitializeDefaultPlans) -> Bool {
     if lhs.currency != rhs.currency {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tally_V1_ApplyDiscount: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ApplyDiscount"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}organization_id\0\u{3}discount_id\0\u{3}percent_off\0\u{3}amount_off\0\u{1}periods\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.organizationID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.discountID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.percentOff) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._amountOff) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.periods) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.organizationID.isEmpty {
+      try visitor.visitSingularStringField(value: self.organizationID, fieldNumber: 1)
+    }
+    if !self.discountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.discountID, fieldNumber: 2)
+    }
+    if !self.percentOff.isEmpty {
+      try visitor.visitSingularStringField(value: self.percentOff, fieldNumber: 3)
+    }
+    try { if let v = self._amountOff {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if self.periods != 0 {
+      try visitor.visitSingularUInt32Field(value: self.periods, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tally_V1_ApplyDiscount, rhs: Tally_V1_ApplyDiscount) -> Bool {
+    if lhs.organizationID != rhs.organizationID {return false}
+    if lhs.discountID != rhs.discountID {return false}
+    if lhs.percentOff != rhs.percentOff {return false}
+    if lhs._amountOff != rhs._amountOff {return false}
+    if lhs.periods != rhs.periods {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -116,10 +116,20 @@ struct CommandRunner {
                 let currency: Currency
                 do { currency = try Currency(c.currency.isEmpty ? "USD" : c.currency) } catch { return .failed("initialize_default_plans.currency: \(error)") }
                 if try await engine.initializeDefaultPlans(currency: currency, at: at).isEmpty { return .duplicate }
+            case .applyDiscount(let c):
+                let payload = Tally_V1_DiscountApplied.with {
+                    $0.discountID = c.discountID
+                    $0.percentOff = c.percentOff
+                    if c.hasAmountOff { $0.amountOff = c.amountOff }
+                    $0.periods = c.periods
+                }
+                let discount: RecurringDiscount
+                do { discount = try payload.decoded() } catch { return .failed("apply_discount: \(error)") }
+                try await engine.applyDiscount(c.organizationID, discount, at: at)
             case .recordUsage:
                 return await recordUsage(command.recordUsage.map { [$0] } ?? []).first ?? .failed("record_usage: empty")
             case nil:
-                return .failed("no command: expected one of registerOrganization, updateOrganization, definePlan, subscribe, changePlan, cancelSubscription, reactivateSubscription, recordUsage, correctUsage, configureQuota, removeQuota, advance, initializeDefaultPlans")
+                return .failed("no command: expected one of registerOrganization, updateOrganization, definePlan, subscribe, changePlan, cancelSubscription, reactivateSubscription, recordUsage, correctUsage, configureQuota, removeQuota, advance, initializeDefaultPlans, applyDiscount")
             }
             return .applied
         } catch {

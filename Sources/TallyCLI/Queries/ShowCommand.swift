@@ -77,7 +77,7 @@ struct ShowSubscription: AsyncParsableCommand {
         var output = QueryOutput(
             columns: [
                 "id", "organization_id", "plan_id", "status", "interval", "started_at", "trial_ends_at", "period_start", "period_end", "recurring_price",
-                "cancels_at_period_end", "scheduled_plan_id", "scheduled_interval", "ended_at",
+                "cancels_at_period_end", "scheduled_plan_id", "scheduled_interval", "ended_at", "discount_id", "discount", "discount_periods_left",
             ], isSingle: true)
         output.rows = [[
             .text(record.id), .text(subscription.organizationID), .text(subscription.planID), .text(subscription.status.name),
@@ -85,7 +85,8 @@ struct ShowSubscription: AsyncParsableCommand {
             record.currentPeriod.map { .date($0.start) } ?? .none, record.currentPeriod.map { .date($0.end) } ?? .none,
             record.recurringPrice.map { .money($0) } ?? .none, .flag(subscription.cancelsAtPeriodEnd),
             subscription.scheduledChange.map { .text($0.planID) } ?? .none, subscription.scheduledChange.map { .text($0.interval.description) } ?? .none,
-            endedAt,
+            endedAt, record.discount.map { .text($0.id) } ?? .none, record.discount.map { .text($0.description) } ?? .none,
+            record.discount?.periodsLeft.map { .integer(Int64($0)) } ?? .none,
         ]]
         Swift.print(output.render(query.resolvedFormat), terminator: "")
     }
