@@ -81,6 +81,7 @@ public final class ProjectionSet: AppendObserver {
     public func apply(_ event: StoredEvent, in txn: WriteTransaction) throws {
         var states = try takeStates(in: txn)
         let interested = readers[event.eventType] ?? 0
+        let decoded = interested & (interested &- 1) != 0 ? DecodedPayload() : nil  // more than one reader
         for (index, projector) in projectors.enumerated() {
             var state = states[index]
             guard state.checkpoint < event.sequence else { continue }
@@ -88,7 +89,7 @@ public final class ProjectionSet: AppendObserver {
                 try fold(projector, slot: state.slot, from: state.checkpoint + 1, through: event.sequence - 1, in: txn)
             }
             if interested & (1 << UInt64(index)) != 0 {
-                try projector.apply(event, to: ProjectionStore(transaction: txn, handles: slotsByIndex[index][Int(state.slot)]))
+                try projector.apply(event, to: ProjectionStore(transaction: txn, handles: slotsByIndex[index][Int(state.slot)], decoded: decoded))
             }
             state.checkpoint = event.sequence
             states[index] = state
@@ -165,10 +166,11 @@ public final class ProjectionSet: AppendObserver {
     ) throws {
         guard first <= last else { return }
         cache?.reset()
+        let decoded = DecodedPayload()
         let stores = targets.map { target in
             ProjectionStore(
                 transaction: txn, handles: slots[target.projector.name]![Int(target.slot)],
-                cache: target.projector.databases.values.allSatisfy(\.isEmpty) ? cache : nil)
+                cache: target.projector.databases.values.allSatisfy(\.isEmpty) ? cache : nil, decoded: decoded)
         }
         // Which targets read each event type: one hash per event instead of one per projector.
         var routes: [String: [Int]] = [:]

@@ -1,4 +1,5 @@
 public import EventLog
+public import Foundation
 public import LMDB
 
 /// A read model folded from the log: pure, deterministic, reading events only (no clock, no
@@ -24,11 +25,24 @@ public struct ProjectionStore {
     let handles: DatabaseHandles
     /// During a rebuild: the batch's writes, held until it ends (`WriteBackCache`).
     let cache: WriteBackCache?
+    /// The payload of the event being folded, decoded once for every projector that reads it.
+    let decoded: DecodedPayload?
 
-    init(transaction: WriteTransaction, handles: DatabaseHandles, cache: WriteBackCache? = nil) {
+    init(transaction: WriteTransaction, handles: DatabaseHandles, cache: WriteBackCache? = nil, decoded: DecodedPayload? = nil) {
         self.transaction = transaction
         self.handles = handles
         self.cache = cache
+        self.decoded = decoded
+    }
+
+    /// `event`'s payload as `decode` makes it, decoded once however many projectors fold the
+    /// event (a usage event is decoded by the quota and the rollup projections alike).
+    public func payload<Payload>(of event: StoredEvent, _ decode: (Data) throws -> Payload) rethrows -> Payload {
+        guard let decoded else { return try decode(event.payload) }
+        if decoded.sequence == event.sequence, decoded.type == ObjectIdentifier(Payload.self), let value = decoded.value as? Payload { return value }
+        let value = try decode(event.payload)
+        (decoded.sequence, decoded.type, decoded.value) = (event.sequence, ObjectIdentifier(Payload.self), value)
+        return value
     }
 
     /// The database the projector declared as `name`.

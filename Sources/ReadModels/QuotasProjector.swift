@@ -29,7 +29,7 @@ public struct QuotasProjector: Projector {
         let txn = store
         switch BillingEventType(rawValue: event.eventType) {
         case .usageRecorded:
-            let usage = try Tally_V1_UsageRecorded(payload: event.payload)
+            let usage = try store.payload(of: event) { try Tally_V1_UsageRecorded(payload: $0) }
             let key = Self.counterKey(event.organizationID, usage.metric, periodStart: usage.periodStart.seconds)
             var isNewMember = false
             if usage.aggregation == .uniqueCount, let member = Self.member(of: usage) {

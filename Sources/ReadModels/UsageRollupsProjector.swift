@@ -30,7 +30,7 @@ public struct UsageRollupsProjector: Projector {
         let metric: String, user: String, resource: String, occurredAt: Google_Protobuf_Timestamp
         let change: (inout UsageRollup) -> Void
         if event.eventType == BillingEventType.usageRecorded.rawValue {
-            let usage = try Tally_V1_UsageRecorded(payload: event.payload)
+            let usage = try store.payload(of: event) { try Tally_V1_UsageRecorded(payload: $0) }
             (metric, user, resource, occurredAt) = (usage.metric, usage.userID, usage.resourceID, event.envelope.occurredAt)
             let at = QuotasProjector.nanoseconds(occurredAt)
             change = { $0.record(usage.quantity, at: at) }
@@ -39,11 +39,18 @@ public struct UsageRollupsProjector: Projector {
             (metric, user, resource, occurredAt) = (correction.metric, correction.userID, correction.resourceID, correction.originalOccurredAt)
             change = { $0.correct(by: correction.quantityDelta) }
         }
-        let day = Self.day(of: occurredAt.seconds)
-        try update(Self.dailyKey(event.organizationID, metric, day: day), in: store.database("daily"), store, change)
-        if !user.isEmpty { try update(Self.dailyKey(event.organizationID, metric, day: day, member: user), in: store.database("by_user"), store, change) }
+        // The day's key, then the same bytes with the user or the resource after them.
+        var key = Self.dailyKey(event.organizationID, metric, day: Self.day(of: occurredAt.seconds))
+        let dayKeyCount = key.count
+        try update(key, in: store.database("daily"), store, change)
+        if !user.isEmpty {
+            key.append(contentsOf: user.utf8)
+            try update(key, in: store.database("by_user"), store, change)
+        }
         if !resource.isEmpty {
-            try update(Self.dailyKey(event.organizationID, metric, day: day, member: resource), in: store.database("by_resource"), store, change)
+            key.removeSubrange(dayKeyCount...)
+            key.append(contentsOf: resource.utf8)
+            try update(key, in: store.database("by_resource"), store, change)
         }
     }
 
