@@ -165,31 +165,27 @@ public final class ProjectionSet: AppendObserver {
         cache: WriteBackCache? = nil
     ) throws {
         guard first <= last else { return }
-        cache?.reset()
-        let decoded = DecodedPayload()
-        let stores = targets.map { target in
-            ProjectionStore(
-                transaction: txn, handles: slots[target.projector.name]![Int(target.slot)],
-                cache: target.projector.databases.values.allSatisfy(\.isEmpty) ? cache : nil, decoded: decoded)
-        }
-        // Which targets read each event type: one hash per event instead of one per projector.
-        var routes: [String: [Int]] = [:]
-        for (index, target) in targets.enumerated() {
-            for type in target.projector.eventTypes { routes[type, default: []].append(index) }
-        }
+        let folder = BatchFolder(targets, slots: slots, in: txn, cache: cache)
         try txn.withCursor(on: eventsDatabase) { cursor in
             var entry = try withUnsafeBytes(of: first.bigEndian) { try cursor.seek(atOrAfter: $0) }
             while let current = entry {
                 guard UInt64(bigEndian: current.key.loadUnaligned(as: UInt64.self)) <= last else { break }
-                let event = try StoredEvent(record: current.value)
-                if let readers = routes[event.eventType] {
-                    for index in readers { try targets[index].projector.apply(event, to: stores[index]) }
-                }
-                if let cache, cache.byteCount > 256 << 20 { try cache.flush(into: txn) }
+                try folder.fold(try StoredEvent(record: current.value))
                 entry = try cursor.next()
             }
         }
-        try cache?.flush(into: txn)
+        try folder.finish()
+    }
+
+    /// Folds `events` (read from another log: a snapshot's) into every projector's first slot
+    /// through `cache`, and records `checkpoint` as folded.
+    func foldSnapshot(_ events: [StoredEvent], checkpoint: UInt64, in txn: WriteTransaction, cache: WriteBackCache) throws {
+        let folder = BatchFolder(projectors.map { ($0, UInt8(0)) }, slots: slots, in: txn, cache: cache)
+        for event in events { try folder.fold(event) }
+        try folder.finish()
+        for projector in projectors {
+            try write(ProjectionState(slot: 0, version: projector.version, checkpoint: checkpoint), of: projector.name, in: txn)
+        }
     }
 
     func write(_ state: ProjectionState, of name: String, in txn: WriteTransaction) throws {
@@ -204,5 +200,46 @@ public final class ProjectionSet: AppendObserver {
         (1...32).contains(name.utf8.count) && name.utf8.allSatisfy {
             (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_")
         }
+    }
+}
+
+/// Folds a run of events into several projectors' slots inside one write transaction: each
+/// event routed once to the projectors that read its type, its payload decoded once, writes
+/// held in `cache` (when given) and written at `finish`.
+struct BatchFolder {
+    private let targets: [(projector: any Projector, slot: UInt8)]
+    private let stores: [ProjectionStore]
+    private let routes: [String: [Int]]
+    private let cache: WriteBackCache?
+    private let transaction: WriteTransaction
+
+    init(_ targets: [(projector: any Projector, slot: UInt8)], slots: [String: [DatabaseHandles]], in txn: WriteTransaction, cache: WriteBackCache?) {
+        cache?.reset()
+        let decoded = DecodedPayload()
+        self.targets = targets
+        self.cache = cache
+        transaction = txn
+        stores = targets.map { target in
+            ProjectionStore(
+                transaction: txn, handles: slots[target.projector.name]![Int(target.slot)],
+                cache: target.projector.databases.values.allSatisfy(\.isEmpty) ? cache : nil, decoded: decoded)
+        }
+        // Which targets read each event type: one hash per event instead of one per projector.
+        var routes: [String: [Int]] = [:]
+        for (index, target) in targets.enumerated() {
+            for type in target.projector.eventTypes { routes[type, default: []].append(index) }
+        }
+        self.routes = routes
+    }
+
+    func fold(_ event: StoredEvent) throws {
+        if let readers = routes[event.eventType] {
+            for index in readers { try targets[index].projector.apply(event, to: stores[index]) }
+        }
+        if let cache, cache.byteCount > 256 << 20 { try cache.flush(into: transaction) }
+    }
+
+    func finish() throws {
+        try cache?.flush(into: transaction)
     }
 }

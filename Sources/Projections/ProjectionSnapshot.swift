@@ -38,16 +38,13 @@ public final class ProjectionSnapshot: Sendable {
         self.projections = projections
         var next: UInt64 = 1
         var folded: UInt64 = 0
+        let cache = WriteBackCache()
         while next <= sequence {
             let events = try log.events(from: next, limit: Int(min(UInt64(batchSize), sequence - next + 1)))
             guard let last = events.last else { break }
-            try environment.write { txn in
-                for event in events where event.sequence <= sequence {
-                    if including(event) { try projections.apply(event, in: txn) }
-                    folded = event.sequence
-                }
-                try projections.transactionWillCommit(head: nil, in: txn)
-            }
+            let included = events.filter { $0.sequence <= sequence && including($0) }
+            folded = min(last.sequence, sequence)
+            try environment.write { txn in try projections.foldSnapshot(included, checkpoint: folded, in: txn, cache: cache) }
             next = last.sequence + 1
             // Memory must not grow with the log: let go of the pages of both files read so far.
             log.environment.releaseMappedPages()

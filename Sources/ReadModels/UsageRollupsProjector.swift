@@ -126,14 +126,17 @@ public struct UsageRollupsProjector: Projector {
         let prefix = Array(organizationID.utf8) + [0] + (metric.map { Array($0.utf8) + [0] } ?? [])
         let database = reader.database(breakdown == .day ? "daily" : breakdown == .user ? "by_user" : "by_resource")
         var cells: [Cell] = []
+        // With a metric, days are next in the key: start at the first day and stop after the last.
+        let start = metric == nil ? prefix : dailyKey(organizationID, metric!, day: fromDay)
         try reader.transaction.withCursor(on: database) { cursor in
-            var entry = try prefix.withUnsafeBytes { try cursor.seek(atOrAfter: $0) }
+            var entry = try start.withUnsafeBytes { try cursor.seek(atOrAfter: $0) }
             while let current = entry {
                 let key = Array(current.key)
                 guard key.starts(with: prefix) else { break }
                 let rest = key[(organizationID.utf8.count + 1)...]
                 guard let zero = rest.firstIndex(of: 0), key.count >= zero + 5 else { break }
                 let day = dayNumber(key[(zero + 1)..<(zero + 5)])
+                if metric != nil, day > toDay { break }
                 if day >= fromDay, day <= toDay, let rollup = UsageRollup(buffer: current.value) {
                     cells.append(Cell(
                         metric: String(decoding: rest[..<zero], as: UTF8.self), day: day,

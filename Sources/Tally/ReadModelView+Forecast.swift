@@ -20,6 +20,14 @@ extension ReadModelView {
         }
     }
 
+    /// Every live subscription's forecasts at `date` whose outlook is a limit expected or
+    /// reached this period, by organization and metric: who is about to be blocked.
+    public func flaggedForecasts(at date: Date) throws -> [UsageForecast] {
+        try subscriptions().filter { $0.subscription.status.acceptsUsage }.flatMap { record in
+            try forecasts(of: record.subscription.organizationID, at: date).filter { $0.outlook != .withinLimits }
+        }
+    }
+
     private func forecast(of organizationID: String, metric: String, aggregation: Metric.Aggregation, periodEnd: Date?, at date: Date) throws -> UsageForecast {
         let today = UsageRollupsProjector.day(of: date)
         let first = today - Self.forecastHistoryDays

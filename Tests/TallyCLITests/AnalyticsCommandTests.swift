@@ -131,6 +131,12 @@ struct AnalyticsCommandTests {
         #expect(forecasts.allSatisfy { outlooks.contains($0["outlook"] as? String ?? "") })
         let one = try Self.rows("forecast", organization, "api_calls", "--as-of", "2026-10-20")
         #expect(one.map { $0["metric"] as? String } == ["api_calls"])
+        // Without an organization: every organization and metric expected to cross a limit.
+        let flagged = try Self.rows("forecast", "--as-of", "2026-10-20")
+        #expect(flagged.allSatisfy { ($0["outlook"] as? String) != "within_limits" && $0["organization_id"] is String })
+        for row in flagged where row["outlook"] as? String == "hard_limit_expected" {
+            #expect((row["projected_usage"] as? Int ?? 0) >= (row["hard_limit"] as? Int ?? .max))
+        }
         let missing = try Self.tally("forecast", "org_nobody")
         #expect(missing.status == 2 && missing.stderr.contains("no organization org_nobody"))
     }
