@@ -109,6 +109,13 @@ extension DemoSummary {
             Swift.print("  \(lastMonth): new \(amount(.newBusiness)), expansion \(amount(.expansion)), contraction \(amount(.contraction)), churn \(amount(.churn)), reactivation \(amount(.reactivation))")
             Swift.print("  \(lastMonth): net change \(Self.money(movements.net, ledger.currency)); logo churn \(month.customerChurnRate.percent().map { "\($0)%" } ?? "n/a"), net revenue retention \(month.netRevenueRetention.percent().map { "\($0)%" } ?? "n/a")")
         }
+        let flagged = try engine.live.flaggedForecasts(at: now)
+        let expected = flagged.filter { $0.outlook == .hardLimitExpected }
+        Swift.print("\nUsage forecasts (Holt's trend to each period's end)")
+        Swift.print("  \(grouped(expected.count)) organization × metric expected to reach the hard limit before the period ends, \(grouped(flagged.count { $0.outlook == .hardLimitReached })) already there, \(grouped(flagged.count { $0.outlook == .softLimitExpected })) heading past the soft limit")
+        if let first = expected.min(by: { ($0.hardLimitDay ?? .distantFuture, $0.organizationID) < ($1.hardLimitDay ?? .distantFuture, $1.organizationID) }), let day = first.hardLimitDay {
+            Swift.print("  the soonest: \(first.organizationID) \(first.metric), \(grouped(Int(first.currentUsage))) of \(grouped(Int(first.hardLimit ?? 0))) now, the limit on \(day.formatted(.iso8601.year().month().day()))")
+        }
         let risks = try engine.live.churnRisks(at: now).prefix(5)
         guard !risks.isEmpty else { return }
         Swift.print("\nRiskiest organizations (churn-risk score, the signals behind it)")
