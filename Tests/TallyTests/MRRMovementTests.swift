@@ -213,3 +213,33 @@ struct MRRMovementTests {
         #expect(try engine.projections.flatDump(MRRProjector.name) == before)
     }
 }
+
+extension MRRMovementTests {
+    @Test("MRR is kept per currency, never converted: a EUR, a USD and a zero-decimal JPY customer")
+    func currencies() async throws {
+        let directory = TemporaryDirectory()
+        let engine = try Engine(directory: directory.path)
+        let start = Self.date("2025-01-01")
+        for (id, currency, monthly) in [("team_eur", Currency.eur, "39"), ("team_usd", .usd, "49"), ("team_jpy", .jpy, "5000")] {
+            var plan = try PlanChangeTests.plan(id, monthly: "1")
+            plan.currency = currency
+            plan.monthlyPrice = try Money(monthly, currency: currency)
+            plan.annualPrice = try Money(monthly, currency: currency).multiplied(by: 10)
+            plan.metrics = [:]
+            try await engine.definePlan(plan, at: start)
+        }
+        for (id, currency, plan, interval) in [
+            ("org_eu", Currency.eur, "team_eur", BillingInterval.monthly), ("org_us", .usd, "team_usd", .monthly), ("org_jp", .jpy, "team_jpy", .annual),
+        ] {
+            try await engine.register(
+                OrganizationRegistration(id: id, name: id, billingEmail: "ap@\(id).test", country: "DE", currency: currency, paymentMethod: "pm_card_visa"),
+                at: start)
+            try await engine.subscribe(id, to: plan, interval: interval, at: start)
+        }
+        let ledgers = try engine.live.revenueLedgers()
+        #expect(ledgers.map(\.currency.code) == ["EUR", "JPY", "USD"])
+        let standing = ledgers.map { $0.standing(atEndOf: Self.day("2025-01-31")) }
+        #expect(standing.map(\.mrr) == [3_900, 4_167, 4_900])  // ¥50,000 a year ÷ 12 = 4,166.7 → ¥4,167
+        #expect(standing.allSatisfy { $0.customers == 1 })
+    }
+}
