@@ -14,8 +14,14 @@ public protocol AppendObserver: Sendable {
     /// Called once per write transaction, after its last event and before it commits, with the
     /// log's head at that point (nil for an empty log): the place to write checkpoints.
     func transactionWillCommit(head: Checkpoint?, in txn: WriteTransaction) throws
+
+    /// Called after each request's events are applied, before the next request of the same
+    /// group commit is decided: an observer holding writes back must write them here, so that
+    /// what the next request reads is current.
+    func requestDidAppend(in txn: WriteTransaction) throws
 }
 
 extension AppendObserver {
     public func transactionWillCommit(head: Checkpoint?, in txn: WriteTransaction) throws {}
+    public func requestDidAppend(in txn: WriteTransaction) throws {}
 }

@@ -39,6 +39,11 @@ public final class ProjectionSet: AppendObserver {
     /// For each event type, which projectors read it (bit i: projector i).
     private let readers: [String: UInt64]
     private let cache = Mutex<TransactionCache?>(nil)
+    /// The writes of the request being appended, held until it ends (`requestDidAppend`):
+    /// a batch of usage updates each day's counters once, in key order, instead of per event.
+    private let requestWrites = Mutex<(transactionID: UInt64, cache: WriteBackCache)?>(nil)
+    /// By projector index: whether its writes may be held back (no duplicate-sorted databases).
+    private let holdsWrites: [Bool]
 
     /// The states one transaction read and, once `apply` ran in it, advanced.
     private struct TransactionCache {
@@ -74,6 +79,7 @@ public final class ProjectionSet: AppendObserver {
             for type in projector.eventTypes { readers[type, default: 0] |= 1 << UInt64(index) }
         }
         self.readers = readers
+        holdsWrites = projectors.map { $0.databases.values.allSatisfy(\.isEmpty) }
     }
 
     // MARK: AppendObserver
@@ -82,14 +88,17 @@ public final class ProjectionSet: AppendObserver {
         var states = try takeStates(in: txn)
         let interested = readers[event.eventType] ?? 0
         let decoded = interested & (interested &- 1) != 0 ? DecodedPayload() : nil  // more than one reader
+        let writes = heldWrites(for: txn)
         for (index, projector) in projectors.enumerated() {
             var state = states[index]
             guard state.checkpoint < event.sequence else { continue }
             if state.checkpoint + 1 < event.sequence {
+                try writes.flush(into: txn)  // the gap is folded straight into LMDB
                 try fold(projector, slot: state.slot, from: state.checkpoint + 1, through: event.sequence - 1, in: txn)
             }
             if interested & (1 << UInt64(index)) != 0 {
-                try projector.apply(event, to: ProjectionStore(transaction: txn, handles: slotsByIndex[index][Int(state.slot)], decoded: decoded))
+                try projector.apply(event, to: ProjectionStore(
+                    transaction: txn, handles: slotsByIndex[index][Int(state.slot)], cache: holdsWrites[index] ? writes : nil, decoded: decoded))
             }
             state.checkpoint = event.sequence
             states[index] = state
@@ -104,7 +113,23 @@ public final class ProjectionSet: AppendObserver {
         }
     }
 
+    public func requestDidAppend(in txn: WriteTransaction) throws {
+        try heldWrites(for: txn).flush(into: txn)
+    }
+
+    /// This transaction's held writes: a new transaction (or a retried one) starts empty.
+    private func heldWrites(for txn: WriteTransaction) -> WriteBackCache {
+        requestWrites.withLock { held in
+            if let current = held, current.transactionID == txn.id { return current.cache }
+            let cache = held?.cache ?? WriteBackCache(capacity: 4_096)
+            cache.reset()
+            held = (txn.id, cache)
+            return cache
+        }
+    }
+
     public func transactionWillCommit(head: Checkpoint?, in txn: WriteTransaction) throws {
+        try heldWrites(for: txn).flush(into: txn)
         let pending = cache.withLock { cache -> [ProjectionState] in
             guard let current = cache, current.transactionID == txn.id, current.applied else { return [] }
             return current.states

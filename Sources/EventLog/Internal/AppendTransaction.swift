@@ -93,6 +93,7 @@ struct AppendTransaction {
                 receipts.append(AppendReceipt(sequence: sequence, isDuplicate: false))
             }
         }
+        try observer?.requestDidAppend(in: txn)
         return .success(receipts)
     }
 

@@ -13,7 +13,9 @@ import LMDB
 /// byte arrays was measured slower than LMDB itself (docs/PERFORMANCE.md). The storage is
 /// manually allocated memory, owned by this object alone and never shared, so the hot path
 /// pays for neither copy-on-write nor exclusivity checks.
-final class WriteBackCache {
+/// `@unchecked Sendable`: one thread uses it at a time (a rebuild's caller, or the writer
+/// thread for the transaction it holds), and `ProjectionSet` hands it over through a mutex.
+final class WriteBackCache: @unchecked Sendable {
     /// Entry layout in the arena: database id (4 bytes), key length (2), value length (4;
     /// `deleted` marks a deletion), room for the value (4), then the key, then the room.
     private var arena: UnsafeMutableRawPointer
