@@ -103,6 +103,7 @@ public final class ProjectionSet: AppendObserver {
             state.checkpoint = event.sequence
             states[index] = state
         }
+        if writes.byteCount > 256 << 20 { try writes.flush(into: txn) }
         cache.withLock { cache in
             if cache?.transactionID == txn.id {
                 cache?.states = states

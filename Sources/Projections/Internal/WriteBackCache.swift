@@ -1,10 +1,11 @@
 import Foundation
 import LMDB
 
-/// The writes of one rebuild batch, held in memory and written to LMDB once per key, in key
-/// order, when the batch ends. A rebuild folds many events into few cells (a day's counter,
-/// a user's rollup): read-modify-writing each through LMDB costs two B-tree searches per
-/// event, where this costs one hash lookup and, at the end, one sorted put per cell.
+/// The projection writes of one rebuild batch, or of one append request, held in memory and
+/// written to LMDB once per key, in key order, when the batch or request ends (and whenever
+/// they pass 256 MB, so offsets always fit the table's 32 bits). Many events fold into few
+/// cells (a day's counter, a user's rollup): read-modify-writing each through LMDB costs two
+/// B-tree searches per event, where this costs one hash lookup and, at the end, one put per cell.
 ///
 /// Transparent to projectors: `ProjectionStore` reads through it (its own writes first, then
 /// LMDB), so a projection rebuilt with it is byte for byte the one folded without it (the
