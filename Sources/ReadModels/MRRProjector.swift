@@ -106,10 +106,7 @@ public struct MRRProjector: Projector {
 
     private func applyInvoice(_ invoice: Tally_V1_InvoiceIssued, _ store: ProjectionStore) throws {
         for (day, amount) in Self.usageRevenue(of: invoice) where amount != 0 {
-            let key = RevenueProjector.key(invoice.currency, day)
-            let database = store.database("metered")
-            let current = try store.withValue(forKey: key, in: database) { $0.map { Int64(bigEndian: $0.loadUnaligned(as: Int64.self)) } } ?? 0
-            try store.put(withUnsafeBytes(of: (current &+ amount).bigEndian) { Array($0) }, forKey: key, in: database)
+            try RevenueProjector.add(amount, currency: invoice.currency, day: day, in: store.database("metered"), store)
         }
     }
 

@@ -30,7 +30,7 @@ public struct RevenueProjector: Projector {
         }
         let invoice = try Tally_V1_InvoiceIssued(serializedBytes: event.payload)
         let net = invoice.lines.reduce(Int64(0)) { $0 + $1.amount.minorUnits }
-        try add(net, currency: invoice.currency, day: UsageRollupsProjector.day(of: event.envelope.occurredAt.seconds), in: store.database("invoiced"), store)
+        try Self.add(net, currency: invoice.currency, day: UsageRollupsProjector.day(of: event.envelope.occurredAt.seconds), in: store.database("invoiced"), store)
         // Each line over its service period: the invoice's, or an earlier one for late usage.
         var byPeriod: [(start: Int64, end: Int64, net: Int64)] = []
         for line in invoice.lines {
@@ -51,11 +51,11 @@ public struct RevenueProjector: Projector {
     private func applyCreditNote(_ note: Tally_V1_CreditNoteIssued, at moment: Google_Protobuf_Timestamp, _ store: ProjectionStore) throws {
         let net = -(note.amount.minorUnits - note.tax.minorUnits)
         let noteDay = UsageRollupsProjector.day(of: moment.seconds)
-        try add(net, currency: note.amount.currency, day: noteDay, in: store.database("invoiced"), store)
+        try Self.add(net, currency: note.amount.currency, day: noteDay, in: store.database("invoiced"), store)
         let start = note.periodStart.seconds, end = note.periodEnd.seconds
         guard net != 0 else { return }
         guard end > start else {
-            try add(net, currency: note.amount.currency, day: noteDay, in: store.database("daily"), store)
+            try Self.add(net, currency: note.amount.currency, day: noteDay, in: store.database("daily"), store)
             return
         }
         let total = Int128(end - start)
@@ -66,7 +66,7 @@ public struct RevenueProjector: Projector {
         while true {
             let dayStart = Int64(day) * 86_400
             let share = credited(by: dayStart + 86_400) - (day == noteDay ? 0 : credited(by: dayStart))
-            if share != 0 { try add(share, currency: note.amount.currency, day: day, in: store.database("daily"), store) }
+            if share != 0 { try Self.add(share, currency: note.amount.currency, day: day, in: store.database("daily"), store) }
             if dayStart + 86_400 >= end { break }
             day += 1
         }
@@ -83,12 +83,13 @@ public struct RevenueProjector: Projector {
         while Int64(day) * 86_400 < end {
             let dayStart = Int64(day) * 86_400
             let share = recognized(by: dayStart + 86_400) - recognized(by: dayStart)
-            if share != 0 { try add(share, currency: currency, day: day, in: store.database("daily"), store) }
+            if share != 0 { try Self.add(share, currency: currency, day: day, in: store.database("daily"), store) }
             day += 1
         }
     }
 
-    private func add(_ amount: Int64, currency: String, day: Int32, in database: Database, _ store: ProjectionStore) throws {
+    /// Adds `amount` to the currency's day in `database` (the `mrr` projector's usage revenue too).
+    static func add(_ amount: Int64, currency: String, day: Int32, in database: Database, _ store: ProjectionStore) throws {
         let key = Self.key(currency, day)
         let current = try store.withValue(forKey: key, in: database) { $0.map { Int64(bigEndian: $0.loadUnaligned(as: Int64.self)) } } ?? 0
         try store.put(withUnsafeBytes(of: (current &+ amount).bigEndian) { Array($0) }, forKey: key, in: database)
