@@ -141,11 +141,15 @@ extension Engine {
                     $0.invoiceID = invoiceID
                 }))
             }
-            if next == nil, case .pastDue = subscription.status {
+            if next == nil, case .pastDue(let since) = subscription.status {
                 if policy.graceDays > 0 {
+                    // From the last attempt, or from when the subscription became past due if a
+                    // service marked it so after the attempt was due: a grace always ends after
+                    // it began.
+                    let start = max(date, since)
                     steps.append((.gracePeriodStarted, Tally_V1_GracePeriodStarted.with {
                         $0.subscriptionID = record.id
-                        $0.until = Google_Protobuf_Timestamp(date: date.addingTimeInterval(TimeInterval(policy.graceDays) * 86_400))
+                        $0.until = Google_Protobuf_Timestamp(date: start.addingTimeInterval(TimeInterval(policy.graceDays) * 86_400))
                     }))
                 } else {
                     steps.append(dunningEnd(record, at: date, policy))

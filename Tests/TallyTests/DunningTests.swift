@@ -33,6 +33,26 @@ struct DunningTests {
         }
     }
 
+    @Test("a service marks the subscription past due after an attempt was due: the grace runs from then, and ends after it began")
+    func markedPastDueAfterTheAttemptWasDue() async throws {
+        let directory = TemporaryDirectory()
+        let policy = BillingPolicy(retrySchedule: RetrySchedule(delaysInDays: []), graceDays: 2)
+        let engine = try await Self.engine(directory, card: "pm_card_chargeDeclined", policy: policy)
+        // February 5: marked past due by the service, before time has been advanced past February 1.
+        try await engine.markPastDue("org_d", at: Self.date("2025-02-05T00:00:00Z"))
+        // The January invoice is collected at February 1, 01:00 and fails with no retry left.
+        try await engine.advance(to: Self.date("2025-02-06T00:00:00Z"))
+        let record = try #require(try engine.subscription(of: "org_d"))
+        guard case .grace(let since, let until) = record.subscription.status else {
+            Issue.record("expected grace, got \(record.subscription.status.name)")
+            return
+        }
+        #expect(since == Self.date("2025-02-05T00:00:00Z"))
+        #expect(until == Self.date("2025-02-07T00:00:00Z"), "two grace days from when it became past due")
+        try await engine.advance(to: Self.date("2025-02-08T00:00:00Z"))
+        #expect(try engine.subscription(of: "org_d")?.subscription.status.name == "canceled")
+    }
+
     @Test("a card that always declines: past due at the first failure, retries after 3, 5 and 7 days, grace, then canceled")
     func exhaustedThenCanceled() async throws {
         let directory = TemporaryDirectory()

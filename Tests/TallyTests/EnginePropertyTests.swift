@@ -58,7 +58,7 @@ struct EnginePropertyTests {
                 case 4:
                     try await engine.reactivateSubscription(organization, at: date)
                 case 5, 6:
-                    do { try await engine.advance(to: date, eventsPerCommit: Int.random(in: 1...50, using: &random)) } catch { Issue.record("advance: \(error)") }
+                    do { try await engine.advance(to: date, eventsPerCommit: Int.random(in: 1...50, using: &random)) } catch { Issue.record("advance: \(error) (seed \(seed))") }
                 case 7:
                     try await engine.updateOrganization(
                         organization, OrganizationUpdate(paymentMethod: cards.randomElement(using: &random)!), at: date)
@@ -102,10 +102,11 @@ struct EnginePropertyTests {
                     let amount = Bool.random(using: &random) ? nil : Money(minorUnits: Int64.random(in: 1...5_000, using: &random), currency: .usd)
                     try await engine.issueCreditNote(for: invoice.invoiceID, amount: amount, reason: "test", at: date)
                 case 17:
-                    // A recurring discount: percent or amount off, for a few periods or for good.
+                    // A recurring discount: percent or amount off, for a few periods or for good;
+                    // now and then all of the fee, mostly part of it, so invoices still collect.
                     let value: RecurringDiscount.Value = Bool.random(using: &random)
-                        ? .percentOff(ExactDecimal(Int64.random(in: 1...100, using: &random)))
-                        : .amountOff(Money(minorUnits: Int64.random(in: 1...60_000, using: &random), currency: .usd))
+                        ? .percentOff(ExactDecimal(Int64.random(in: 1...100, using: &random) > 90 ? 100 : Int64.random(in: 1...50, using: &random)))
+                        : .amountOff(Money(minorUnits: Int64.random(in: 1...3_000, using: &random), currency: .usd))
                     try await engine.applyDiscount(
                         organization, RecurringDiscount(id: "d-\(step)", value: value, periods: Bool.random(using: &random) ? nil : Int.random(in: 1...3, using: &random)),
                         at: date)
