@@ -43,6 +43,27 @@ public final class Cursor {
     /// The next value of the current key, or nil after its last (`MDB_NEXT_DUP`).
     public func nextDuplicate() throws -> Entry? { try move(MDB_NEXT_DUP) }
 
+    // Writing, in a write transaction only. A cursor already on the right leaf page finds the
+    // next key within that page (LMDB checks the page's first and last keys before searching
+    // from the root), so writing keys in order through one cursor skips most of the searches
+    // that `WriteTransaction.put` makes afresh each time.
+
+    /// Stores `value` under `key` (`mdb_cursor_put`), leaving the cursor on it.
+    public func put(_ value: UnsafeRawBufferPointer, forKey key: UnsafeRawBufferPointer) throws {
+        precondition(isOpen, "an LMDB cursor was used after its closure returned")
+        var keyValue = MDB_val(borrowing: key)
+        var dataValue = MDB_val(borrowing: value)
+        try check(mdb_cursor_put(pointer, &keyValue, &dataValue, 0), "mdb_cursor_put(\(database))")
+    }
+
+    /// Deletes `key` and its values if present. Returns false when there was no such key.
+    @discardableResult
+    public func delete(key: UnsafeRawBufferPointer) throws -> Bool {
+        guard try seek(exactly: key) != nil else { return false }
+        try check(mdb_cursor_del(pointer, UInt32(MDB_NODUPDATA)), "mdb_cursor_del(\(database))")
+        return true
+    }
+
     @inline(__always)
     private func move(_ operation: MDB_cursor_op, key: UnsafeRawBufferPointer? = nil, value: UnsafeRawBufferPointer? = nil) throws -> Entry? {
         precondition(isOpen, "an LMDB cursor was used after its closure returned")

@@ -185,13 +185,14 @@ public final class ProjectionSet: AppendObserver {
     /// Folds events `first...last` into each target's slot, decoding each event once
     /// for all of them. With a `cache` (rebuilds), writes are held and written once per key,
     /// in key order, at the end (and whenever the cache passes 256 MB); projectors with
-    /// duplicate-sorted databases write through.
+    /// duplicate-sorted databases write through. `retaining`: the cache starts with the
+    /// cells an earlier, committed fold left in it, and keeps them for the next one.
     func fold(
         _ targets: [(projector: any Projector, slot: UInt8)], from first: UInt64, through last: UInt64, in txn: WriteTransaction,
-        cache: WriteBackCache? = nil
+        cache: WriteBackCache? = nil, retaining: Bool = false
     ) throws {
         guard first <= last else { return }
-        let folder = BatchFolder(targets, slots: slots, in: txn, cache: cache)
+        let folder = BatchFolder(targets, slots: slots, in: txn, cache: cache, retaining: retaining)
         try txn.withCursor(on: eventsDatabase) { cursor in
             var entry = try withUnsafeBytes(of: first.bigEndian) { try cursor.seek(atOrAfter: $0) }
             while let current = entry {
@@ -205,8 +206,8 @@ public final class ProjectionSet: AppendObserver {
 
     /// Folds `events` (read from another log: a snapshot's) into every projector's first slot
     /// through `cache`, and records `checkpoint` as folded.
-    func foldSnapshot(_ events: [StoredEvent], checkpoint: UInt64, in txn: WriteTransaction, cache: WriteBackCache) throws {
-        let folder = BatchFolder(projectors.map { ($0, UInt8(0)) }, slots: slots, in: txn, cache: cache)
+    func foldSnapshot(_ events: [StoredEvent], checkpoint: UInt64, in txn: WriteTransaction, cache: WriteBackCache, retaining: Bool) throws {
+        let folder = BatchFolder(projectors.map { ($0, UInt8(0)) }, slots: slots, in: txn, cache: cache, retaining: retaining)
         for event in events { try folder.fold(event) }
         try folder.finish()
         for projector in projectors {
@@ -237,10 +238,15 @@ struct BatchFolder {
     private let stores: [ProjectionStore]
     private let routes: [String: [Int]]
     private let cache: WriteBackCache?
+    private let retaining: Bool
     private let transaction: WriteTransaction
 
-    init(_ targets: [(projector: any Projector, slot: UInt8)], slots: [String: [DatabaseHandles]], in txn: WriteTransaction, cache: WriteBackCache?) {
-        cache?.reset()
+    init(
+        _ targets: [(projector: any Projector, slot: UInt8)], slots: [String: [DatabaseHandles]], in txn: WriteTransaction, cache: WriteBackCache?,
+        retaining: Bool = false
+    ) {
+        if !retaining { cache?.reset() }
+        self.retaining = retaining
         let decoded = DecodedPayload()
         self.targets = targets
         self.cache = cache
@@ -266,6 +272,8 @@ struct BatchFolder {
     }
 
     func finish() throws {
-        try cache?.flush(into: transaction)
+        try cache?.flush(into: transaction, retaining: retaining)
+        // What a later batch may read back is bounded; past that it reads LMDB again.
+        if retaining, let cache, cache.byteCount > 64 << 20 { cache.reset() }
     }
 }

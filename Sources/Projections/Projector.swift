@@ -39,9 +39,17 @@ public struct ProjectionStore {
     /// event (a usage event is decoded by the quota and the rollup projections alike).
     public func payload<Payload>(of event: StoredEvent, _ decode: (Data) throws -> Payload) rethrows -> Payload {
         guard let decoded else { return try decode(event.payload) }
-        if decoded.sequence == event.sequence, decoded.type == ObjectIdentifier(Payload.self), let value = decoded.value as? Payload { return value }
+        if decoded.type == ObjectIdentifier(Payload.self), let box = decoded.box {
+            // The type was checked by identity: the box is a PayloadBox<Payload>.
+            let typed = unsafeDowncast(box, to: PayloadBox<Payload>.self)
+            if decoded.sequence == event.sequence { return typed.value }
+            let value = try decode(event.payload)
+            typed.value = value
+            decoded.sequence = event.sequence
+            return value
+        }
         let value = try decode(event.payload)
-        (decoded.sequence, decoded.type, decoded.value) = (event.sequence, ObjectIdentifier(Payload.self), value)
+        (decoded.sequence, decoded.type, decoded.box) = (event.sequence, ObjectIdentifier(Payload.self), PayloadBox(value))
         return value
     }
 
@@ -96,7 +104,15 @@ public struct ProjectionStore {
         _ count: Int, forKey key: [UInt8], in database: Database,
         _ body: (_ old: UnsafeRawBufferPointer?, _ new: UnsafeMutableRawBufferPointer) throws -> Void
     ) throws {
-        try key.withUnsafeBytes { key in
+        try key.withUnsafeBytes { key in try update(count, forKey: key, in: database, body) }
+    }
+
+    /// The same, for a key in memory the caller owns (built on the stack, say).
+    public func update(
+        _ count: Int, forKey key: UnsafeRawBufferPointer, in database: Database,
+        _ body: (_ old: UnsafeRawBufferPointer?, _ new: UnsafeMutableRawBufferPointer) throws -> Void
+    ) throws {
+        do {
             if let cache = cache(for: key) {
                 try cache.update(count, forKey: key, in: database, stored: {
                     try transaction.withValue(forKey: key, in: database) { $0 }  // valid: LMDB is not written until the flush

@@ -26,24 +26,12 @@ public struct QuotasProjector: Projector {
     public init() {}
 
     public func apply(_ event: StoredEvent, to store: ProjectionStore) throws {
+        // Usage is most of any log: recognized by one comparison, before the general switch.
+        if event.eventType == BillingEventType.usageRecorded.rawValue { return try applyUsage(event, to: store) }
         let txn = store
         switch BillingEventType(rawValue: event.eventType) {
         case .usageRecorded:
-            let usage = try store.payload(of: event) { try Tally_V1_UsageRecorded(payload: $0) }
-            let key = Self.counterKey(event.organizationID, usage.metric, periodStart: usage.periodStart.seconds)
-            var isNewMember = false
-            if usage.aggregation == .uniqueCount, let member = Self.member(of: usage) {
-                let memberKey = key + [0] + Array(member.utf8)
-                isNewMember = try txn.value(forKey: memberKey, in: store.database("members")) == nil
-                if isNewMember { try txn.put([UInt8](), forKey: memberKey, in: store.database("members")) }
-            }
-            let occurredAt = Self.nanoseconds(event.envelope.occurredAt)
-            try store.update(QuotaCounter.size, forKey: key, in: store.database("counters")) { old, new in
-                let next = QuotaCounter.folding(
-                    old.flatMap(QuotaCounter.init(buffer:)), aggregation: usage.aggregation, quantity: usage.quantity, occurredAt: occurredAt,
-                    isNewMember: isNewMember)
-                next.write(to: new)
-            }
+            try applyUsage(event, to: store)
         case .usageCorrected:
             // Only sums are corrected (the engine refuses others): the delta adds to the counter.
             let correction = try Tally_V1_UsageCorrected(serializedBytes: event.payload)
@@ -69,6 +57,33 @@ public struct QuotasProjector: Projector {
             try txn.delete(key: Self.limitsKey(event.organizationID, removed.metric), in: store.database("limits"))
         default:
             return
+        }
+    }
+
+    private func applyUsage(_ event: StoredEvent, to store: ProjectionStore) throws {
+        let usage = try store.payload(of: event) { try Tally_V1_UsageRecorded(payload: $0) }
+        var isNewMember = false
+        if usage.aggregation == .uniqueCount, let member = Self.member(of: usage) {
+            let memberKey = Self.memberKey(event.organizationID, usage.metric, periodStart: usage.periodStart.seconds, member: member)
+            isNewMember = try store.value(forKey: memberKey, in: store.database("members")) == nil
+            if isNewMember { try store.put([UInt8](), forKey: memberKey, in: store.database("members")) }
+        }
+        let occurredAt = Self.nanoseconds(event.envelope.occurredAt)
+        // The counter key (org, 0, metric, 0, period start) on the stack.
+        let organization = event.organizationID
+        try withUnsafeTemporaryAllocation(byteCount: organization.utf8.count + usage.metric.utf8.count + 10, alignment: 8) { buffer in
+            var key = KeyWriter(buffer)
+            key.append(organization)
+            key.append(0)
+            key.append(usage.metric)
+            key.append(0)
+            key.append(bigEndian: UInt64(bitPattern: usage.periodStart.seconds))
+            try store.update(QuotaCounter.size, forKey: key.key, in: store.database("counters")) { old, new in
+                let next = QuotaCounter.folding(
+                    old.flatMap(QuotaCounter.init(buffer:)), aggregation: usage.aggregation, quantity: usage.quantity, occurredAt: occurredAt,
+                    isNewMember: isNewMember)
+                next.write(to: new)
+            }
         }
     }
 

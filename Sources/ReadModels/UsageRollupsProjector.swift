@@ -28,36 +28,53 @@ public struct UsageRollupsProjector: Projector {
 
     public func apply(_ event: StoredEvent, to store: ProjectionStore) throws {
         let metric: String, user: String, resource: String, occurredAt: Google_Protobuf_Timestamp
-        let change: (inout UsageRollup) -> Void
+        let change: Change
         if event.eventType == BillingEventType.usageRecorded.rawValue {
             let usage = try store.payload(of: event) { try Tally_V1_UsageRecorded(payload: $0) }
             (metric, user, resource, occurredAt) = (usage.metric, usage.userID, usage.resourceID, event.envelope.occurredAt)
-            let at = QuotasProjector.nanoseconds(occurredAt)
-            change = { $0.record(usage.quantity, at: at) }
+            change = .record(usage.quantity, at: QuotasProjector.nanoseconds(occurredAt))
         } else {
             let correction = try Tally_V1_UsageCorrected(serializedBytes: event.payload)
             (metric, user, resource, occurredAt) = (correction.metric, correction.userID, correction.resourceID, correction.originalOccurredAt)
-            change = { $0.correct(by: correction.quantityDelta) }
+            change = .correct(correction.quantityDelta)
         }
-        // The day's key, then the same bytes with the user or the resource after them.
-        var key = Self.dailyKey(event.organizationID, metric, day: Self.day(of: occurredAt.seconds))
-        let dayKeyCount = key.count
-        try update(key, in: store.database("daily"), store, change)
-        if !user.isEmpty {
-            key.append(contentsOf: user.utf8)
-            try update(key, in: store.database("by_user"), store, change)
-        }
-        if !resource.isEmpty {
-            key.removeSubrange(dayKeyCount...)
-            key.append(contentsOf: resource.utf8)
-            try update(key, in: store.database("by_resource"), store, change)
+        // The day's key, then the same bytes with the user or the resource after them, all
+        // in one buffer on the stack.
+        let organization = event.organizationID
+        let dayKeyCount = organization.utf8.count + metric.utf8.count + 6
+        try withUnsafeTemporaryAllocation(byteCount: dayKeyCount + max(user.utf8.count, resource.utf8.count), alignment: 8) { buffer in
+            var key = KeyWriter(buffer)
+            key.append(organization)
+            key.append(0)
+            key.append(metric)
+            key.append(0)
+            key.append(bigEndian: UInt32(bitPattern: Self.day(of: occurredAt.seconds)) ^ 0x8000_0000)
+            try update(key.key, in: store.database("daily"), store, change)
+            if !user.isEmpty {
+                key.append(user)
+                try update(key.key, in: store.database("by_user"), store, change)
+            }
+            if !resource.isEmpty {
+                key.truncate(to: dayKeyCount)
+                key.append(resource)
+                try update(key.key, in: store.database("by_resource"), store, change)
+            }
         }
     }
 
-    private func update(_ key: [UInt8], in database: Database, _ store: ProjectionStore, _ change: (inout UsageRollup) -> Void) throws {
+    /// What one event does to each of its cells.
+    private enum Change {
+        case record(Int64, at: Int64)
+        case correct(Int64)
+    }
+
+    private func update(_ key: UnsafeRawBufferPointer, in database: Database, _ store: ProjectionStore, _ change: Change) throws {
         try store.update(UsageRollup.size, forKey: key, in: database) { old, new in
             var rollup = old.flatMap(UsageRollup.init(buffer:)) ?? UsageRollup()
-            change(&rollup)
+            switch change {
+            case .record(let quantity, let at): rollup.record(quantity, at: at)
+            case .correct(let delta): rollup.correct(by: delta)
+            }
             rollup.write(to: new)
         }
     }

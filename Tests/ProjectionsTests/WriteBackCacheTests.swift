@@ -37,6 +37,25 @@ struct KeyValueChurn: Projector {
     }
 }
 
+/// Counters read and written through the cache, and a wide value per event, so that the
+/// projection outgrows the log and a rebuild must grow the map part way through.
+struct WideCounters: Projector {
+    let name = "wide_counters"
+    let version: UInt32 = 1
+    let eventTypes: Set<String> = ["test.usage"]
+    let databases: [String: DatabaseOptions] = ["counters": [], "blobs": []]
+
+    func apply(_ event: StoredEvent, to store: ProjectionStore) throws {
+        let key = Array("\(event.organizationID)/\(event.sequence % 37)".utf8)
+        try store.update(8, forKey: key, in: store.database("counters")) { old, new in
+            let count = old.map { UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)) } ?? 0
+            new.storeBytes(of: (count + event.sequence).bigEndian, as: UInt64.self)
+        }
+        let blob = [UInt8](repeating: UInt8(truncatingIfNeeded: event.sequence), count: 400)
+        try store.put(blob, forKey: Array("blob/\(event.sequence)".utf8), in: store.database("blobs"))
+    }
+}
+
 @Suite("Projections: rebuild's write-back cache", .serialized)
 struct WriteBackCacheTests {
     @Test("random puts, growth, deletes and updates: a rebuild through the cache equals the projection kept event by event")
@@ -58,5 +77,22 @@ struct WriteBackCacheTests {
             try projections.rebuild("kv_churn", batchSize: batchSize)
             #expect(flatten(try projections.dump("kv_churn")) == incremental, "batch size \(batchSize), seed \(seed)")
         }
+    }
+
+    @Test("a rebuild batch retried after the map grew starts from what LMDB holds, not from the aborted attempt's cells")
+    func retriedBatchForgetsItsCells() throws {
+        let directory = Fixture.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (log, projections) = try Fixture.open(directory, projectors: [WideCounters()], mapSize: 1 << 16)
+        for batch in 0..<30 {
+            _ = try log.appendSynchronously(contentsOf: (0..<50).map { Fixture.usage("org_\($0 % 3)", batch * 50 + $0) })
+        }
+        let incremental = flatten(try projections.dump("wide_counters"))
+        let growthsBefore = log.environment.mapGrowths
+        // Batches of 40: the cells the cache keeps between batches are read back by the next
+        // one, and the map fills in one of the later batches (the new slot doubles the data).
+        try projections.rebuild("wide_counters", batchSize: 40)
+        #expect(log.environment.mapGrowths > growthsBefore, "the rebuild must have retried a batch for this test to mean anything")
+        #expect(flatten(try projections.dump("wide_counters")) == incremental)
     }
 }

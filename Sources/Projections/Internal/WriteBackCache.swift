@@ -3,7 +3,8 @@ import LMDB
 
 /// The projection writes of one rebuild batch, or of one append request, held in memory and
 /// written to LMDB once per key, in key order, when the batch or request ends (and whenever
-/// they pass 256 MB, so offsets always fit the table's 32 bits). Many events fold into few
+/// they pass 256 MB, so offsets always fit the table's 32 bits). A rebuild also keeps the
+/// cells it wrote, clean, for its next batch, which then rarely searches LMDB at all. Many events fold into few
 /// cells (a day's counter, a user's rollup): read-modify-writing each through LMDB costs two
 /// B-tree searches per event, where this costs one hash lookup and, at the end, one put per cell.
 ///
@@ -17,8 +18,9 @@ import LMDB
 /// `@unchecked Sendable`: one thread uses it at a time (a rebuild's caller, or the writer
 /// thread for the transaction it holds), and `ProjectionSet` hands it over through a mutex.
 final class WriteBackCache: @unchecked Sendable {
-    /// Entry layout in the arena: database id (4 bytes), key length (2), value length (4;
-    /// `deleted` marks a deletion), room for the value (4), then the key, then the room.
+    /// Entry layout in the arena: database id (4 bytes), key length (2), whether LMDB lacks
+    /// the value (1: dirty), a spare byte, value length (4; `deleted` marks a deletion), room
+    /// for the value (4), then the key, then the room.
     private var arena: UnsafeMutableRawPointer
     private var arenaCapacity: Int
     private(set) var byteCount = 0
@@ -29,7 +31,11 @@ final class WriteBackCache: @unchecked Sendable {
     private var count = 0
     private var databases: [UInt32: Database] = [:]
     private static let deleted = UInt32.max
-    private static let header = 14
+    private static let header = 16
+    private static let keyLengthOffset = 4
+    private static let dirtyOffset = 6
+    private static let lengthOffset = 8
+    private static let roomOffset = 12
 
     init(capacity: Int = 1 << 16) {
         var size = 1024
@@ -58,7 +64,7 @@ final class WriteBackCache: @unchecked Sendable {
         let (slot, found) = find(key, database.id, Self.hash(key, database.id))
         guard found else { return .absent }
         let entry = Self.entry(slots[slot])
-        let length = arena.loadUnaligned(fromByteOffset: entry + 6, as: UInt32.self)
+        let length = arena.loadUnaligned(fromByteOffset: entry + Self.lengthOffset, as: UInt32.self)
         if length == Self.deleted { return .deleted }
         return .value(UnsafeRawBufferPointer(start: arena + entry + Self.header + key.count, count: Int(length)))
     }
@@ -80,14 +86,15 @@ final class WriteBackCache: @unchecked Sendable {
         let (slot, found) = find(key, database.id, hash)
         if found {
             let entry = Self.entry(slots[slot])
-            let length = arena.loadUnaligned(fromByteOffset: entry + 6, as: UInt32.self)
-            let room = Int(arena.loadUnaligned(fromByteOffset: entry + 10, as: UInt32.self))
+            let length = arena.loadUnaligned(fromByteOffset: entry + Self.lengthOffset, as: UInt32.self)
+            let room = Int(arena.loadUnaligned(fromByteOffset: entry + Self.roomOffset, as: UInt32.self))
             let value = arena + entry + Self.header + key.count
             if length != Self.deleted, count <= room {
                 // Old and new share the entry: hand `body` a copy of the old bytes.
                 try withUnsafeTemporaryAllocation(byteCount: Int(length), alignment: 8) { old in
                     old.copyMemory(from: UnsafeRawBufferPointer(start: value, count: Int(length)))
-                    arena.storeBytes(of: UInt32(count), toByteOffset: entry + 6, as: UInt32.self)
+                    arena.storeBytes(of: UInt32(count), toByteOffset: entry + Self.lengthOffset, as: UInt32.self)
+                    arena.storeBytes(of: UInt8(1), toByteOffset: entry + Self.dirtyOffset, as: UInt8.self)
                     try body(UnsafeRawBufferPointer(old), UnsafeMutableRawBufferPointer(start: value, count: count))
                 }
                 return
@@ -107,12 +114,16 @@ final class WriteBackCache: @unchecked Sendable {
         _ = entry(for: key, database, valueCount: Self.deleted)
     }
 
-    /// Writes every entry to LMDB, in about key order, then forgets them.
-    func flush(into transaction: WriteTransaction) throws {
+    /// Writes every entry LMDB lacks, in about key order, through one cursor per database (a
+    /// cursor already on the right page skips the search from the root). Then forgets them,
+    /// or, `retaining` them, keeps them as clean copies of what LMDB now holds: the next
+    /// transaction may read them instead of LMDB, but only if this one commits and nothing
+    /// else writes these databases in between (a rebuild's own slot); otherwise `reset()`.
+    func flush(into transaction: WriteTransaction, retaining: Bool = false) throws {
         guard count > 0 else { return }
         let arena = self.arena
         func key(_ entry: Int) -> UnsafeRawBufferPointer {
-            UnsafeRawBufferPointer(start: arena + entry + Self.header, count: Int(arena.loadUnaligned(fromByteOffset: entry + 4, as: UInt16.self)))
+            UnsafeRawBufferPointer(start: arena + entry + Self.header, count: Int(arena.loadUnaligned(fromByteOffset: entry + Self.keyLengthOffset, as: UInt16.self)))
         }
         // Key order only keeps LMDB's page touches together; it decides nothing (keys are
         // distinct). So the database and the key's first 15 bytes are order enough: sorting
@@ -121,6 +132,7 @@ final class WriteBackCache: @unchecked Sendable {
         entries.reserveCapacity(count)
         for slot in 0..<slotCount where slots[slot] != 0 {
             let entry = Self.entry(slots[slot])
+            guard arena.load(fromByteOffset: entry + Self.dirtyOffset, as: UInt8.self) != 0 else { continue }
             let key = key(entry)
             var words: (UInt64, UInt64) = (0, 0)
             withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: key.prefix(15))) }
@@ -130,17 +142,27 @@ final class WriteBackCache: @unchecked Sendable {
         entries.withUnsafeMutableBufferPointer { buffer in
             buffer.sort { ($0.first, $0.second) < ($1.first, $1.second) }
         }
-        for (_, _, entry) in entries {
-            let key = key(entry)
-            let target = databases[arena.loadUnaligned(fromByteOffset: entry, as: UInt32.self)]!
-            let length = arena.loadUnaligned(fromByteOffset: entry + 6, as: UInt32.self)
-            if length == Self.deleted {
-                try transaction.delete(key: key, in: target)
-            } else {
-                try transaction.put(UnsafeRawBufferPointer(start: arena + entry + Self.header + key.count, count: Int(length)), forKey: key, in: target)
+        var index = 0
+        while index < entries.count {
+            // One cursor for the run of entries of one database (sorted first by database).
+            let id = arena.loadUnaligned(fromByteOffset: entries[index].entry, as: UInt32.self)
+            try transaction.withCursor(on: databases[id]!) { cursor in
+                while index < entries.count {
+                    let entry = entries[index].entry
+                    guard arena.loadUnaligned(fromByteOffset: entry, as: UInt32.self) == id else { return }
+                    let key = key(entry)
+                    let length = arena.loadUnaligned(fromByteOffset: entry + Self.lengthOffset, as: UInt32.self)
+                    if length == Self.deleted {
+                        try cursor.delete(key: key)
+                    } else {
+                        try cursor.put(UnsafeRawBufferPointer(start: arena + entry + Self.header + key.count, count: Int(length)), forKey: key)
+                    }
+                    arena.storeBytes(of: UInt8(0), toByteOffset: entry + Self.dirtyOffset, as: UInt8.self)
+                    index += 1
+                }
             }
         }
-        reset()
+        if !retaining { reset() }
     }
 
     /// Forgets every entry without writing it: a transaction retried (after map growth) folds
@@ -161,8 +183,9 @@ final class WriteBackCache: @unchecked Sendable {
         let needed = valueCount == Self.deleted ? 0 : Int(valueCount)
         if found {
             let entry = Self.entry(slots[slot])
-            if needed <= Int(arena.loadUnaligned(fromByteOffset: entry + 10, as: UInt32.self)) {
-                arena.storeBytes(of: valueCount, toByteOffset: entry + 6, as: UInt32.self)
+            if needed <= Int(arena.loadUnaligned(fromByteOffset: entry + Self.roomOffset, as: UInt32.self)) {
+                arena.storeBytes(of: valueCount, toByteOffset: entry + Self.lengthOffset, as: UInt32.self)
+                arena.storeBytes(of: UInt8(1), toByteOffset: entry + Self.dirtyOffset, as: UInt8.self)
                 return entry + Self.header + key.count
             }
         }
@@ -177,9 +200,10 @@ final class WriteBackCache: @unchecked Sendable {
         let entry = byteCount
         byteCount += size
         arena.storeBytes(of: database.id, toByteOffset: entry, as: UInt32.self)
-        arena.storeBytes(of: UInt16(key.count), toByteOffset: entry + 4, as: UInt16.self)
-        arena.storeBytes(of: valueCount, toByteOffset: entry + 6, as: UInt32.self)
-        arena.storeBytes(of: UInt32(needed), toByteOffset: entry + 10, as: UInt32.self)
+        arena.storeBytes(of: UInt16(key.count), toByteOffset: entry + Self.keyLengthOffset, as: UInt16.self)
+        arena.storeBytes(of: UInt16(1), toByteOffset: entry + Self.dirtyOffset, as: UInt16.self)  // dirty, and the spare byte
+        arena.storeBytes(of: valueCount, toByteOffset: entry + Self.lengthOffset, as: UInt32.self)
+        arena.storeBytes(of: UInt32(needed), toByteOffset: entry + Self.roomOffset, as: UInt32.self)
         (arena + entry + Self.header).copyMemory(from: key.baseAddress!, byteCount: key.count)
         if databases[database.id] == nil { databases[database.id] = database }
         slots[slot] = (hash & 0xFFFF_FFFF_0000_0000) | UInt64(entry + 1)
@@ -199,7 +223,7 @@ final class WriteBackCache: @unchecked Sendable {
             if occupant == 0 { return (slot, false) }
             if occupant & 0xFFFF_FFFF_0000_0000 == tag {
                 let entry = Self.entry(occupant)
-                if Int(arena.loadUnaligned(fromByteOffset: entry + 4, as: UInt16.self)) == key.count,
+                if Int(arena.loadUnaligned(fromByteOffset: entry + Self.keyLengthOffset, as: UInt16.self)) == key.count,
                     arena.loadUnaligned(fromByteOffset: entry, as: UInt32.self) == database,
                     memcmp(arena + entry + Self.header, key.baseAddress!, key.count) == 0
                 {
@@ -228,7 +252,7 @@ final class WriteBackCache: @unchecked Sendable {
         let mask = slotCount - 1
         for index in 0..<oldCount where oldSlots[index] != 0 {
             let entry = Self.entry(oldSlots[index])
-            let key = UnsafeRawBufferPointer(start: arena + entry + Self.header, count: Int(arena.loadUnaligned(fromByteOffset: entry + 4, as: UInt16.self)))
+            let key = UnsafeRawBufferPointer(start: arena + entry + Self.header, count: Int(arena.loadUnaligned(fromByteOffset: entry + Self.keyLengthOffset, as: UInt16.self)))
             var slot = Int(truncatingIfNeeded: Self.hash(key, arena.loadUnaligned(fromByteOffset: entry, as: UInt32.self))) & mask
             while slots[slot] != 0 { slot = (slot + 1) & mask }
             slots[slot] = oldSlots[index]

@@ -1,0 +1,47 @@
+/// Writes a key's parts into memory the caller provides (usually the stack): the usage
+/// projections build several keys for every usage event, and an array each cost an allocation.
+struct KeyWriter {
+    private let buffer: UnsafeMutableRawBufferPointer
+    private(set) var count = 0
+
+    /// `buffer` must hold every part appended (`capacity(for:)` sizes it).
+    init(_ buffer: UnsafeMutableRawBufferPointer) {
+        self.buffer = buffer
+    }
+
+    /// The key written so far; valid while the buffer is.
+    var key: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[..<count]) }
+
+    mutating func append(_ text: String) {
+        var text = text  // withUTF8 may need to make a bridged string contiguous
+        text.withUTF8 { bytes in
+            precondition(count + bytes.count <= buffer.count, "KeyWriter: the buffer is too small")
+            UnsafeMutableRawBufferPointer(rebasing: buffer[count..<(count + bytes.count)]).copyMemory(from: UnsafeRawBufferPointer(bytes))
+            count += bytes.count
+        }
+    }
+
+    mutating func append(_ byte: UInt8) {
+        precondition(count < buffer.count, "KeyWriter: the buffer is too small")
+        buffer[count] = byte
+        count += 1
+    }
+
+    /// Big-endian, so that keys sort by the number.
+    mutating func append(bigEndian value: UInt32) {
+        precondition(count + 4 <= buffer.count, "KeyWriter: the buffer is too small")
+        buffer.storeBytes(of: value.bigEndian, toByteOffset: count, as: UInt32.self)
+        count += 4
+    }
+
+    mutating func append(bigEndian value: UInt64) {
+        precondition(count + 8 <= buffer.count, "KeyWriter: the buffer is too small")
+        buffer.storeBytes(of: value.bigEndian, toByteOffset: count, as: UInt64.self)
+        count += 8
+    }
+
+    /// Forgets everything after the first `length` bytes.
+    mutating func truncate(to length: Int) {
+        count = min(count, length)
+    }
+}
