@@ -140,7 +140,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TallyCLITests",
-            dependencies: ["EventLog", "TallyCLI", "TallyTestSupport"],
+            dependencies: ["EventLog", "Tally", "TallyCLI", "TallyTestSupport"],
             swiftSettings: strictSwift
         ),
     ]

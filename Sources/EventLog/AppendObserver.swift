@@ -19,9 +19,15 @@ public protocol AppendObserver: Sendable {
     /// group commit is decided: an observer holding writes back must write them here, so that
     /// what the next request reads is current.
     func requestDidAppend(in txn: WriteTransaction) throws
+
+    /// Called after a write transaction that appended (through `append` or `restore`)
+    /// committed durably, with its LMDB number (`Transaction.lmdbID`). Not called for one
+    /// that aborted. An observer keeping what it wrote in memory may trust it from here on.
+    func transactionDidCommit(lmdbID: UInt64)
 }
 
 extension AppendObserver {
     public func transactionWillCommit(head: Checkpoint?, in txn: WriteTransaction) throws {}
     public func requestDidAppend(in txn: WriteTransaction) throws {}
+    public func transactionDidCommit(lmdbID: UInt64) {}
 }

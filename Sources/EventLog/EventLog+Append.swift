@@ -116,7 +116,9 @@ extension EventLog {
 
     /// One write transaction for several requests, each all or nothing.
     private func commit(_ requests: [AppendWork], abortIfAllFail: Bool = false) throws -> [Result<[AppendReceipt], any Error>] {
-        try environment.write { txn in
+        var committed: UInt64 = 0  // the number of the attempt that commits (a retry after map growth reuses it)
+        let outcomes = try environment.write { txn in
+            committed = txn.lmdbID
             var appender = try AppendTransaction(txn: txn, databases: databases, recordedAt: options.clock(), observer: options.observer)
             var outcomes: [Result<[AppendReceipt], any Error>] = []
             outcomes.reserveCapacity(requests.count)
@@ -142,6 +144,8 @@ extension EventLog {
             try options.observer?.transactionWillCommit(head: appender.head, in: txn)
             return outcomes
         }
+        options.observer?.transactionDidCommit(lmdbID: committed)
+        return outcomes
     }
 }
 

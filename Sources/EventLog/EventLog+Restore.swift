@@ -24,12 +24,16 @@ extension EventLog {
     @discardableResult
     public func restoreSynchronously(_ events: [RestoredEvent]) throws -> Checkpoint? {
         guard !events.isEmpty else { return try head() }
-        return try environment.write { txn in
+        var committed: UInt64 = 0
+        let head = try environment.write { txn in
+            committed = txn.lmdbID
             var appender = try AppendTransaction(txn: txn, databases: databases, recordedAt: options.clock(), observer: options.observer)
             var head: Checkpoint?
             for event in events { head = try appender.restore(event.envelope, expectedHash: event.hash) }
             try options.observer?.transactionWillCommit(head: head, in: txn)
             return head
         }
+        options.observer?.transactionDidCommit(lmdbID: committed)
+        return head
     }
 }

@@ -17,6 +17,12 @@ public class Transaction {
 
     private static let ids = Atomic<UInt64>(0)
 
+    /// LMDB's own number for this transaction (`mdb_txn_id`): a write transaction gets the
+    /// last committed one's plus one, in every process, and a retry gets the same number again.
+    /// So a write transaction numbered one past a commit this process saw succeed knows that no
+    /// other transaction committed in between.
+    public var lmdbID: UInt64 { UInt64(mdb_txn_id(pointer)) }
+
     init(pointer: OpaquePointer) {
         self.pointer = pointer
         self.id = Self.ids.add(1, ordering: .relaxed).newValue

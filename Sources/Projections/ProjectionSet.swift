@@ -41,9 +41,26 @@ public final class ProjectionSet: AppendObserver {
     private let cache = Mutex<TransactionCache?>(nil)
     /// The writes of the request being appended, held until it ends (`requestDidAppend`):
     /// a batch of usage updates each day's counters once, in key order, instead of per event.
-    private let requestWrites = Mutex<(transactionID: UInt64, cache: WriteBackCache)?>(nil)
+    /// Once written, the cells stay in it as clean copies for the next transaction, which may
+    /// read them instead of LMDB if it is the very next one to commit (`HeldWrites`).
+    private let requestWrites = Mutex(HeldWrites())
+    /// Past this, the clean cells are dropped after a commit (the next transaction reads LMDB).
+    private static let retainedBytes = 64 << 20
     /// By projector index: whether its writes may be held back (no duplicate-sorted databases).
     private let holdsWrites: [Bool]
+
+    /// The held writes and whose they are. The clean cells copy what LMDB held after the
+    /// transaction numbered `cleanAsOf` committed (`transactionDidCommit`); a write transaction
+    /// numbered one more is the next commit after it, in any process, so LMDB still holds
+    /// exactly that for it. Any other transaction (another process committed in between, or
+    /// this one is a retry, or the last one aborted) starts from an empty cache.
+    private struct HeldWrites {
+        var cache = WriteBackCache(capacity: 4_096)
+        /// The transaction using the cache now (`Transaction.id`, unique in the process).
+        var inUseBy: UInt64?
+        var inUseByLMDBID: UInt64 = 0
+        var cleanAsOf: UInt64?
+    }
 
     /// The states one transaction read and, once `apply` ran in it, advanced.
     private struct TransactionCache {
@@ -93,7 +110,7 @@ public final class ProjectionSet: AppendObserver {
             var state = states[index]
             guard state.checkpoint < event.sequence else { continue }
             if state.checkpoint + 1 < event.sequence {
-                try writes.flush(into: txn)  // the gap is folded straight into LMDB
+                try writes.flush(into: txn)  // the gap is folded straight into LMDB: no cell may stay
                 try fold(projector, slot: state.slot, from: state.checkpoint + 1, through: event.sequence - 1, in: txn)
             }
             if interested & (1 << UInt64(index)) != 0 {
@@ -115,22 +132,35 @@ public final class ProjectionSet: AppendObserver {
     }
 
     public func requestDidAppend(in txn: WriteTransaction) throws {
-        try heldWrites(for: txn).flush(into: txn)
+        try heldWrites(for: txn).flush(into: txn, retaining: true)
     }
 
-    /// This transaction's held writes: a new transaction (or a retried one) starts empty.
+    /// This transaction's held writes: the clean cells of the last commit if this is the next
+    /// one (see `HeldWrites`), else an empty cache.
     private func heldWrites(for txn: WriteTransaction) -> WriteBackCache {
         requestWrites.withLock { held in
-            if let current = held, current.transactionID == txn.id { return current.cache }
-            let cache = held?.cache ?? WriteBackCache(capacity: 4_096)
-            cache.reset()
-            held = (txn.id, cache)
-            return cache
+            if held.inUseBy == txn.id { return held.cache }
+            let lmdbID = txn.lmdbID
+            if held.cleanAsOf == nil || held.cleanAsOf! &+ 1 != lmdbID { held.cache.reset() }
+            held.inUseBy = txn.id
+            held.inUseByLMDBID = lmdbID
+            held.cleanAsOf = nil  // until this one commits
+            return held.cache
+        }
+    }
+
+    public func transactionDidCommit(lmdbID: UInt64) {
+        requestWrites.withLock { held in
+            guard held.inUseBy != nil, held.inUseByLMDBID == lmdbID else { return }
+            held.cleanAsOf = lmdbID
+            held.inUseBy = nil
         }
     }
 
     public func transactionWillCommit(head: Checkpoint?, in txn: WriteTransaction) throws {
-        try heldWrites(for: txn).flush(into: txn)
+        let writes = heldWrites(for: txn)
+        try writes.flush(into: txn, retaining: true)
+        if writes.byteCount > Self.retainedBytes { writes.reset() }
         let pending = cache.withLock { cache -> [ProjectionState] in
             guard let current = cache, current.transactionID == txn.id, current.applied else { return [] }
             return current.states

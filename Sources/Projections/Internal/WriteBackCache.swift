@@ -29,6 +29,8 @@ final class WriteBackCache: @unchecked Sendable {
     private var slots: UnsafeMutablePointer<UInt64>
     private var slotCount: Int
     private var count = 0
+    /// The entries written since the last flush (some may since be superseded: not dirty).
+    private var dirtyEntries: [Int] = []
     private var databases: [UInt32: Database] = [:]
     private static let deleted = UInt32.max
     private static let header = 16
@@ -94,7 +96,7 @@ final class WriteBackCache: @unchecked Sendable {
                 try withUnsafeTemporaryAllocation(byteCount: Int(length), alignment: 8) { old in
                     old.copyMemory(from: UnsafeRawBufferPointer(start: value, count: Int(length)))
                     arena.storeBytes(of: UInt32(count), toByteOffset: entry + Self.lengthOffset, as: UInt32.self)
-                    arena.storeBytes(of: UInt8(1), toByteOffset: entry + Self.dirtyOffset, as: UInt8.self)
+                    markDirty(entry)
                     try body(UnsafeRawBufferPointer(old), UnsafeMutableRawBufferPointer(start: value, count: count))
                 }
                 return
@@ -130,8 +132,7 @@ final class WriteBackCache: @unchecked Sendable {
         // two words beats comparing whole keys.
         var entries: [(first: UInt64, second: UInt64, entry: Int)] = []
         entries.reserveCapacity(count)
-        for slot in 0..<slotCount where slots[slot] != 0 {
-            let entry = Self.entry(slots[slot])
+        for entry in dirtyEntries {
             guard arena.load(fromByteOffset: entry + Self.dirtyOffset, as: UInt8.self) != 0 else { continue }
             let key = key(entry)
             var words: (UInt64, UInt64) = (0, 0)
@@ -162,7 +163,15 @@ final class WriteBackCache: @unchecked Sendable {
                 }
             }
         }
+        dirtyEntries.removeAll(keepingCapacity: true)
         if !retaining { reset() }
+    }
+
+    /// Marks `entry` as one LMDB lacks, for the next flush.
+    private func markDirty(_ entry: Int) {
+        guard arena.load(fromByteOffset: entry + Self.dirtyOffset, as: UInt8.self) == 0 else { return }
+        arena.storeBytes(of: UInt8(1), toByteOffset: entry + Self.dirtyOffset, as: UInt8.self)
+        dirtyEntries.append(entry)
     }
 
     /// Forgets every entry without writing it: a transaction retried (after map growth) folds
@@ -172,6 +181,7 @@ final class WriteBackCache: @unchecked Sendable {
         slots.update(repeating: 0, count: slotCount)
         byteCount = 0
         count = 0
+        dirtyEntries.removeAll(keepingCapacity: true)
     }
 
     // MARK: The table
@@ -185,7 +195,7 @@ final class WriteBackCache: @unchecked Sendable {
             let entry = Self.entry(slots[slot])
             if needed <= Int(arena.loadUnaligned(fromByteOffset: entry + Self.roomOffset, as: UInt32.self)) {
                 arena.storeBytes(of: valueCount, toByteOffset: entry + Self.lengthOffset, as: UInt32.self)
-                arena.storeBytes(of: UInt8(1), toByteOffset: entry + Self.dirtyOffset, as: UInt8.self)
+                markDirty(entry)
                 return entry + Self.header + key.count
             }
         }
@@ -202,6 +212,11 @@ final class WriteBackCache: @unchecked Sendable {
         arena.storeBytes(of: database.id, toByteOffset: entry, as: UInt32.self)
         arena.storeBytes(of: UInt16(key.count), toByteOffset: entry + Self.keyLengthOffset, as: UInt16.self)
         arena.storeBytes(of: UInt16(1), toByteOffset: entry + Self.dirtyOffset, as: UInt16.self)  // dirty, and the spare byte
+        dirtyEntries.append(entry)
+        if found {
+            // The old entry is superseded: the flush must not write it.
+            arena.storeBytes(of: UInt8(0), toByteOffset: Self.entry(slots[slot]) + Self.dirtyOffset, as: UInt8.self)
+        }
         arena.storeBytes(of: valueCount, toByteOffset: entry + Self.lengthOffset, as: UInt32.self)
         arena.storeBytes(of: UInt32(needed), toByteOffset: entry + Self.roomOffset, as: UInt32.self)
         (arena + entry + Self.header).copyMemory(from: key.baseAddress!, byteCount: key.count)
