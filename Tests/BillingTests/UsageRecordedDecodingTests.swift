@@ -43,6 +43,17 @@ struct UsageRecordedDecodingTests {
         }
     }
 
+    @Test("the fast encoder writes exactly SwiftProtobuf's deterministic bytes, with properties or without")
+    func encoding() throws {
+        let seed = TestEnvironment.seed()
+        var random = SeededGenerator(seed: seed)
+        for _ in 0..<TestEnvironment.iterations(default: 2000) {
+            var usage = Self.randomUsage(&random, properties: true)
+            if Int.random(in: 0..<8, using: &random) == 0 { usage.properties = ["b": "2", "a": "1", "c": "3"] }
+            #expect(try usage.deterministicPayload() == usage.deterministicData(), "seed \(seed)")
+        }
+    }
+
     @Test("properties, mutations, truncations, repeats and unknown fields: the same verdict as SwiftProtobuf")
     func malformed() throws {
         let seed = TestEnvironment.seed()

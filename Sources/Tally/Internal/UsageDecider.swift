@@ -108,7 +108,7 @@ struct UsageDecider {
         let index = drafts.count
         drafts.append(EventDraft(
             organizationID: usage.organizationID, eventType: BillingEventType.usageRecorded.rawValue, occurredAt: usage.occurredAt,
-            idempotencyKey: usage.idempotencyKey, payload: try payload.deterministicData()))
+            idempotencyKey: usage.idempotencyKey, payload: try payload.deterministicPayload()))
         var counter = next
         for (limit, type) in [(context.limits.soft, BillingEventType.softLimitReached), (context.limits.hard, .hardLimitReached)] {
             let isSoft = type == .softLimitReached
