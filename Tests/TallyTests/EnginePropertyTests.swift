@@ -18,7 +18,7 @@ import Testing
 /// TALLY_TEST_SEED and TALLY_TEST_ITERATIONS (commands; 6 simulated hours apart) vary it.
 @Suite("Engine: read models equal a rebuild on random command streams")
 struct EnginePropertyTests {
-    @Test func randomCommandStreams() async throws {
+    @Test(.timeLimit(.minutes(10))) func randomCommandStreams() async throws {
         let seed = TestEnvironment.seed()
         print("EnginePropertyTests: TALLY_TEST_SEED=\(seed)")  // before anything can hang
         var random = SeededGenerator(seed: seed)
