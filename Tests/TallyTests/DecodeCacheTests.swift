@@ -1,0 +1,29 @@
+import Foundation
+@testable import ReadModels
+import TallyTestSupport
+import Testing
+
+/// The decode cache answers only for the very bytes it decoded: a changed record (new bytes,
+/// same length or not) is decoded afresh, and the cache stays right when it starts over.
+@Suite("Read models: decode cache")
+struct DecodeCacheTests {
+    @Test("hits only for identical bytes; changed records decode again; correct across its bound")
+    func identicalBytesOnly() {
+        let cache = DecodeCache<String>(capacity: 8)
+        var decodes = 0
+        func value(_ text: String) -> String {
+            Array(text.utf8).withUnsafeBytes { bytes in
+                cache.value(for: bytes) { decodes += 1; return String(decoding: $0, as: UTF8.self) }
+            }
+        }
+        #expect(value("{\"plan\":\"pro\"}") == "{\"plan\":\"pro\"}")
+        #expect(value("{\"plan\":\"pro\"}") == "{\"plan\":\"pro\"}")
+        #expect(decodes == 1)
+        #expect(value("{\"plan\":\"ent\"}") == "{\"plan\":\"ent\"}")  // same length, other bytes
+        #expect(value("{\"plan\":\"pro\"} ") == "{\"plan\":\"pro\"} ")
+        #expect(value("") == "")
+        #expect(decodes == 4)
+        for index in 0..<50 { #expect(value("record \(index % 13)") == "record \(index % 13)") }
+        #expect(value("{\"plan\":\"pro\"}") == "{\"plan\":\"pro\"}")
+    }
+}
