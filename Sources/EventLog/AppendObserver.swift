@@ -20,9 +20,11 @@ public protocol AppendObserver: Sendable {
     /// what the next request reads is current.
     func requestDidAppend(in txn: WriteTransaction) throws
 
-    /// Called after a write transaction that appended (through `append` or `restore`)
-    /// committed durably, with its LMDB number (`Transaction.lmdbID`). Not called for one
-    /// that aborted. An observer keeping what it wrote in memory may trust it from here on.
+    /// Called after a write transaction that appended at least one event (through `append`
+    /// or `restore`) committed durably, with its LMDB number (`Transaction.lmdbID`). Not
+    /// called for one that aborted or appended nothing (LMDB does not use up the number of a
+    /// transaction that wrote nothing). An observer keeping what it wrote in memory may trust
+    /// it from here on.
     func transactionDidCommit(lmdbID: UInt64)
 }
 

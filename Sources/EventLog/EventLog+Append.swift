@@ -116,10 +116,16 @@ extension EventLog {
 
     /// One write transaction for several requests, each all or nothing.
     private func commit(_ requests: [AppendWork], abortIfAllFail: Bool = false) throws -> [Result<[AppendReceipt], any Error>] {
-        var committed: UInt64 = 0  // the number of the attempt that commits (a retry after map growth reuses it)
+        // The number of the attempt that commits (a retry after map growth reuses it), and
+        // whether it appended anything: LMDB does not use up the number of a transaction that
+        // wrote nothing, so another writer may commit under it, and observers must not then
+        // take our commit for the latest.
+        var committed: UInt64 = 0
+        var appendedAny = false
         let outcomes = try environment.write { txn in
             committed = txn.lmdbID
             var appender = try AppendTransaction(txn: txn, databases: databases, recordedAt: options.clock(), observer: options.observer)
+            let firstHead = appender.head?.sequence
             var outcomes: [Result<[AppendReceipt], any Error>] = []
             outcomes.reserveCapacity(requests.count)
             for work in requests {
@@ -142,9 +148,10 @@ extension EventLog {
                 throw failure  // nothing was written: abort rather than commit an empty transaction
             }
             try options.observer?.transactionWillCommit(head: appender.head, in: txn)
+            appendedAny = appender.head?.sequence != firstHead
             return outcomes
         }
-        options.observer?.transactionDidCommit(lmdbID: committed)
+        if appendedAny { options.observer?.transactionDidCommit(lmdbID: committed) }
         return outcomes
     }
 }

@@ -38,6 +38,7 @@ extension Engine {
         guard eventsPerCommit > 0 else { throw EngineError.invalid(field: "events_per_commit", rule: "must be positive, got \(eventsPerCommit)") }
         var report = AdvanceReport()
         let end = QuotasProjector.nanoseconds(Google_Protobuf_Timestamp(date: date))
+        var stalled = Stall()
         while true {
             // Payments are attempted in time order with everything else: time-driven events
             // run up to the first attempt due, then the attempts due at that moment.
@@ -45,13 +46,40 @@ extension Engine {
             let bound = collectionDue.map(Self.date(nanoseconds:)) ?? date
             let appended = try await appendDueEvents(upTo: bound, limit: eventsPerCommit, stopAfterCollectible: gateway != nil)
             for type in appended.types { report.appended[type, default: 0] += 1 }
-            if appended.more { continue }
+            if appended.more {
+                try stalled.check(progressed: !appended.types.isEmpty, at: collectionDue, "due events up to \(bound.formatted(.iso8601))")
+                continue
+            }
             guard let gateway, let due = try firstCollectionDue(), due <= end else { return report }
             let at = Self.date(nanoseconds: due)
             let invoiceIDs = try projections.read(InvoicesProjector.name) { try InvoicesProjector.collectionsDue(at: due, in: $0) }
+            var progressed = !appended.types.isEmpty
             for invoiceID in invoiceIDs {
                 let attempt = try await attemptCollection(of: invoiceID, through: gateway, at: at, scheduledAt: due)
                 for type in attempt.appended { report.appended[type, default: 0] += 1 }
+                progressed = progressed || !attempt.appended.isEmpty
+            }
+            try stalled.check(progressed: progressed, at: due, "payment attempts due at \(at.formatted(.iso8601)) for \(invoiceIDs)")
+        }
+    }
+
+    /// Rounds of `advance` in a row that appended nothing while the same moment stayed due. One
+    /// such round is normal (another process may have just recorded what was due); several mean
+    /// the read models disagree with themselves, and looping on would never end, so `advance`
+    /// stops and says what it was stuck on.
+    private struct Stall {
+        private var rounds = 0
+        private var at: Int64?
+
+        mutating func check(progressed: Bool, at moment: Int64?, _ what: @autoclosure () -> String) throws {
+            guard !progressed else {
+                rounds = 0
+                return
+            }
+            rounds = moment == at ? rounds + 1 : 1
+            at = moment
+            if rounds >= 3 {
+                throw EngineError.conflict("advance made no progress on \(what()) in three rounds: the read models disagree with themselves (please report this)")
             }
         }
     }
