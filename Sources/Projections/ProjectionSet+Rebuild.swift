@@ -56,13 +56,7 @@ extension ProjectionSet {
             let head = try currentHead()
             guard head >= next else { break }
             let last = min(head, next + UInt64(max(1, batchSize)) - 1)
-            var attempts = 0
-            try environment.write { txn in
-                // A retried transaction (the map grew) must not read the aborted attempt's cells.
-                attempts += 1
-                if attempts > 1 { cache.reset() }
-                try fold(targets, from: next, through: last, in: txn, cache: cache, retaining: true)
-            }
+            try environment.write(retaining: cache) { txn in try fold(targets, from: next, through: last, in: txn, cache: cache, retaining: true) }
             // Memory must not grow with the log: let go of the pages this batch read.
             environment.releaseMappedPages()
             progress?(RebuildProgress(projector: label, folded: last, total: head))

@@ -44,8 +44,6 @@ public final class ProjectionSet: AppendObserver {
     /// Once written, the cells stay in it as clean copies for the next transaction, which may
     /// read them instead of LMDB if it is the very next one to commit (`HeldWrites`).
     private let requestWrites = Mutex(HeldWrites())
-    /// Past this, the clean cells are dropped after a commit (the next transaction reads LMDB).
-    private static let retainedBytes = 64 << 20
     /// By projector index: whether its writes may be held back (no duplicate-sorted databases).
     private let holdsWrites: [Bool]
 
@@ -158,9 +156,7 @@ public final class ProjectionSet: AppendObserver {
     }
 
     public func transactionWillCommit(head: Checkpoint?, in txn: WriteTransaction) throws {
-        let writes = heldWrites(for: txn)
-        try writes.flush(into: txn, retaining: true)
-        if writes.byteCount > Self.retainedBytes { writes.reset() }
+        try heldWrites(for: txn).flush(into: txn, retaining: true)
         let pending = cache.withLock { cache -> [ProjectionState] in
             guard let current = cache, current.transactionID == txn.id, current.applied else { return [] }
             return current.states
@@ -303,7 +299,5 @@ struct BatchFolder {
 
     func finish() throws {
         try cache?.flush(into: transaction, retaining: retaining)
-        // What a later batch may read back is bounded; past that it reads LMDB again.
-        if retaining, let cache, cache.byteCount > 64 << 20 { cache.reset() }
     }
 }

@@ -44,10 +44,7 @@ public final class ProjectionSnapshot: Sendable {
             guard let last = events.last else { break }
             let included = events.filter { $0.sequence <= sequence && including($0) }
             folded = min(last.sequence, sequence)
-            var attempts = 0
-            try environment.write { txn in
-                attempts += 1
-                if attempts > 1 { cache.reset() }  // the aborted attempt's cells are not in LMDB
+            try environment.write(retaining: cache) { txn in
                 try projections.foldSnapshot(included, checkpoint: folded, in: txn, cache: cache, retaining: true)
             }
             next = last.sequence + 1

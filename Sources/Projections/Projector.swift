@@ -112,25 +112,23 @@ public struct ProjectionStore {
         _ count: Int, forKey key: UnsafeRawBufferPointer, in database: Database,
         _ body: (_ old: UnsafeRawBufferPointer?, _ new: UnsafeMutableRawBufferPointer) throws -> Void
     ) throws {
-        do {
-            if let cache = cache(for: key) {
-                try cache.update(count, forKey: key, in: database, stored: {
-                    try transaction.withValue(forKey: key, in: database) { $0 }  // valid: LMDB is not written until the flush
-                }, body)
-                return
+        if let cache = cache(for: key) {
+            try cache.update(count, forKey: key, in: database, stored: {
+                try transaction.withValue(forKey: key, in: database) { $0 }  // valid: LMDB is not written until the flush
+            }, body)
+            return
+        }
+        // The old value is copied before the put that may move it (small values on the stack).
+        try withUnsafeTemporaryAllocation(byteCount: 256, alignment: 8) { scratch in
+            var large: [UInt8]?
+            let length: Int? = try transaction.withValue(forKey: key, in: database) { stored in
+                guard let stored else { return nil }
+                if stored.count <= scratch.count { scratch.copyMemory(from: stored) } else { large = Array(stored) }
+                return stored.count
             }
-            // The old value is copied before the put that may move it (small values on the stack).
-            try withUnsafeTemporaryAllocation(byteCount: 256, alignment: 8) { scratch in
-                var large: [UInt8]?
-                let length: Int? = try transaction.withValue(forKey: key, in: database) { stored in
-                    guard let stored else { return nil }
-                    if stored.count <= scratch.count { scratch.copyMemory(from: stored) } else { large = Array(stored) }
-                    return stored.count
-                }
-                try transaction.reserve(count, forKey: key, in: database) { new in
-                    guard let length else { return try body(nil, new) }
-                    if let large { try large.withUnsafeBytes { try body($0, new) } } else { try body(UnsafeRawBufferPointer(rebasing: scratch[..<length]), new) }
-                }
+            try transaction.reserve(count, forKey: key, in: database) { new in
+                guard let length else { return try body(nil, new) }
+                if let large { try large.withUnsafeBytes { try body($0, new) } } else { try body(UnsafeRawBufferPointer(rebasing: scratch[..<length]), new) }
             }
         }
     }

@@ -40,6 +40,16 @@ struct KeyWriter {
         count += 8
     }
 
+    /// The key `build` writes, as an array of at most `capacity` bytes: for queries, which
+    /// keep the key; the hot paths write into stack memory instead.
+    static func bytes(capacity: Int, _ build: (inout KeyWriter) -> Void) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+            var writer = KeyWriter(UnsafeMutableRawBufferPointer(buffer))
+            build(&writer)
+            count = writer.count
+        }
+    }
+
     /// Forgets everything after the first `length` bytes.
     mutating func truncate(to length: Int) {
         count = min(count, length)

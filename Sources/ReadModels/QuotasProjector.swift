@@ -27,11 +27,9 @@ public struct QuotasProjector: Projector {
 
     public func apply(_ event: StoredEvent, to store: ProjectionStore) throws {
         // Usage is most of any log: recognized by one comparison, before the general switch.
-        if event.eventType == BillingEventType.usageRecorded.rawValue { return try applyUsage(event, to: store) }
+        if event.eventType == BillingEventType.usageRecorded.rawValue { return try applyUsage(event, to: store) }  // not in the switch
         let txn = store
         switch BillingEventType(rawValue: event.eventType) {
-        case .usageRecorded:
-            try applyUsage(event, to: store)
         case .usageCorrected:
             // Only sums are corrected (the engine refuses others): the delta adds to the counter.
             let correction = try Tally_V1_UsageCorrected(serializedBytes: event.payload)
@@ -69,15 +67,11 @@ public struct QuotasProjector: Projector {
             if isNewMember { try store.put([UInt8](), forKey: memberKey, in: store.database("members")) }
         }
         let occurredAt = Self.nanoseconds(event.envelope.occurredAt)
-        // The counter key (org, 0, metric, 0, period start) on the stack.
+        // The counter key on the stack.
         let organization = event.organizationID
-        try withUnsafeTemporaryAllocation(byteCount: organization.utf8.count + usage.metric.utf8.count + 10, alignment: 8) { buffer in
+        try withUnsafeTemporaryAllocation(byteCount: Self.counterKeyCapacity(organization, usage.metric), alignment: 8) { buffer in
             var key = KeyWriter(buffer)
-            key.append(organization)
-            key.append(0)
-            key.append(usage.metric)
-            key.append(0)
-            key.append(bigEndian: UInt64(bitPattern: usage.periodStart.seconds))
+            Self.writeCounterKey(&key, organization, usage.metric, periodStart: usage.periodStart.seconds)
             try store.update(QuotaCounter.size, forKey: key.key, in: store.database("counters")) { old, new in
                 let next = QuotaCounter.folding(
                     old.flatMap(QuotaCounter.init(buffer:)), aggregation: usage.aggregation, quantity: usage.quantity, occurredAt: occurredAt,
@@ -127,16 +121,21 @@ public struct QuotasProjector: Projector {
         return value.isEmpty ? nil : value
     }
 
-    /// org, 0, metric, 0, period start: built in one allocation (it runs for every usage event).
+    /// org, 0, metric, 0, period start (8 bytes, big-endian): for queries; `apply` writes the same on the stack.
     static func counterKey(_ organizationID: String, _ metric: String, periodStart: Int64) -> [UInt8] {
-        var key: [UInt8] = []
-        key.reserveCapacity(organizationID.utf8.count + metric.utf8.count + 10)
-        key.append(contentsOf: organizationID.utf8)
+        KeyWriter.bytes(capacity: counterKeyCapacity(organizationID, metric)) { writeCounterKey(&$0, organizationID, metric, periodStart: periodStart) }
+    }
+
+    static func counterKeyCapacity(_ organizationID: String, _ metric: String) -> Int {
+        organizationID.utf8.count + metric.utf8.count + 10
+    }
+
+    static func writeCounterKey(_ key: inout KeyWriter, _ organizationID: String, _ metric: String, periodStart: Int64) {
+        key.append(organizationID)
         key.append(0)
-        key.append(contentsOf: metric.utf8)
+        key.append(metric)
         key.append(0)
-        withUnsafeBytes(of: UInt64(bitPattern: periodStart).bigEndian) { key.append(contentsOf: $0) }
-        return key
+        key.append(bigEndian: UInt64(bitPattern: periodStart))
     }
 
     static func limitsKey(_ organizationID: String, _ metric: String) -> [UInt8] {

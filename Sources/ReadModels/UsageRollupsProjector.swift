@@ -44,11 +44,7 @@ public struct UsageRollupsProjector: Projector {
         let dayKeyCount = organization.utf8.count + metric.utf8.count + 6
         try withUnsafeTemporaryAllocation(byteCount: dayKeyCount + max(user.utf8.count, resource.utf8.count), alignment: 8) { buffer in
             var key = KeyWriter(buffer)
-            key.append(organization)
-            key.append(0)
-            key.append(metric)
-            key.append(0)
-            key.append(bigEndian: UInt32(bitPattern: Self.day(of: occurredAt.seconds)) ^ 0x8000_0000)
+            Self.writeDailyKey(&key, organization, metric, day: Self.day(of: occurredAt.seconds))
             try update(key.key, in: store.database("daily"), store, change)
             if !user.isEmpty {
                 key.append(user)
@@ -167,19 +163,22 @@ public struct UsageRollupsProjector: Projector {
 
     // MARK: Keys
 
-    /// org, 0, metric, 0, day (4 bytes), then the member (user or resource) if any: built in
-    /// one allocation, as this runs several times for every usage event.
+    /// org, 0, metric, 0, day (4 bytes), then the member (user or resource) if any: for
+    /// queries; `apply` writes the same on the stack.
     static func dailyKey(_ organizationID: String, _ metric: String, day: Int32, member: String = "") -> [UInt8] {
-        var key: [UInt8] = []
-        key.reserveCapacity(organizationID.utf8.count + metric.utf8.count + member.utf8.count + 6)
-        key.append(contentsOf: organizationID.utf8)
+        KeyWriter.bytes(capacity: organizationID.utf8.count + metric.utf8.count + member.utf8.count + 6) { key in
+            writeDailyKey(&key, organizationID, metric, day: day)
+            key.append(member)
+        }
+    }
+
+    /// The day's key (org, 0, metric, 0, biased day), without a member.
+    static func writeDailyKey(_ key: inout KeyWriter, _ organizationID: String, _ metric: String, day: Int32) {
+        key.append(organizationID)
         key.append(0)
-        key.append(contentsOf: metric.utf8)
+        key.append(metric)
         key.append(0)
-        let biased = UInt32(bitPattern: day) ^ 0x8000_0000
-        key.append(contentsOf: [UInt8(biased >> 24), UInt8(truncatingIfNeeded: biased >> 16), UInt8(truncatingIfNeeded: biased >> 8), UInt8(truncatingIfNeeded: biased)])
-        key.append(contentsOf: member.utf8)
-        return key
+        key.append(bigEndian: UInt32(bitPattern: day) ^ 0x8000_0000)
     }
 
     /// Days since 1970-01-01 (UTC) of a moment `seconds` after it, rounded down.

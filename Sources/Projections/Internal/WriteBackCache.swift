@@ -3,10 +3,11 @@ import LMDB
 
 /// The projection writes of one rebuild batch, or of one append request, held in memory and
 /// written to LMDB once per key, in key order, when the batch or request ends (and whenever
-/// they pass 256 MB, so offsets always fit the table's 32 bits). A rebuild also keeps the
-/// cells it wrote, clean, for its next batch, which then rarely searches LMDB at all. Many events fold into few
+/// they pass 256 MB, so offsets always fit the table's 32 bits). Many events fold into few
 /// cells (a day's counter, a user's rollup): read-modify-writing each through LMDB costs two
 /// B-tree searches per event, where this costs one hash lookup and, at the end, one put per cell.
+/// After writing, it can keep the cells as clean copies (`flush(into:retaining:)`), so that
+/// the next rebuild batch, or the next append transaction, rarely searches LMDB at all.
 ///
 /// Transparent to projectors: `ProjectionStore` reads through it (its own writes first, then
 /// LMDB), so a projection rebuilt with it is byte for byte the one folded without it (the
@@ -121,6 +122,7 @@ final class WriteBackCache: @unchecked Sendable {
     /// or, `retaining` them, keeps them as clean copies of what LMDB now holds: the next
     /// transaction may read them instead of LMDB, but only if this one commits and nothing
     /// else writes these databases in between (a rebuild's own slot); otherwise `reset()`.
+    /// Past `retainedBytes` it forgets them anyway.
     func flush(into transaction: WriteTransaction, retaining: Bool = false) throws {
         guard count > 0 else { return }
         let arena = self.arena
@@ -164,8 +166,12 @@ final class WriteBackCache: @unchecked Sendable {
             }
         }
         dirtyEntries.removeAll(keepingCapacity: true)
-        if !retaining { reset() }
+        // What may be read back later is bounded; past that the next reads go to LMDB.
+        if !retaining || byteCount > Self.retainedBytes { reset() }
     }
+
+    /// The most clean cells a flush keeps.
+    static let retainedBytes = 64 << 20
 
     /// Marks `entry` as one LMDB lacks, for the next flush.
     private func markDirty(_ entry: Int) {
@@ -296,5 +302,19 @@ final class WriteBackCache: @unchecked Sendable {
         }
         hash = (hash ^ tail) &* 0xC4CE_B9FE_1A85_EC53
         return hash ^ (hash >> 29)
+    }
+}
+
+extension Environment {
+    /// A write transaction whose body folds through `cache`, keeping its cells between
+    /// transactions: a retry (the map grew) starts the cache empty, since the aborted
+    /// attempt's cells never reached LMDB.
+    func write(retaining cache: WriteBackCache, _ body: (WriteTransaction) throws -> Void) throws {
+        var attempts = 0
+        try write { txn in
+            attempts += 1
+            if attempts > 1 { cache.reset() }
+            try body(txn)
+        }
     }
 }
