@@ -1,11 +1,12 @@
 import Foundation
 import LMDB
+import TallyTestSupport
 import Testing
 
 @Suite("The LMDB wrapper")
 struct EnvironmentTests {
     static func temporaryPath() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("tally-lmdb-\(UUID().uuidString)").path
+        ScratchPath.make("lmdb")
     }
 
     static func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }

@@ -27,7 +27,7 @@ struct MultiProcessEnvironmentTests {
     }
 
     static func temporaryPath(_ label: String) -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("tally-\(label)-\(UUID().uuidString)").path
+        ScratchPath.make(label)
     }
 
     @Test("a reader slot left by a killed process is cleared, at open and on demand")

@@ -39,7 +39,7 @@ enum Fixture {
     static let registry = EventTypeRegistry(["test.usage": 1, "test.other": 1])
 
     static func directory() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("tally-projections-\(UUID().uuidString)").path
+        ScratchPath.make("projections")
     }
 
     /// A log in `directory` with `projectors` attached and synchronized.

@@ -33,6 +33,6 @@ enum TallyProcess {
     }
 
     static func temporaryPath() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("tally-cli-\(UUID().uuidString)").path
+        ScratchPath.make("cli")
     }
 }

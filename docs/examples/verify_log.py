@@ -12,6 +12,8 @@ import hashlib
 import importlib
 import os
 import struct
+import atexit
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,6 +24,7 @@ import lmdb
 def load_envelope_class(schemas):
     """Compile schemas/tally/v1/envelope.proto with protoc and import the generated class."""
     out = tempfile.mkdtemp(prefix="tally-proto-")
+    atexit.register(shutil.rmtree, out, ignore_errors=True)
     subprocess.run(
         ["protoc", f"--proto_path={schemas}", f"--python_out={out}", "tally/v1/envelope.proto"],
         check=True,

@@ -1,16 +1,31 @@
 public import EventLog
 import Foundation
+import Synchronization
 public import LMDB
 
 /// Realistic usage events and fresh log directories for the benchmarks.
 public enum Fixtures {
     public static let registry = EventTypeRegistry(["usage.recorded": 1])
 
+    /// A fresh directory for one log or engine. All of a process's directories are removed
+    /// when it exits, unless `TALLY_BENCH_KEEP` is set (to reopen one later, as
+    /// `ProfileWorkloads engine-rebuild` does).
     public static func temporaryDirectory(_ label: String) -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tally-bench-\(label)-\(UUID().uuidString)").path
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        if ProcessInfo.processInfo.environment["TALLY_BENCH_KEEP"] == nil {
+            created.withLock { $0.append(path) }
+            _ = removeAtExit
+        }
         return path
     }
+
+    private static let created = Mutex<[String]>([])
+
+    /// Registered once, on first use.
+    private static let removeAtExit: Void = {
+        atexit { Fixtures.created.withLock { $0.forEach { try? FileManager.default.removeItem(atPath: $0) } } }
+    }()
 
     public static func openLog(_ label: String) -> EventLog {
         var options = EventLogOptions(registry: registry)

@@ -8,7 +8,8 @@
 //   quota    one subscribed organization; EVENTS quota checks, reporting p50 and p99
 //   engine   500 tenants; EVENTS usage through the engine in batches of 1,000, then a
 //            rebuild of every read model, reporting both rates and the peak RSS
-//   engine-rebuild DIR   opens the engine left in DIR by `engine` and rebuilds every read
+//   engine-rebuild DIR   opens the engine left in DIR by `engine` (run with TALLY_BENCH_KEEP=1,
+//            which keeps /tmp/tally-bench-engine-*) and rebuilds every read
 //            model, reporting the rate and the peak RSS of the rebuild alone
 import BenchmarkFixtures
 import EventLog
