@@ -46,6 +46,15 @@ guard arguments.count >= 3 else {
     exit(2)
 }
 
+// The probe runs until its test kills it. Should the test process die first (a crash), the
+// probe would run on, and hold the test runner's output open so that it never finishes: so
+// it exits as soon as it is orphaned.
+let parent = getppid()
+Thread.detachNewThread {
+    while getppid() == parent { usleep(100_000) }
+    exit(3)
+}
+
 switch arguments[1] {
 case "append-loop":
     guard arguments.count >= 4 else { exit(2) }
