@@ -112,24 +112,37 @@ public struct ProjectionStore {
         _ count: Int, forKey key: UnsafeRawBufferPointer, in database: Database,
         _ body: (_ old: UnsafeRawBufferPointer?, _ new: UnsafeMutableRawBufferPointer) throws -> Void
     ) throws {
+        try update(upTo: count, forKey: key, in: database) { old, new in
+            try body(old, new)
+            return count
+        }
+    }
+
+    /// The same for a value whose length depends on its content (a compact encoding, say):
+    /// `body` writes at most `maximumCount` bytes into `new` and returns how many it wrote.
+    public func update(
+        upTo maximumCount: Int, forKey key: [UInt8], in database: Database,
+        _ body: (_ old: UnsafeRawBufferPointer?, _ new: UnsafeMutableRawBufferPointer) throws -> Int
+    ) throws {
+        try key.withUnsafeBytes { key in try update(upTo: maximumCount, forKey: key, in: database, body) }
+    }
+
+    /// The same, for a key in memory the caller owns.
+    public func update(
+        upTo maximumCount: Int, forKey key: UnsafeRawBufferPointer, in database: Database,
+        _ body: (_ old: UnsafeRawBufferPointer?, _ new: UnsafeMutableRawBufferPointer) throws -> Int
+    ) throws {
         if let cache = cache(for: key) {
-            try cache.update(count, forKey: key, in: database, stored: {
+            try cache.update(upTo: maximumCount, forKey: key, in: database, stored: {
                 try transaction.withValue(forKey: key, in: database) { $0 }  // valid: LMDB is not written until the flush
             }, body)
             return
         }
-        // The old value is copied before the put that may move it (small values on the stack).
-        try withUnsafeTemporaryAllocation(byteCount: 256, alignment: 8) { scratch in
-            var large: [UInt8]?
-            let length: Int? = try transaction.withValue(forKey: key, in: database) { stored in
-                guard let stored else { return nil }
-                if stored.count <= scratch.count { scratch.copyMemory(from: stored) } else { large = Array(stored) }
-                return stored.count
-            }
-            try transaction.reserve(count, forKey: key, in: database) { new in
-                guard let length else { return try body(nil, new) }
-                if let large { try large.withUnsafeBytes { try body($0, new) } } else { try body(UnsafeRawBufferPointer(rebasing: scratch[..<length]), new) }
-            }
+        // The new value is built aside while the old one is valid, then stored: the put may move the old.
+        try withUnsafeTemporaryAllocation(byteCount: maximumCount, alignment: 8) { new in
+            let written = try transaction.withValue(forKey: key, in: database) { old in try body(old, new) }
+            precondition((0...maximumCount).contains(written), "ProjectionStore: a value of \(written) bytes overran its \(maximumCount)")
+            try transaction.reserve(written, forKey: key, in: database) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: new[..<written])) }
         }
     }
 

@@ -11,7 +11,7 @@ import SwiftProtobuf
 ///
 /// | database | key | value |
 /// | --- | --- | --- |
-/// | `daily` | org, 0, metric, 0, day (4 bytes) | `UsageRollup` (40 bytes) |
+/// | `daily` | org, 0, metric, 0, day (4 bytes) | `UsageRollup` (zigzag varints, about 15 bytes) |
 /// | `by_user` | daily key, user id | `UsageRollup` |
 /// | `by_resource` | daily key, resource id | `UsageRollup` |
 ///
@@ -20,7 +20,7 @@ import SwiftProtobuf
 public struct UsageRollupsProjector: Projector {
     public static let name = "usage_rollups"
     public var name: String { Self.name }
-    public let version: UInt32 = 1
+    public let version: UInt32 = 2  // 2: compact rollups
     public let eventTypes: Set<String> = [BillingEventType.usageRecorded.rawValue, BillingEventType.usageCorrected.rawValue]
     public let databases: [String: DatabaseOptions] = ["daily": [], "by_user": [], "by_resource": []]
 
@@ -42,18 +42,19 @@ public struct UsageRollupsProjector: Projector {
         // in one buffer on the stack.
         let organization = event.organizationID
         let dayKeyCount = organization.utf8.count + metric.utf8.count + 6
+        let day = Self.day(of: occurredAt.seconds)
         try withUnsafeTemporaryAllocation(byteCount: dayKeyCount + max(user.utf8.count, resource.utf8.count), alignment: 8) { buffer in
             var key = KeyWriter(buffer)
-            Self.writeDailyKey(&key, organization, metric, day: Self.day(of: occurredAt.seconds))
-            try update(key.key, in: store.database("daily"), store, change)
+            Self.writeDailyKey(&key, organization, metric, day: day)
+            try update(key.key, day: day, in: store.database("daily"), store, change)
             if !user.isEmpty {
                 key.append(user)
-                try update(key.key, in: store.database("by_user"), store, change)
+                try update(key.key, day: day, in: store.database("by_user"), store, change)
             }
             if !resource.isEmpty {
                 key.truncate(to: dayKeyCount)
                 key.append(resource)
-                try update(key.key, in: store.database("by_resource"), store, change)
+                try update(key.key, day: day, in: store.database("by_resource"), store, change)
             }
         }
     }
@@ -64,14 +65,14 @@ public struct UsageRollupsProjector: Projector {
         case correct(Int64)
     }
 
-    private func update(_ key: UnsafeRawBufferPointer, in database: Database, _ store: ProjectionStore, _ change: Change) throws {
-        try store.update(UsageRollup.size, forKey: key, in: database) { old, new in
-            var rollup = old.flatMap(UsageRollup.init(buffer:)) ?? UsageRollup()
+    private func update(_ key: UnsafeRawBufferPointer, day: Int32, in database: Database, _ store: ProjectionStore, _ change: Change) throws {
+        try store.update(upTo: UsageRollup.maximumSize, forKey: key, in: database) { old, new in
+            var rollup = old.flatMap { UsageRollup(buffer: $0, day: day) } ?? UsageRollup()
             switch change {
             case .record(let quantity, let at): rollup.record(quantity, at: at)
             case .correct(let delta): rollup.correct(by: delta)
             }
-            rollup.write(to: new)
+            return rollup.write(to: new, day: day)
         }
     }
 
@@ -107,7 +108,7 @@ public struct UsageRollupsProjector: Projector {
                 guard let zero = rest.firstIndex(of: 0), key.count >= zero + 5 else { break }
                 let rowMetric = String(decoding: rest[..<zero], as: UTF8.self)
                 let day = dayNumber(key[(zero + 1)..<(zero + 5)])
-                if day >= fromDay, day <= toDay, let rollup = UsageRollup(buffer: current.value) {
+                if day >= fromDay, day <= toDay, let rollup = UsageRollup(buffer: current.value, day: day) {
                     let member = breakdown == .day ? dayString(day) : String(decoding: key[(zero + 5)...], as: UTF8.self)
                     if let position = index[rowMetric]?[member] {
                         totals[position].rollup.merge(rollup)
@@ -150,7 +151,7 @@ public struct UsageRollupsProjector: Projector {
                 guard let zero = rest.firstIndex(of: 0), key.count >= zero + 5 else { break }
                 let day = dayNumber(key[(zero + 1)..<(zero + 5)])
                 if metric != nil, day > toDay { break }
-                if day >= fromDay, day <= toDay, let rollup = UsageRollup(buffer: current.value) {
+                if day >= fromDay, day <= toDay, let rollup = UsageRollup(buffer: current.value, day: day) {
                     cells.append(Cell(
                         metric: String(decoding: rest[..<zero], as: UTF8.self), day: day,
                         member: String(decoding: key[(zero + 5)...], as: UTF8.self), rollup: rollup))
@@ -196,59 +197,5 @@ public struct UsageRollupsProjector: Projector {
 
     static func dayString(_ day: Int32) -> String {
         Date(timeIntervalSince1970: TimeInterval(day) * 86_400).formatted(.iso8601.year().month().day())
-    }
-}
-
-/// What one cell of the rollups saw: the sum (corrections included), the number of events,
-/// the largest single quantity and the latest one.
-public struct UsageRollup: Sendable, Hashable {
-    public var sum: Int64 = 0
-    public var events: Int64 = 0
-    public var maximum: Int64 = .min
-    public var latest: Int64 = 0
-    /// Nanoseconds since 1970 of `latest`.
-    public var latestAt: Int64 = .min
-
-    public init() {}
-
-    mutating func record(_ quantity: Int64, at nanoseconds: Int64) {
-        sum = sum.addingReportingOverflow(quantity).overflow ? .max : sum + quantity
-        events += 1
-        maximum = max(maximum, quantity)
-        if nanoseconds >= latestAt {
-            latest = quantity
-            latestAt = nanoseconds
-        }
-    }
-
-    mutating func correct(by delta: Int64) {
-        sum = sum.addingReportingOverflow(delta).overflow ? (delta > 0 ? .max : .min) : sum + delta
-    }
-
-    mutating func merge(_ other: UsageRollup) {
-        sum = sum.addingReportingOverflow(other.sum).overflow ? .max : sum + other.sum
-        events += other.events
-        maximum = max(maximum, other.maximum)
-        if other.latestAt >= latestAt {
-            latest = other.latest
-            latestAt = other.latestAt
-        }
-    }
-
-    /// Five big-endian 64-bit integers: sum, events, maximum, latest, latest at.
-    static let size = 40
-
-    init?(buffer: UnsafeRawBufferPointer) {
-        guard buffer.count == Self.size else { return nil }
-        let read = { (index: Int) in Int64(bigEndian: buffer.loadUnaligned(fromByteOffset: index * 8, as: Int64.self)) }
-        (sum, events, maximum, latest, latestAt) = (read(0), read(1), read(2), read(3), read(4))
-    }
-
-    func write(to buffer: UnsafeMutableRawBufferPointer) {
-        buffer.storeBytes(of: sum.bigEndian, toByteOffset: 0, as: Int64.self)
-        buffer.storeBytes(of: events.bigEndian, toByteOffset: 8, as: Int64.self)
-        buffer.storeBytes(of: maximum.bigEndian, toByteOffset: 16, as: Int64.self)
-        buffer.storeBytes(of: latest.bigEndian, toByteOffset: 24, as: Int64.self)
-        buffer.storeBytes(of: latestAt.bigEndian, toByteOffset: 32, as: Int64.self)
     }
 }

@@ -17,7 +17,7 @@ struct KeyValueChurn: Projector {
         let number = Int(String(decoding: event.payload, as: UTF8.self).split(separator: "=").last.flatMap { Int($0) } ?? 0)
         let key = Array("\(event.organizationID)/\(number % 23)".utf8)
         let cells = store.database("cells")
-        switch number % 5 {
+        switch number % 6 {
         case 0:  // a value that grows by one byte each time
             let old = try store.value(forKey: key, in: cells) ?? []
             try store.put(old + [UInt8(truncatingIfNeeded: number)], forKey: key, in: cells)
@@ -29,6 +29,19 @@ struct KeyValueChurn: Projector {
             try store.update(8, forKey: key + [0], in: cells) { old, new in
                 let count = old.map { UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)) } ?? 0
                 new.storeBytes(of: (count + UInt64(number)).bigEndian, as: UInt64.self)
+            }
+        case 4:  // a varint whose length follows its value, read and written in one step
+            try store.update(upTo: 10, forKey: key + [1], in: cells) { old, new in
+                var value: UInt64 = 0
+                for (index, byte) in (old ?? UnsafeRawBufferPointer(start: nil, count: 0)).enumerated() { value |= UInt64(byte & 0x7F) << (7 * index) }
+                value = (number / 6) % 3 == 0 ? 1 : value * 1_000 + UInt64(number)  // back to one byte, or longer
+                var written = 0
+                repeat {
+                    new[written] = UInt8(value & 0x7F) | (value >= 0x80 ? 0x80 : 0)
+                    value >>= 7
+                    written += 1
+                } while value > 0
+                return written
             }
         default:  // reads what this event's organization wrote, and records what it saw
             let seen = try store.withValue(forKey: key, in: cells) { $0?.count ?? -1 }

@@ -78,39 +78,48 @@ final class WriteBackCache: @unchecked Sendable {
         try fill(UnsafeMutableRawBufferPointer(start: arena + offset, count: count))
     }
 
-    /// Replaces `key`'s value with `count` bytes that `body` writes from the old value (this
-    /// batch's, else `stored()`'s from LMDB, else nil), with one lookup.
+    /// Replaces `key`'s value with at most `maximumCount` bytes that `body` writes from the old
+    /// value (this batch's, else `stored()`'s from LMDB, else nil) and counts, with one lookup.
     func update(
-        _ count: Int, forKey key: UnsafeRawBufferPointer, in database: Database,
+        upTo maximumCount: Int, forKey key: UnsafeRawBufferPointer, in database: Database,
         stored: () throws -> UnsafeRawBufferPointer?,
-        _ body: (UnsafeRawBufferPointer?, UnsafeMutableRawBufferPointer) throws -> Void
+        _ body: (UnsafeRawBufferPointer?, UnsafeMutableRawBufferPointer) throws -> Int
     ) throws {
         let hash = Self.hash(key, database.id)
         let (slot, found) = find(key, database.id, hash)
+        let offset: Int
         if found {
             let entry = Self.entry(slots[slot])
             let length = arena.loadUnaligned(fromByteOffset: entry + Self.lengthOffset, as: UInt32.self)
             let room = Int(arena.loadUnaligned(fromByteOffset: entry + Self.roomOffset, as: UInt32.self))
             let value = arena + entry + Self.header + key.count
-            if length != Self.deleted, count <= room {
+            if length != Self.deleted, maximumCount <= room {
                 // Old and new share the entry: hand `body` a copy of the old bytes.
                 try withUnsafeTemporaryAllocation(byteCount: Int(length), alignment: 8) { old in
                     old.copyMemory(from: UnsafeRawBufferPointer(start: value, count: Int(length)))
-                    arena.storeBytes(of: UInt32(count), toByteOffset: entry + Self.lengthOffset, as: UInt32.self)
                     markDirty(entry)
-                    try body(UnsafeRawBufferPointer(old), UnsafeMutableRawBufferPointer(start: value, count: count))
+                    let written = try body(UnsafeRawBufferPointer(old), UnsafeMutableRawBufferPointer(start: value, count: maximumCount))
+                    setLength(written, ofValueAt: value - arena, keyCount: key.count, maximumCount)
                 }
                 return
             }
             let old: [UInt8]? = length == Self.deleted ? nil : Array(UnsafeRawBufferPointer(start: value, count: Int(length)))
-            let offset = insert(key, database, hash: hash, slot: slot, found: true, valueCount: UInt32(count))
-            let new = UnsafeMutableRawBufferPointer(start: arena + offset, count: count)
-            if let old { try old.withUnsafeBytes { try body($0, new) } } else { try body(nil, new) }
+            offset = insert(key, database, hash: hash, slot: slot, found: true, valueCount: UInt32(maximumCount))
+            let new = UnsafeMutableRawBufferPointer(start: arena + offset, count: maximumCount)
+            let written = try old.map { old in try old.withUnsafeBytes { try body($0, new) } } ?? body(nil, new)
+            setLength(written, ofValueAt: offset, keyCount: key.count, maximumCount)
             return
         }
         let previous = try stored()
-        let offset = insert(key, database, hash: hash, slot: slot, found: false, valueCount: UInt32(count))
-        try body(previous, UnsafeMutableRawBufferPointer(start: arena + offset, count: count))
+        offset = insert(key, database, hash: hash, slot: slot, found: false, valueCount: UInt32(maximumCount))
+        let written = try body(previous, UnsafeMutableRawBufferPointer(start: arena + offset, count: maximumCount))
+        setLength(written, ofValueAt: offset, keyCount: key.count, maximumCount)
+    }
+
+    /// Records that the value at `offset` holds `count` of its `maximumCount` bytes of room.
+    private func setLength(_ count: Int, ofValueAt offset: Int, keyCount: Int, _ maximumCount: Int) {
+        precondition((0...maximumCount).contains(count), "WriteBackCache: a value of \(count) bytes overran its \(maximumCount)")
+        arena.storeBytes(of: UInt32(count), toByteOffset: offset - keyCount - Self.header + Self.lengthOffset, as: UInt32.self)
     }
 
     func delete(_ key: UnsafeRawBufferPointer, in database: Database) {
