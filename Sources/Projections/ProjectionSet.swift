@@ -246,7 +246,10 @@ public final class ProjectionSet: AppendObserver {
     }
 
     static func state(of name: String, in txn: Transaction, _ database: Database) throws -> ProjectionState? {
-        try txn.value(forKey: Array(name.utf8), in: database).flatMap(ProjectionState.init(bytes:))
+        var name = name  // withUTF8 may need to make a bridged string contiguous
+        return try name.withUTF8 { key in
+            try txn.withValue(forKey: UnsafeRawBufferPointer(key), in: database) { $0.flatMap(ProjectionState.init(buffer:)) }
+        }
     }
 
     private static func isWellFormedName(_ name: String) -> Bool {

@@ -15,11 +15,13 @@ struct ProjectionState: Equatable, Sendable {
         self.checkpoint = checkpoint
     }
 
-    init?(bytes: [UInt8]) {
-        guard bytes.count == 13, bytes[0] <= 1 else { return nil }
-        slot = bytes[0]
-        version = bytes[1..<5].reduce(0) { $0 << 8 | UInt32($1) }
-        checkpoint = bytes[5..<13].reduce(0) { $0 << 8 | UInt64($1) }
+    /// Read in place: a quota check finds three projectors' live slots, and arrays for their
+    /// keys and values were a tenth of its time.
+    init?(buffer: UnsafeRawBufferPointer) {
+        guard buffer.count == 13, buffer[0] <= 1 else { return nil }
+        slot = buffer[0]
+        version = UInt32(bigEndian: buffer.loadUnaligned(fromByteOffset: 1, as: UInt32.self))
+        checkpoint = UInt64(bigEndian: buffer.loadUnaligned(fromByteOffset: 5, as: UInt64.self))
     }
 
     var bytes: [UInt8] {
