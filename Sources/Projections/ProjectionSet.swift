@@ -1,5 +1,6 @@
 public import EventLog
 public import LMDB
+import Foundation
 import Synchronization
 
 /// The read models of a log, kept current inside the log's append transactions.
@@ -223,7 +224,7 @@ public final class ProjectionSet: AppendObserver {
             var entry = try withUnsafeBytes(of: first.bigEndian) { try cursor.seek(atOrAfter: $0) }
             while let current = entry {
                 guard UInt64(bigEndian: current.key.loadUnaligned(as: UInt64.self)) <= last else { break }
-                try folder.fold(try StoredEvent(record: current.value))
+                try folder.fold(record: current.value)
                 entry = try cursor.next()
             }
         }
@@ -291,6 +292,32 @@ struct BatchFolder {
             for type in target.projector.eventTypes { routes[type, default: []].append(index) }
         }
         self.routes = routes
+        var inPlaceRoutes: [(type: [UInt8], readers: [(index: Int, inPlace: Bool)])] = []
+        for type in Set(targets.flatMap(\.projector.inPlaceEventTypes)) {
+            inPlaceRoutes.append((Array(type.utf8), routes[type, default: []].map { ($0, targets[$0].projector.inPlaceEventTypes.contains(type)) }))
+        }
+        self.inPlaceRoutes = inPlaceRoutes
+    }
+
+    /// The event types some target folds in place, each with every target that reads it and
+    /// whether that target folds it in place.
+    private let inPlaceRoutes: [(type: [UInt8], readers: [(index: Int, inPlace: Bool)])]
+
+    /// Folds the event stored as `record`: in place for the targets that can, through a
+    /// decoded `StoredEvent` for the others (and for every event no target folds in place).
+    func fold(record: UnsafeRawBufferPointer) throws {
+        guard !inPlaceRoutes.isEmpty, let view = EventRecordView(record: record),
+            let route = inPlaceRoutes.first(where: { route in
+                route.type.count == view.eventType.count && route.type.withUnsafeBytes { memcmp($0.baseAddress!, view.eventType.baseAddress!, $0.count) == 0 }
+            })
+        else { return try fold(try StoredEvent(record: record)) }
+        var event: StoredEvent?
+        for (index, inPlace) in route.readers {
+            if inPlace, try targets[index].projector.applyInPlace(view, to: stores[index]) { continue }
+            if event == nil { event = try StoredEvent(record: record) }
+            try targets[index].projector.apply(event!, to: stores[index])
+        }
+        if let cache, cache.byteCount > 256 << 20 { try cache.flush(into: transaction) }
     }
 
     func fold(_ event: StoredEvent) throws {

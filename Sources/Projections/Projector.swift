@@ -15,6 +15,17 @@ public protocol Projector: Sendable {
     var databases: [String: DatabaseOptions] { get }
     /// Folds one event into the projection's databases.
     func apply(_ event: StoredEvent, to store: ProjectionStore) throws
+    /// The event types `applyInPlace` may fold during rebuilds (none by default).
+    var inPlaceEventTypes: Set<String> { get }
+    /// Folds an event read in place from its record, exactly as `apply` would fold it, and
+    /// returns true; or, having written nothing, returns false to have `apply` fold it instead.
+    /// Rebuilds use it for the few event types that fill most logs (usage).
+    func applyInPlace(_ event: EventRecordView, to store: ProjectionStore) throws -> Bool
+}
+
+extension Projector {
+    public var inPlaceEventTypes: Set<String> { [] }
+    public func applyInPlace(_ event: EventRecordView, to store: ProjectionStore) throws -> Bool { false }
 }
 
 /// A projection's databases inside one write transaction, as `apply` sees them. Projectors

@@ -14,11 +14,13 @@ struct KeyWriter {
 
     mutating func append(_ text: String) {
         var text = text  // withUTF8 may need to make a bridged string contiguous
-        text.withUTF8 { bytes in
-            precondition(count + bytes.count <= buffer.count, "KeyWriter: the buffer is too small")
-            UnsafeMutableRawBufferPointer(rebasing: buffer[count..<(count + bytes.count)]).copyMemory(from: UnsafeRawBufferPointer(bytes))
-            count += bytes.count
-        }
+        text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+    }
+
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        precondition(count + bytes.count <= buffer.count, "KeyWriter: the buffer is too small")
+        UnsafeMutableRawBufferPointer(rebasing: buffer[count..<(count + bytes.count)]).copyMemory(from: bytes)
+        count += bytes.count
     }
 
     mutating func append(_ byte: UInt8) {

@@ -66,16 +66,39 @@ public struct QuotasProjector: Projector {
             isNewMember = try store.value(forKey: memberKey, in: store.database("members")) == nil
             if isNewMember { try store.put([UInt8](), forKey: memberKey, in: store.database("members")) }
         }
-        let occurredAt = Self.nanoseconds(event.envelope.occurredAt)
-        // The counter key on the stack.
-        let organization = event.organizationID
-        try withUnsafeTemporaryAllocation(byteCount: Self.counterKeyCapacity(organization, usage.metric), alignment: 8) { buffer in
+        var (organization, metric) = (event.organizationID, usage.metric)
+        try organization.withUTF8 { organization in
+            try metric.withUTF8 { metric in
+                try foldCounter(
+                    UnsafeRawBufferPointer(organization), UnsafeRawBufferPointer(metric), periodStart: usage.periodStart.seconds,
+                    usage.aggregation, usage.quantity, occurredAt: Self.nanoseconds(event.envelope.occurredAt), isNewMember: isNewMember, store)
+            }
+        }
+    }
+
+    public var inPlaceEventTypes: Set<String> { [BillingEventType.usageRecorded.rawValue] }
+
+    /// Usage as `apply` folds it, read in place (rebuilds); unique counts, which look up and
+    /// record members, are left to `apply`.
+    public func applyInPlace(_ event: EventRecordView, to store: ProjectionStore) throws -> Bool {
+        guard let usage = UsageRecordedView(payload: event.payload), usage.aggregation != .uniqueCount else { return false }
+        try foldCounter(
+            event.organizationID, usage.metric, periodStart: usage.periodStartSeconds, usage.aggregation, usage.quantity,
+            occurredAt: event.occurredAtNanoseconds, isNewMember: false, store)
+        return true
+    }
+
+    /// One usage event's change to its counter, read and written in one step; the key on the stack.
+    private func foldCounter(
+        _ organization: UnsafeRawBufferPointer, _ metric: UnsafeRawBufferPointer, periodStart: Int64, _ aggregation: Tally_V1_Aggregation,
+        _ quantity: Int64, occurredAt: Int64, isNewMember: Bool, _ store: ProjectionStore
+    ) throws {
+        try withUnsafeTemporaryAllocation(byteCount: organization.count + metric.count + 10, alignment: 8) { buffer in
             var key = KeyWriter(buffer)
-            Self.writeCounterKey(&key, organization, usage.metric, periodStart: usage.periodStart.seconds)
+            Self.writeCounterKey(&key, organization, metric, periodStart: periodStart)
             try store.update(QuotaCounter.size, forKey: key.key, in: store.database("counters")) { old, new in
                 let next = QuotaCounter.folding(
-                    old.flatMap(QuotaCounter.init(buffer:)), aggregation: usage.aggregation, quantity: usage.quantity, occurredAt: occurredAt,
-                    isNewMember: isNewMember)
+                    old.flatMap(QuotaCounter.init(buffer:)), aggregation: aggregation, quantity: quantity, occurredAt: occurredAt, isNewMember: isNewMember)
                 next.write(to: new)
             }
         }
@@ -131,6 +154,14 @@ public struct QuotasProjector: Projector {
     }
 
     static func writeCounterKey(_ key: inout KeyWriter, _ organizationID: String, _ metric: String, periodStart: Int64) {
+        var (organizationID, metric) = (organizationID, metric)
+        organizationID.withUTF8 { organizationID in
+            metric.withUTF8 { metric in writeCounterKey(&key, UnsafeRawBufferPointer(organizationID), UnsafeRawBufferPointer(metric), periodStart: periodStart) }
+        }
+    }
+
+    /// org, 0, metric, 0, period start (8 bytes).
+    static func writeCounterKey(_ key: inout KeyWriter, _ organizationID: UnsafeRawBufferPointer, _ metric: UnsafeRawBufferPointer, periodStart: Int64) {
         key.append(organizationID)
         key.append(0)
         key.append(metric)

@@ -27,7 +27,7 @@ public struct UsageRollupsProjector: Projector {
     public init() {}
 
     public func apply(_ event: StoredEvent, to store: ProjectionStore) throws {
-        let metric: String, user: String, resource: String, occurredAt: Google_Protobuf_Timestamp
+        var metric: String, user: String, resource: String, occurredAt: Google_Protobuf_Timestamp
         let change: Change
         if event.eventType == BillingEventType.usageRecorded.rawValue {
             let usage = try store.payload(of: event) { try Tally_V1_UsageRecorded(payload: $0) }
@@ -38,12 +38,40 @@ public struct UsageRollupsProjector: Projector {
             (metric, user, resource, occurredAt) = (correction.metric, correction.userID, correction.resourceID, correction.originalOccurredAt)
             change = .correct(correction.quantityDelta)
         }
-        // The day's key, then the same bytes with the user or the resource after them, all
-        // in one buffer on the stack.
-        let organization = event.organizationID
-        let dayKeyCount = organization.utf8.count + metric.utf8.count + 6
-        let day = Self.day(of: occurredAt.seconds)
-        try withUnsafeTemporaryAllocation(byteCount: dayKeyCount + max(user.utf8.count, resource.utf8.count), alignment: 8) { buffer in
+        var organization = event.organizationID
+        try organization.withUTF8 { organization in
+            try metric.withUTF8 { metric in
+                try user.withUTF8 { user in
+                    try resource.withUTF8 { resource in
+                        try fold(
+                            UnsafeRawBufferPointer(organization), UnsafeRawBufferPointer(metric), user: UnsafeRawBufferPointer(user),
+                            resource: UnsafeRawBufferPointer(resource), day: Self.day(of: occurredAt.seconds), change, store)
+                    }
+                }
+            }
+        }
+    }
+
+    public var inPlaceEventTypes: Set<String> { [BillingEventType.usageRecorded.rawValue] }
+
+    /// Usage as `apply` folds it, read in place (rebuilds).
+    public func applyInPlace(_ event: EventRecordView, to store: ProjectionStore) throws -> Bool {
+        guard let usage = UsageRecordedView(payload: event.payload) else { return false }
+        try fold(
+            event.organizationID, usage.metric, user: usage.userID, resource: usage.resourceID, day: Self.day(of: event.occurredAtSeconds),
+            .record(usage.quantity, at: event.occurredAtNanoseconds), store)
+        return true
+    }
+
+    /// One event's change to the day's cell, and to its user's and its resource's (when it
+    /// names them). The keys are built in one buffer on the stack: the day's, then the same
+    /// bytes with the user or the resource after them.
+    private func fold(
+        _ organization: UnsafeRawBufferPointer, _ metric: UnsafeRawBufferPointer, user: UnsafeRawBufferPointer, resource: UnsafeRawBufferPointer,
+        day: Int32, _ change: Change, _ store: ProjectionStore
+    ) throws {
+        let dayKeyCount = organization.count + metric.count + 6
+        try withUnsafeTemporaryAllocation(byteCount: dayKeyCount + max(user.count, resource.count), alignment: 8) { buffer in
             var key = KeyWriter(buffer)
             Self.writeDailyKey(&key, organization, metric, day: day)
             try update(key.key, day: day, in: store.database("daily"), store, change)
@@ -175,6 +203,13 @@ public struct UsageRollupsProjector: Projector {
 
     /// The day's key (org, 0, metric, 0, biased day), without a member.
     static func writeDailyKey(_ key: inout KeyWriter, _ organizationID: String, _ metric: String, day: Int32) {
+        var (organizationID, metric) = (organizationID, metric)
+        organizationID.withUTF8 { organizationID in
+            metric.withUTF8 { metric in writeDailyKey(&key, UnsafeRawBufferPointer(organizationID), UnsafeRawBufferPointer(metric), day: day) }
+        }
+    }
+
+    static func writeDailyKey(_ key: inout KeyWriter, _ organizationID: UnsafeRawBufferPointer, _ metric: UnsafeRawBufferPointer, day: Int32) {
         key.append(organizationID)
         key.append(0)
         key.append(metric)

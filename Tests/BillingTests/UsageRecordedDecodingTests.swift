@@ -77,6 +77,39 @@ struct UsageRecordedDecodingTests {
         }
     }
 
+    /// The view agrees field by field with the full decoder whenever it takes a payload, and
+    /// takes every well-formed payload without properties (what the engine writes).
+    static func viewAgrees(_ bytes: [UInt8], seed: UInt64) -> Bool? {
+        bytes.withUnsafeBytes { raw -> Bool? in
+            guard let view = UsageRecordedView(payload: raw) else { return nil }
+            guard let usage = try? Tally_V1_UsageRecorded(payload: Data(bytes)) else {
+                Issue.record("seed \(seed): the view took \(bytes), which does not decode")
+                return false
+            }
+            let text = { (slice: UnsafeRawBufferPointer) in String(decoding: slice, as: UTF8.self) }
+            #expect(text(view.metric) == usage.metric && text(view.userID) == usage.userID && text(view.resourceID) == usage.resourceID, "seed \(seed)")
+            #expect(text(view.uniqueProperty) == usage.uniqueProperty && usage.properties.isEmpty, "seed \(seed)")
+            #expect(view.quantity == usage.quantity && view.periodStartSeconds == usage.periodStart.seconds && view.aggregation == usage.aggregation, "seed \(seed)")
+            return true
+        }
+    }
+
+    @Test("the in-place view reads what the decoder reads, and declines what it would not decode the same way")
+    func inPlaceView() throws {
+        let seed = TestEnvironment.seed()
+        var random = SeededGenerator(seed: seed)
+        for _ in 0..<TestEnvironment.iterations(default: 2000) {
+            let usage = Self.randomUsage(&random, properties: false)
+            #expect(Self.viewAgrees(try usage.serializedBytes(), seed: seed) == true, "seed \(seed): \(usage)")
+            var withProperties = usage
+            withProperties.properties = ["region": "eu"]
+            #expect(Self.viewAgrees(try withProperties.serializedBytes(), seed: seed) == nil, "seed \(seed)")
+            var bytes: [UInt8] = try Self.randomUsage(&random, properties: true).serializedBytes()
+            if !bytes.isEmpty { bytes[Int.random(in: 0..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random) }
+            _ = Self.viewAgrees(bytes, seed: seed)
+        }
+    }
+
     @Test("varint edges and invalid text: the same verdict as SwiftProtobuf")
     func edges() {
         let cases: [[UInt8]] = [

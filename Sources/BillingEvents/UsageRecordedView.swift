@@ -1,0 +1,55 @@
+import EventLog
+
+/// A `usage.recorded` payload read in place, for rebuilds that fold usage without building
+/// strings (`EventRecordView`). Valid only while the payload's bytes are.
+///
+/// It takes only what the fast decoder of `Tally_V1_UsageRecorded(payload:)` decodes the same
+/// way: a payload with properties, or with a repeated, unknown or malformed field, makes no
+/// view, and the caller decodes it in full instead.
+public struct UsageRecordedView {
+    public let metric: UnsafeRawBufferPointer
+    public let userID: UnsafeRawBufferPointer
+    public let resourceID: UnsafeRawBufferPointer
+    public let uniqueProperty: UnsafeRawBufferPointer
+    public let quantity: Int64
+    public let periodStartSeconds: Int64
+    public let aggregation: Tally_V1_Aggregation
+
+    public init?(payload: UnsafeRawBufferPointer) {
+        var reader = ProtobufWireReader(payload)
+        var seen: UInt16 = 0
+        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+        var texts = (metric: empty, user: empty, resource: empty, uniqueProperty: empty)
+        var quantity: Int64 = 0, periodStart: Int64 = 0
+        var aggregation = Tally_V1_Aggregation.unspecified
+        while !reader.isAtEnd {
+            guard let tag = reader.varint(), tag >> 3 >= 1, tag >> 3 <= 8, tag >> 3 != 5 else { return nil }
+            let field = Int(tag >> 3)
+            guard seen & (1 << field) == 0 else { return nil }
+            seen |= 1 << field
+            switch field {
+            case 2, 7:
+                guard tag & 7 == 0, let value = reader.varint() else { return nil }
+                if field == 2 {
+                    quantity = Int64(bitPattern: value)
+                } else {
+                    let raw = Int(Int32(truncatingIfNeeded: value))
+                    aggregation = Tally_V1_Aggregation(rawValue: raw) ?? .UNRECOGNIZED(raw)
+                }
+            case 6:
+                guard tag & 7 == 2, let slice = reader.lengthDelimited(), let timestamp = ProtobufWireReader.timestamp(slice) else { return nil }
+                periodStart = timestamp.seconds
+            default:
+                guard tag & 7 == 2, let slice = reader.lengthDelimited(), ProtobufWireReader.isValidUTF8(slice) else { return nil }
+                switch field {
+                case 1: texts.metric = slice
+                case 3: texts.user = slice
+                case 4: texts.resource = slice
+                default: texts.uniqueProperty = slice
+                }
+            }
+        }
+        (metric, userID, resourceID, uniqueProperty) = texts
+        (self.quantity, periodStartSeconds, self.aggregation) = (quantity, periodStart, aggregation)
+    }
+}

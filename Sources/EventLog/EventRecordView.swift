@@ -1,0 +1,55 @@
+/// An event read in place from its stored record: the fields a rebuild's fold reads for the
+/// events that fill most logs, without building the strings and data of a `StoredEvent` (two
+/// allocations and their frees per event, a fifth of a rebuild).
+///
+/// Valid only while the record's bytes are (inside the cursor step that read them). It takes
+/// only what `StoredEvent(record:)` decodes the same way on its fast path: any envelope that
+/// path would not take (a repeated or unknown field, a malformed string or timestamp) makes no
+/// view, and the caller folds a `StoredEvent` instead, which also reports the error.
+public struct EventRecordView {
+    public let sequence: UInt64
+    public let organizationID: UnsafeRawBufferPointer
+    public let eventType: UnsafeRawBufferPointer
+    public let occurredAtSeconds: Int64
+    public let occurredAtNanos: Int32
+    public let payload: UnsafeRawBufferPointer
+
+    /// Nanoseconds since 1970 of `occurredAt`, as `QuotasProjector.nanoseconds` computes them.
+    public var occurredAtNanoseconds: Int64 { occurredAtSeconds &* 1_000_000_000 &+ Int64(occurredAtNanos) }
+
+    public init?(record: UnsafeRawBufferPointer) {
+        guard record.count > EnvelopeCoding.hashLength else { return nil }
+        var reader = ProtobufWireReader(UnsafeRawBufferPointer(rebasing: record[EnvelopeCoding.hashLength...]))
+        var seen: UInt16 = 0
+        var sequence: UInt64 = 0
+        var organizationID = UnsafeRawBufferPointer(start: nil, count: 0), eventType = organizationID, payload = organizationID
+        var occurredAt = (seconds: Int64(0), nanos: Int32(0))
+        while !reader.isAtEnd {
+            guard let tag = reader.varint(), tag >> 3 >= 1, tag >> 3 <= 12 else { return nil }
+            let field = Int(tag >> 3)
+            guard seen & (1 << field) == 0 else { return nil }
+            seen |= 1 << field
+            if field == 1 || field == 6 {
+                guard tag & 7 == 0, let value = reader.varint() else { return nil }
+                if field == 1 { sequence = value }
+                continue
+            }
+            guard tag & 7 == 2, let slice = reader.lengthDelimited() else { return nil }
+            switch field {
+            case 2, 3:
+                guard let timestamp = ProtobufWireReader.timestamp(slice) else { return nil }
+                if field == 2 { occurredAt = (timestamp.seconds, timestamp.nanos) }
+            case 11: payload = slice
+            case 12: break
+            default:
+                guard ProtobufWireReader.isValidUTF8(slice) else { return nil }
+                if field == 4 { organizationID = slice } else if field == 5 { eventType = slice }
+            }
+        }
+        self.sequence = sequence
+        self.organizationID = organizationID
+        self.eventType = eventType
+        (occurredAtSeconds, occurredAtNanos) = occurredAt
+        self.payload = payload
+    }
+}

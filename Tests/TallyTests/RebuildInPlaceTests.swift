@@ -1,0 +1,26 @@
+import Foundation
+import ReadModels
+import Tally
+import TallyTestSupport
+import Testing
+
+/// Rebuilds fold usage read in place (`EventRecordView`), appends through decoded events: the
+/// two must write the same bytes, whichever of user and resource the usage names.
+@Suite("Rebuild: usage folded in place equals usage folded on append")
+struct RebuildInPlaceTests {
+    @Test func everyCombinationOfUserAndResource() async throws {
+        let directory = TemporaryDirectory()
+        let engine = try await LateUsageTests.engine(directory)
+        let start = LateUsageTests.date("2025-01-02T00:00:00Z")
+        for (index, (user, resource)) in [("usr_1", "dash_1"), ("", "dash_2"), ("usr_2", ""), ("", ""), ("usr_1", "dash_1")].enumerated() {
+            try await engine.recordUsage(UsageRecord(
+                organizationID: "org_l", metric: "api_calls", quantity: Int64(10 + index), userID: user, resourceID: resource,
+                occurredAt: start.addingTimeInterval(Double(index) * 3_600)))
+        }
+        let before = try [UsageRollupsProjector.name, QuotasProjector.name].map { try engine.projections.flatDump($0) }
+        let resources = try engine.live.usage(of: "org_l", from: start, to: start, by: .resource)
+        #expect(resources.map(\.key) == ["dash_1", "dash_2"])
+        try engine.projections.rebuildAll()
+        #expect(try [UsageRollupsProjector.name, QuotasProjector.name].map { try engine.projections.flatDump($0) } == before)
+    }
+}
