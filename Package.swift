@@ -140,7 +140,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TallyCLITests",
-            dependencies: ["EventLog", "Tally", "TallyCLI", "TallyTestSupport"],
+            dependencies: ["EventLog", "LMDB", "Tally", "TallyCLI", "TallyTestSupport"],
             swiftSettings: strictSwift
         ),
     ]

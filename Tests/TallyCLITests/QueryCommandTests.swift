@@ -90,6 +90,8 @@ struct QueryCommandTests {
         #expect(rebuild.status == 0, "\(rebuild.stderr)")
         #expect(rebuild.stdout.contains("events/s"))
         #expect(try Self.tally("rebuild", "--projection", "quotas").status == 0)
+        let checked = try Self.tally("rebuild", "--check")
+        #expect(checked.status == 0 && checked.stdout.contains("checked: every rebuilt database equals the one kept incrementally"), "\(checked.stderr)")
         #expect(try Self.tally("quota", "org_0002", "--as-of", "2026-10-15", "--format", "json").stdout == before)
         let stats = try #require(try Self.json(Self.tally("stats", "--format", "json")) as? [String: Any])
         let byType = try #require(stats["by_type"] as? [String: Int])

@@ -22,6 +22,9 @@ struct RebuildCommand: AsyncParsableCommand {
     @Option(help: "One read model: catalog, subscriptions, quotas, usage_rollups, invoices or revenue (default: all).")
     var projection: String?
 
+    @Flag(help: "Check that the rebuilt read models equal, byte for byte, the ones kept incrementally (exit 1 if not). Run it while nothing else appends.")
+    var check = false
+
     func run() async throws {
         let engine = try storage.openExistingEngine()
         let names = engine.projections.names
@@ -30,12 +33,24 @@ struct RebuildCommand: AsyncParsableCommand {
         }
         let events = try engine.log.head()?.sequence ?? 0
         let progress = ProgressReporter("rebuild", total: Double(events), unit: "events")
+        let rebuilt = projection.map { [$0] } ?? names
+        let before = try check ? rebuilt.map { try engine.projections.digest($0) } : []
         let started = ContinuousClock.now
-        try engine.projections.rebuild(projection.map { [$0] } ?? names) { step in
+        try engine.projections.rebuild(rebuilt) { step in
             progress.update(done: Double(step.folded), count: Int(step.folded))
         }
         progress.finish()
         let seconds = ProgressReporter.seconds(ContinuousClock.now - started)
         print("rebuilt \(projection ?? names.joined(separator: ", ")) from \(ProgressReporter.grouped(Int(events))) events in \(String(format: "%.2f", seconds)) s: \(ProgressReporter.grouped(Int(Double(events) / max(seconds, 1e-9)))) events/s")
+        if check {
+            let after = try rebuilt.map { try engine.projections.digest($0) }
+            let differing = zip(rebuilt, zip(before, after)).flatMap { name, pair in
+                pair.0.keys.sorted().filter { pair.0[$0] != pair.1[$0] }.map { "\(name).\($0)" }
+            }
+            guard differing.isEmpty else {
+                throw fail("--check: the rebuild differs from the read models kept incrementally in \(differing.joined(separator: ", "))", code: 1)
+            }
+            print("checked: every rebuilt database equals the one kept incrementally")
+        }
     }
 }
