@@ -157,6 +157,12 @@ public struct ProjectionStore {
         }
     }
 
+    /// A hint that `key` will be read or written soon: during rebuilds, starts loading where
+    /// the write-back cache keeps it. Changes nothing.
+    public func prefetch(forKey key: UnsafeRawBufferPointer, in database: Database) {
+        cache(for: key)?.prefetch(key, in: database)
+    }
+
     public func delete(key: [UInt8], in database: Database) throws {
         if let cache = cache(for: key) {
             key.withUnsafeBytes { cache.delete($0, in: database) }

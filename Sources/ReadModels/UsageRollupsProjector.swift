@@ -71,19 +71,20 @@ public struct UsageRollupsProjector: Projector {
         day: Int32, _ change: Change, _ store: ProjectionStore
     ) throws {
         let dayKeyCount = organization.count + metric.count + 6
-        try withUnsafeTemporaryAllocation(byteCount: dayKeyCount + max(user.count, resource.count), alignment: 8) { buffer in
-            var key = KeyWriter(buffer)
-            Self.writeDailyKey(&key, organization, metric, day: day)
-            try update(key.key, day: day, in: store.database("daily"), store, change)
-            if !user.isEmpty {
-                key.append(user)
-                try update(key.key, day: day, in: store.database("by_user"), store, change)
-            }
-            if !resource.isEmpty {
-                key.truncate(to: dayKeyCount)
-                key.append(resource)
-                try update(key.key, day: day, in: store.database("by_resource"), store, change)
-            }
+        let (byUser, byResource) = (store.database("by_user"), store.database("by_resource"))
+        try withUnsafeTemporaryAllocation(byteCount: 2 * dayKeyCount + user.count + resource.count, alignment: 8) { buffer in
+            var userKey = KeyWriter(UnsafeMutableRawBufferPointer(rebasing: buffer[..<(dayKeyCount + user.count)]))
+            Self.writeDailyKey(&userKey, organization, metric, day: day)
+            userKey.append(user)
+            var resourceKey = KeyWriter(UnsafeMutableRawBufferPointer(rebasing: buffer[(dayKeyCount + user.count)...]))
+            Self.writeDailyKey(&resourceKey, organization, metric, day: day)
+            resourceKey.append(resource)
+            // The member cells are many and cold; the day's few and hot: fetch the former first.
+            if !user.isEmpty { store.prefetch(forKey: userKey.key, in: byUser) }
+            if !resource.isEmpty { store.prefetch(forKey: resourceKey.key, in: byResource) }
+            try update(UnsafeRawBufferPointer(rebasing: userKey.key[..<dayKeyCount]), day: day, in: store.database("daily"), store, change)
+            if !user.isEmpty { try update(userKey.key, day: day, in: byUser, store, change) }
+            if !resource.isEmpty { try update(resourceKey.key, day: day, in: byResource, store, change) }
         }
     }
 

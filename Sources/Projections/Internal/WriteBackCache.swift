@@ -1,3 +1,4 @@
+import CTallyLMDB
 import Foundation
 import LMDB
 
@@ -120,6 +121,12 @@ final class WriteBackCache: @unchecked Sendable {
     private func setLength(_ count: Int, ofValueAt offset: Int, keyCount: Int, _ maximumCount: Int) {
         precondition((0...maximumCount).contains(count), "WriteBackCache: a value of \(count) bytes overran its \(maximumCount)")
         arena.storeBytes(of: UInt32(count), toByteOffset: offset - keyCount - Self.header + Self.lengthOffset, as: UInt32.self)
+    }
+
+    /// Starts loading the table slot `key` hashes to, so that a lookup of it soon after waits
+    /// less for memory.
+    func prefetch(_ key: UnsafeRawBufferPointer, in database: Database) {
+        tally_prefetch(slots + (Int(truncatingIfNeeded: Self.hash(key, database.id)) & (slotCount - 1)))
     }
 
     func delete(_ key: UnsafeRawBufferPointer, in database: Database) {
