@@ -1,18 +1,21 @@
 import EventLog
+public import SwiftProtobuf
 
 /// A `usage.recorded` payload read in place, for rebuilds that fold usage without building
 /// strings (`EventRecordView`). Valid only while the payload's bytes are.
 ///
-/// It takes only what the fast decoder of `Tally_V1_UsageRecorded(payload:)` decodes the same
-/// way: a payload with properties, or with a repeated, unknown or malformed field, makes no
-/// view, and the caller decodes it in full instead.
+/// It takes exactly what the fast path of `Tally_V1_UsageRecorded(payload:)` takes (that path
+/// is built on it): a payload with properties, or with a repeated, unknown or malformed field,
+/// makes no view, and the caller decodes it in full instead.
 public struct UsageRecordedView {
     public let metric: UnsafeRawBufferPointer
     public let userID: UnsafeRawBufferPointer
     public let resourceID: UnsafeRawBufferPointer
     public let uniqueProperty: UnsafeRawBufferPointer
     public let quantity: Int64
-    public let periodStartSeconds: Int64
+    /// Nil when the payload has none.
+    public let periodStart: Google_Protobuf_Timestamp?
+    public var periodStartSeconds: Int64 { periodStart?.seconds ?? 0 }
     public let aggregation: Tally_V1_Aggregation
 
     public init?(payload: UnsafeRawBufferPointer) {
@@ -20,7 +23,8 @@ public struct UsageRecordedView {
         var seen: UInt16 = 0
         let empty = UnsafeRawBufferPointer(start: nil, count: 0)
         var texts = (metric: empty, user: empty, resource: empty, uniqueProperty: empty)
-        var quantity: Int64 = 0, periodStart: Int64 = 0
+        var quantity: Int64 = 0
+        var periodStart: Google_Protobuf_Timestamp?
         var aggregation = Tally_V1_Aggregation.unspecified
         while !reader.isAtEnd {
             guard let tag = reader.varint(), tag >> 3 >= 1, tag >> 3 <= 8, tag >> 3 != 5 else { return nil }
@@ -38,7 +42,7 @@ public struct UsageRecordedView {
                 }
             case 6:
                 guard tag & 7 == 2, let slice = reader.lengthDelimited(), let timestamp = ProtobufWireReader.timestamp(slice) else { return nil }
-                periodStart = timestamp.seconds
+                periodStart = timestamp
             default:
                 guard tag & 7 == 2, let slice = reader.lengthDelimited(), ProtobufWireReader.isValidUTF8(slice) else { return nil }
                 switch field {
@@ -50,6 +54,6 @@ public struct UsageRecordedView {
             }
         }
         (metric, userID, resourceID, uniqueProperty) = texts
-        (self.quantity, periodStartSeconds, self.aggregation) = (quantity, periodStart, aggregation)
+        (self.quantity, self.periodStart, self.aggregation) = (quantity, periodStart, aggregation)
     }
 }
