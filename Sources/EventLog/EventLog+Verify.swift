@@ -92,7 +92,7 @@ private struct ChainWalk {
         }
         let sequenceInEnvelope: UInt64
         let linkIsIntact: Bool
-        if let fields = EnvelopeFastDecoder.sequenceAndPreviousHash(envelopeBytes) {
+        if let fields = EventRecordView(envelope: envelopeBytes) {  // read in place, allocating nothing
             sequenceInEnvelope = fields.sequence
             linkIsIntact = EventHash(bytes: fields.previousHash) == previousHash && fields.previousHash.count == EnvelopeCoding.hashLength
         } else {

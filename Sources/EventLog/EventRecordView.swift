@@ -6,6 +6,7 @@
 /// only what `StoredEvent(record:)` decodes the same way on its fast path: any envelope that
 /// path would not take (a repeated or unknown field, a malformed string or timestamp) makes no
 /// view, and the caller folds a `StoredEvent` instead, which also reports the error.
+/// Verification reads the sequence and the previous hash through it too.
 public struct EventRecordView {
     public let sequence: UInt64
     public let organizationID: UnsafeRawBufferPointer
@@ -13,16 +14,22 @@ public struct EventRecordView {
     public let occurredAtSeconds: Int64
     public let occurredAtNanos: Int32
     public let payload: UnsafeRawBufferPointer
+    public let previousHash: UnsafeRawBufferPointer
 
     /// Nanoseconds since 1970 of `occurredAt`, as `QuotasProjector.nanoseconds` computes them.
     public var occurredAtNanoseconds: Int64 { occurredAtSeconds &* 1_000_000_000 &+ Int64(occurredAtNanos) }
 
+    /// The event stored as `record` (its hash, then its envelope).
     public init?(record: UnsafeRawBufferPointer) {
         guard record.count > EnvelopeCoding.hashLength else { return nil }
-        var reader = ProtobufWireReader(UnsafeRawBufferPointer(rebasing: record[EnvelopeCoding.hashLength...]))
+        self.init(envelope: UnsafeRawBufferPointer(rebasing: record[EnvelopeCoding.hashLength...]))
+    }
+
+    init?(envelope: UnsafeRawBufferPointer) {
+        var reader = ProtobufWireReader(envelope)
         var seen: UInt16 = 0
         var sequence: UInt64 = 0
-        var organizationID = UnsafeRawBufferPointer(start: nil, count: 0), eventType = organizationID, payload = organizationID
+        var organizationID = UnsafeRawBufferPointer(start: nil, count: 0), eventType = organizationID, payload = organizationID, previousHash = organizationID
         var occurredAt = (seconds: Int64(0), nanos: Int32(0))
         while !reader.isAtEnd {
             guard let tag = reader.varint(), tag >> 3 >= 1, tag >> 3 <= 12 else { return nil }
@@ -40,7 +47,7 @@ public struct EventRecordView {
                 guard let timestamp = ProtobufWireReader.timestamp(slice) else { return nil }
                 if field == 2 { occurredAt = (timestamp.seconds, timestamp.nanos) }
             case 11: payload = slice
-            case 12: break
+            case 12: previousHash = slice
             default:
                 guard ProtobufWireReader.isValidUTF8(slice) else { return nil }
                 if field == 4 { organizationID = slice } else if field == 5 { eventType = slice }
@@ -51,5 +58,6 @@ public struct EventRecordView {
         self.eventType = eventType
         (occurredAtSeconds, occurredAtNanos) = occurredAt
         self.payload = payload
+        self.previousHash = previousHash
     }
 }

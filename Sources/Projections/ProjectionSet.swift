@@ -317,13 +317,18 @@ struct BatchFolder {
             if event == nil { event = try StoredEvent(record: record) }
             try targets[index].projector.apply(event!, to: stores[index])
         }
-        if let cache, cache.byteCount > 256 << 20 { try cache.flush(into: transaction) }
+        try flushIfLarge()
     }
 
     func fold(_ event: StoredEvent) throws {
         if let readers = routes[event.eventType] {
             for index in readers { try targets[index].projector.apply(event, to: stores[index]) }
         }
+        try flushIfLarge()
+    }
+
+    /// Past 256 MB of held writes, writes them out (the batch goes on).
+    private func flushIfLarge() throws {
         if let cache, cache.byteCount > 256 << 20 { try cache.flush(into: transaction) }
     }
 

@@ -4,7 +4,7 @@ struct KeyWriter {
     private let buffer: UnsafeMutableRawBufferPointer
     private(set) var count = 0
 
-    /// `buffer` must hold every part appended (`capacity(for:)` sizes it).
+    /// `buffer` must hold every part appended.
     init(_ buffer: UnsafeMutableRawBufferPointer) {
         self.buffer = buffer
     }
@@ -50,6 +50,15 @@ struct KeyWriter {
             build(&writer)
             count = writer.count
         }
+    }
+
+    /// Calls `body` with the UTF-8 bytes of `first` and `second`: the projectors write keys
+    /// from bytes (read in place during rebuilds), and strings reach them through this.
+    static func withUTF8<Result>(
+        _ first: String, _ second: String, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Result
+    ) rethrows -> Result {
+        var (first, second) = (first, second)  // withUTF8 may need to make a bridged string contiguous
+        return try first.withUTF8 { first in try second.withUTF8 { second in try body(UnsafeRawBufferPointer(first), UnsafeRawBufferPointer(second)) } }
     }
 
     /// Forgets everything after the first `length` bytes.

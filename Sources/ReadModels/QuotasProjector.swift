@@ -66,13 +66,10 @@ public struct QuotasProjector: Projector {
             isNewMember = try store.value(forKey: memberKey, in: store.database("members")) == nil
             if isNewMember { try store.put([UInt8](), forKey: memberKey, in: store.database("members")) }
         }
-        var (organization, metric) = (event.organizationID, usage.metric)
-        try organization.withUTF8 { organization in
-            try metric.withUTF8 { metric in
-                try foldCounter(
-                    UnsafeRawBufferPointer(organization), UnsafeRawBufferPointer(metric), periodStart: usage.periodStart.seconds,
-                    usage.aggregation, usage.quantity, occurredAt: Self.nanoseconds(event.envelope.occurredAt), isNewMember: isNewMember, store)
-            }
+        try KeyWriter.withUTF8(event.organizationID, usage.metric) { organization, metric in
+            try foldCounter(
+                organization, metric, periodStart: usage.periodStart.seconds, usage.aggregation, usage.quantity,
+                occurredAt: Self.nanoseconds(event.envelope.occurredAt), isNewMember: isNewMember, store)
         }
     }
 
@@ -146,17 +143,8 @@ public struct QuotasProjector: Projector {
 
     /// org, 0, metric, 0, period start (8 bytes, big-endian): for queries; `apply` writes the same on the stack.
     static func counterKey(_ organizationID: String, _ metric: String, periodStart: Int64) -> [UInt8] {
-        KeyWriter.bytes(capacity: counterKeyCapacity(organizationID, metric)) { writeCounterKey(&$0, organizationID, metric, periodStart: periodStart) }
-    }
-
-    static func counterKeyCapacity(_ organizationID: String, _ metric: String) -> Int {
-        organizationID.utf8.count + metric.utf8.count + 10
-    }
-
-    static func writeCounterKey(_ key: inout KeyWriter, _ organizationID: String, _ metric: String, periodStart: Int64) {
-        var (organizationID, metric) = (organizationID, metric)
-        organizationID.withUTF8 { organizationID in
-            metric.withUTF8 { metric in writeCounterKey(&key, UnsafeRawBufferPointer(organizationID), UnsafeRawBufferPointer(metric), periodStart: periodStart) }
+        KeyWriter.withUTF8(organizationID, metric) { organizationID, metric in
+            KeyWriter.bytes(capacity: organizationID.count + metric.count + 10) { writeCounterKey(&$0, organizationID, metric, periodStart: periodStart) }
         }
     }
 

@@ -70,10 +70,10 @@ struct EnvelopeDecodingTests {
             }
             let (generic, tally) = Self.decodeBoth(bytes)
             #expect(generic == tally, "seed \(seed), bytes \(bytes)")
-            // Verification's allocation-free walk: when it accepts, SwiftProtobuf must decode
-            // the same sequence and previous hash.
+            // The in-place view (verification's and the rebuild's allocation-free walk): when it
+            // accepts, SwiftProtobuf must decode the same sequence and previous hash.
             let checked = bytes.withUnsafeBytes { buffer in
-                EnvelopeFastDecoder.sequenceAndPreviousHash(buffer).map { ($0.sequence, Data($0.previousHash)) }
+                EventRecordView(envelope: buffer).map { ($0.sequence, Data($0.previousHash)) }
             }
             if let checked {
                 #expect(generic?.sequence == checked.0 && generic?.previousHash == checked.1, "seed \(seed), bytes \(bytes)")

@@ -54,33 +54,4 @@ enum EnvelopeFastDecoder {
         }
         return envelope
     }
-
-    /// The fields verification needs, read without allocating: the sequence and the previous
-    /// hash (a slice of `bytes`). Also checks that the whole envelope decodes: nil means it is
-    /// not in Tally's own encoding, and the caller must decode it generically for a verdict.
-    static func sequenceAndPreviousHash(_ bytes: UnsafeRawBufferPointer) -> (sequence: UInt64, previousHash: UnsafeRawBufferPointer)? {
-        var decoder = ProtobufWireReader(bytes)
-        var seen: UInt16 = 0
-        var sequence: UInt64 = 0
-        var previousHash = UnsafeRawBufferPointer(start: nil, count: 0)
-        while !decoder.isAtEnd {
-            guard let tag = decoder.varint(), tag >> 3 >= 1, tag >> 3 <= 12 else { return nil }
-            let field = Int(tag >> 3)
-            guard seen & (1 << field) == 0 else { return nil }
-            seen |= 1 << field
-            if field == 1 || field == 6 {
-                guard tag & 7 == 0, let value = decoder.varint() else { return nil }
-                if field == 1 { sequence = value }
-                continue
-            }
-            guard tag & 7 == 2, let slice = decoder.lengthDelimited() else { return nil }
-            switch field {
-            case 2, 3: guard ProtobufWireReader.timestamp(slice) != nil else { return nil }
-            case 11: break
-            case 12: previousHash = slice
-            default: guard ProtobufWireReader.isValidUTF8(slice) else { return nil }
-            }
-        }
-        return (sequence, previousHash)
-    }
 }
