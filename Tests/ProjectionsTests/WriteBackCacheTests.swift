@@ -34,7 +34,7 @@ struct KeyValueChurn: Projector {
             try store.update(upTo: 10, forKey: key + [1], in: cells) { old, new in
                 var value: UInt64 = 0
                 for (index, byte) in (old ?? UnsafeRawBufferPointer(start: nil, count: 0)).enumerated() { value |= UInt64(byte & 0x7F) << (7 * index) }
-                value = (number / 6) % 3 == 0 ? 1 : value * 1_000 + UInt64(number)  // back to one byte, or longer
+                value = (number / 6) % 3 == 0 ? 1 : value &* 1_000 &+ UInt64(number)  // back to one byte, or longer (wrapping: it may grow past 64 bits)
                 var written = 0
                 repeat {
                     new[written] = UInt8(value & 0x7F) | (value >= 0x80 ? 0x80 : 0)
