@@ -157,11 +157,19 @@ public final class ProjectionSet: AppendObserver {
     }
 
     public func transactionWillCommit(head: Checkpoint?, in txn: WriteTransaction) throws {
-        try heldWrites(for: txn).flush(into: txn, retaining: true)
+        let writes = heldWrites(for: txn)
         let pending = cache.withLock { cache -> [ProjectionState] in
             guard let current = cache, current.transactionID == txn.id, current.applied else { return [] }
             return current.states
         }
+        // What each projection holds after this commit depends on the events through its
+        // checkpoint only (`Projector.settle`), however the appends were grouped.
+        for (index, state) in pending.enumerated() {
+            try projectors[index].settle(
+                through: state.checkpoint,
+                in: ProjectionStore(transaction: txn, handles: slotsByIndex[index][Int(state.slot)], cache: holdsWrites[index] ? writes : nil))
+        }
+        try writes.flush(into: txn, retaining: true)
         for (projector, state) in zip(projectors, pending).sorted(by: { $0.0.name < $1.0.name }) {
             try write(state, of: projector.name, in: txn)
         }
@@ -219,7 +227,7 @@ public final class ProjectionSet: AppendObserver {
         cache: WriteBackCache? = nil, retaining: Bool = false
     ) throws {
         guard first <= last else { return }
-        let folder = BatchFolder(targets, slots: slots, in: txn, cache: cache, retaining: retaining)
+        let folder = try BatchFolder(targets, slots: slots, in: txn, cache: cache, retaining: retaining, through: last)
         try txn.withCursor(on: eventsDatabase) { cursor in
             var entry = try withUnsafeBytes(of: first.bigEndian) { try cursor.seek(atOrAfter: $0) }
             while let current = entry {
@@ -234,7 +242,7 @@ public final class ProjectionSet: AppendObserver {
     /// Folds `events` (read from another log: a snapshot's) into every projector's first slot
     /// through `cache`, and records `checkpoint` as folded.
     func foldSnapshot(_ events: [StoredEvent], checkpoint: UInt64, in txn: WriteTransaction, cache: WriteBackCache, retaining: Bool) throws {
-        let folder = BatchFolder(projectors.map { ($0, UInt8(0)) }, slots: slots, in: txn, cache: cache, retaining: retaining)
+        let folder = try BatchFolder(projectors.map { ($0, UInt8(0)) }, slots: slots, in: txn, cache: cache, retaining: retaining, through: checkpoint)
         for event in events { try folder.fold(event) }
         try folder.finish()
         for projector in projectors {
@@ -262,7 +270,8 @@ public final class ProjectionSet: AppendObserver {
 
 /// Folds a run of events into several projectors' slots inside one write transaction: each
 /// event routed once to the projectors that read its type, its payload decoded once, writes
-/// held in `cache` (when given) and written at `finish`.
+/// held in `cache` (when given) and written at `finish`. The run ends at a sequence known
+/// from the start, which each projector is told (`ProjectionStore.lastSequence`, `settle`).
 struct BatchFolder {
     private let targets: [(projector: any Projector, slot: UInt8)]
     private let stores: [ProjectionStore]
@@ -273,8 +282,8 @@ struct BatchFolder {
 
     init(
         _ targets: [(projector: any Projector, slot: UInt8)], slots: [String: [DatabaseHandles]], in txn: WriteTransaction, cache: WriteBackCache?,
-        retaining: Bool = false
-    ) {
+        retaining: Bool = false, through last: UInt64
+    ) throws {
         if !retaining { cache?.reset() }
         self.retaining = retaining
         let decoded = DecodedPayload()
@@ -284,7 +293,7 @@ struct BatchFolder {
         stores = targets.map { target in
             ProjectionStore(
                 transaction: txn, handles: slots[target.projector.name]![Int(target.slot)],
-                cache: target.projector.databases.values.allSatisfy(\.isEmpty) ? cache : nil, decoded: decoded)
+                cache: target.projector.databases.values.allSatisfy(\.isEmpty) ? cache : nil, decoded: decoded, lastSequence: last)
         }
         // Which targets read each event type: one hash per event instead of one per projector.
         var routes: [String: [Int]] = [:]
@@ -297,6 +306,7 @@ struct BatchFolder {
             inPlaceRoutes.append((Array(type.utf8), routes[type, default: []].map { ($0, targets[$0].projector.inPlaceEventTypes.contains(type)) }))
         }
         self.inPlaceRoutes = inPlaceRoutes
+        for (target, store) in zip(targets, stores) { try target.projector.settle(through: last, in: store) }
     }
 
     /// The event types some target folds in place, each with every target that reads it and

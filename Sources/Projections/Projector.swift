@@ -21,11 +21,18 @@ public protocol Projector: Sendable {
     /// returns true; or, having written nothing, returns false to have `apply` fold it instead.
     /// Rebuilds use it for the few event types that fill most logs (usage).
     func applyInPlace(_ event: EventRecordView, to store: ProjectionStore) throws -> Bool
+    /// Called once the fold has reached `sequence`: at each append commit, with the log's new
+    /// head, and before each rebuild batch or catch-up, with the last sequence it will fold.
+    /// For projections that defer part of their work (a journal merged in blocks), so that
+    /// what they hold after `sequence` depends on the events up to it only, never on how
+    /// they were batched. Does nothing by default.
+    func settle(through sequence: UInt64, in store: ProjectionStore) throws
 }
 
 extension Projector {
     public var inPlaceEventTypes: Set<String> { [] }
     public func applyInPlace(_ event: EventRecordView, to store: ProjectionStore) throws -> Bool { false }
+    public func settle(through sequence: UInt64, in store: ProjectionStore) throws {}
 }
 
 /// A projection's databases inside one write transaction, as `apply` sees them. Projectors
@@ -38,12 +45,20 @@ public struct ProjectionStore {
     let cache: WriteBackCache?
     /// The payload of the event being folded, decoded once for every projector that reads it.
     let decoded: DecodedPayload?
+    /// The last sequence this fold reaches before its transaction commits, when that is known
+    /// before it starts (rebuild batches, catch-ups, snapshots); nil while appending, where
+    /// events arrive a request at a time.
+    public let lastSequence: UInt64?
 
-    init(transaction: WriteTransaction, handles: DatabaseHandles, cache: WriteBackCache? = nil, decoded: DecodedPayload? = nil) {
+    init(
+        transaction: WriteTransaction, handles: DatabaseHandles, cache: WriteBackCache? = nil, decoded: DecodedPayload? = nil,
+        lastSequence: UInt64? = nil
+    ) {
         self.transaction = transaction
         self.handles = handles
         self.cache = cache
         self.decoded = decoded
+        self.lastSequence = lastSequence
     }
 
     /// `event`'s payload as `decode` makes it, decoded once however many projectors fold the
@@ -168,6 +183,50 @@ public struct ProjectionStore {
             key.withUnsafeBytes { cache.delete($0, in: database) }
         } else {
             _ = try transaction.delete(key: key, in: database)
+        }
+    }
+
+    // MARK: Journals
+
+    // A journal is a database of entries keyed by ascending event sequence, for work a
+    // projection defers and folds later in bulk. Its entries go straight to LMDB, at the end
+    // of its last page, never through the write-back cache, so that a cursor reads back
+    // exactly what was journaled. Use a journal database for nothing else.
+
+    /// Journals `count` bytes, written in place by `fill`, under event `sequence`: greater than
+    /// every sequence journaled in `database` so far.
+    public func journal(_ count: Int, sequence: UInt64, in database: Database, fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
+        try withUnsafeBytes(of: sequence.bigEndian) { key in
+            try transaction.reserve(count, forKey: key, in: database, options: .append, fill: fill)
+        }
+    }
+
+    /// Removes the entries journaled in `database` under sequences below `sequence`, then
+    /// calls `body` with each, in order (the bytes are valid only inside `body`). Cheap when
+    /// there are none: one cursor move.
+    public func drainJournal(_ database: Database, below sequence: UInt64, _ body: (_ sequence: UInt64, _ entry: UnsafeRawBufferPointer) throws -> Void) throws {
+        // Copied out before anything else is written: `body` writes, and LMDB may move pages.
+        var entries: [UInt8] = []
+        var ranges: [(sequence: UInt64, range: Range<Int>)] = []
+        let drainsAll = try transaction.withCursor(on: database) { cursor in
+            var entry = try cursor.first()
+            while let current = entry {
+                let journaled = UInt64(bigEndian: current.key.loadUnaligned(as: UInt64.self))
+                guard journaled < sequence else { return false }
+                ranges.append((journaled, entries.count..<(entries.count + current.value.count)))
+                entries.append(contentsOf: current.value)
+                entry = try cursor.next()
+            }
+            return true
+        }
+        guard !ranges.isEmpty else { return }
+        if drainsAll {
+            try transaction.removeAll(in: database)
+        } else {
+            for (journaled, _) in ranges { try withUnsafeBytes(of: journaled.bigEndian) { _ = try transaction.delete(key: $0, in: database) } }
+        }
+        try entries.withUnsafeBytes { entries in
+            for (journaled, range) in ranges { try body(journaled, UnsafeRawBufferPointer(rebasing: entries[range])) }
         }
     }
 }

@@ -61,3 +61,61 @@ struct UsageRollupEncodingTests {
         #expect(bytes.withUnsafeBytes { UsageRollup(buffer: $0, day: day) } == rollup)
     }
 }
+
+@Suite("Usage rollups: the member journal's entries")
+struct MemberUsageEntryEncodingTests {
+    /// Writes `entry`, reads it back, and hands both to `check` with the bytes written.
+    private func roundTrip(_ entry: MemberUsageEntry, _ check: (MemberUsageEntry?, [UInt8]) -> Void) {
+        withUnsafeTemporaryAllocation(byteCount: entry.maximumSize, alignment: 8) { buffer in
+            let bytes = Array(buffer[..<entry.write(to: buffer)])
+            bytes.withUnsafeBytes { check(MemberUsageEntry(buffer: $0), bytes) }
+        }
+    }
+
+    @Test func anyEntryRoundTrips() {
+        let seed = TestEnvironment.seed()
+        var generator = SeededGenerator(seed: seed)
+        let extremes: [Int64] = [.min, -1, 0, 1, .max]
+        func value() -> Int64 { Bool.random(using: &generator) ? extremes.randomElement(using: &generator)! : Int64.random(in: .min ... .max, using: &generator) }
+        func text() -> [UInt8] { (0..<Int.random(in: 0...300, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) } }
+        for _ in 0..<TestEnvironment.iterations(default: 2_000) {
+            let change: UsageChange = Bool.random(using: &generator) ? .record(value(), at: value()) : .correct(value())
+            let day = Int32.random(in: .min ... .max, using: &generator)
+            let (organization, metric, user, resource) = (text(), text(), text(), text())
+            organization.withUnsafeBytes { organization in
+                metric.withUnsafeBytes { metric in
+                    user.withUnsafeBytes { user in
+                        resource.withUnsafeBytes { resource in
+                            roundTrip(MemberUsageEntry(change: change, day: day, organization: organization, metric: metric, user: user, resource: resource)) { read, bytes in
+                                #expect(read?.change == change && read?.day == day, "seed \(seed)")
+                                #expect(read.map { Array($0.organization) == Array(organization) && Array($0.metric) == Array(metric) } == true, "seed \(seed)")
+                                #expect(read.map { Array($0.user) == Array(user) && Array($0.resource) == Array(resource) } == true, "seed \(seed)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func malformedBytesAreNotAnEntry() {
+        let (organization, metric, user) = (Array("org_a".utf8), Array("api_calls".utf8), Array("usr_1".utf8))
+        organization.withUnsafeBytes { organization in
+            metric.withUnsafeBytes { metric in
+                user.withUnsafeBytes { user in
+                    let entry = MemberUsageEntry(
+                        change: .record(300, at: 1_764_000_000_000_000_000), day: 20_416, organization: organization, metric: metric, user: user,
+                        resource: UnsafeRawBufferPointer(start: nil, count: 0))
+                    roundTrip(entry) { read, bytes in
+                        #expect(read != nil)
+                        for cut in 0..<bytes.count {
+                            #expect(bytes[..<cut].withUnsafeBytes { MemberUsageEntry(buffer: $0) } == nil, "\(cut) of \(bytes.count) bytes")
+                        }
+                        #expect((bytes + [0]).withUnsafeBytes { MemberUsageEntry(buffer: $0) } == nil, "a trailing byte")
+                        #expect(([2] + bytes.dropFirst()).withUnsafeBytes { MemberUsageEntry(buffer: $0) } == nil, "an unknown kind")
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,187 @@
+import BillingEvents
+import EventLog
+import Foundation
+import LMDB
+import Projections
+@testable import ReadModels
+import TallyTestSupport
+import Testing
+
+/// The usage rollups journal their user and resource cells' changes and merge them a block of
+/// sequences at a time (`UsageRollupsProjector`). With blocks of 16 sequences, random usage
+/// and corrections in random commits cross many merges: after every commit the member queries
+/// must equal a fold of the log computed here from scratch, the journal must hold exactly the
+/// head's block, and the bytes must equal a rebuild's and an as-of snapshot's.
+/// TALLY_TEST_SEED and TALLY_TEST_ITERATIONS (commits) vary it.
+@Suite("Usage rollups: the member journal")
+struct MemberJournalTests {
+    static let block: UInt64 = 16
+    static let start = Date(timeIntervalSince1970: 1_760_000_000)  // 2025-10-09T08:53:20Z
+
+    /// One member cell of the model: which organization, metric, day and member.
+    struct Place: Hashable {
+        var organization: String
+        var metric: String
+        var day: Int32
+        var member: String
+    }
+
+    /// The member cells folded from scratch, one event at a time, as the projector must.
+    struct Model {
+        var users: [Place: UsageRollup] = [:]
+        var resources: [Place: UsageRollup] = [:]
+
+        mutating func fold(_ organization: String, _ metric: String, day: Int32, user: String, resource: String, _ change: UsageChange) {
+            if !user.isEmpty { change.apply(to: &users[Place(organization: organization, metric: metric, day: day, member: user), default: UsageRollup()]) }
+            if !resource.isEmpty {
+                change.apply(to: &resources[Place(organization: organization, metric: metric, day: day, member: resource), default: UsageRollup()])
+            }
+        }
+    }
+
+    @Test func randomUsageAcrossManyMerges() async throws {
+        let seed = TestEnvironment.seed()
+        print("MemberJournalTests: TALLY_TEST_SEED=\(seed)")
+        var random = SeededGenerator(seed: seed)
+        let directory = TemporaryDirectory()
+        let (log, projections) = try Self.open(directory.path)
+        var model = Model()
+        var snapshots: [(sequence: UInt64, dump: [String: [[UInt8]]])] = []
+        let organizations = ["org_a", "org_b", "org_c"]
+        let metrics = ["api_calls", "storage_bytes"]
+        let users = ["", "usr_1", "usr_2", "usr_3"]
+        let resources = ["", "dash_1", "dash_2"]
+
+        for commit in 0..<TestEnvironment.iterations(default: 120) {
+            var drafts: [EventDraft] = []
+            var changes: [(String, String, Int32, String, String, UsageChange)] = []
+            for _ in 0..<Int.random(in: 1...12, using: &random) {
+                let organization = organizations.randomElement(using: &random)!
+                let metric = metrics.randomElement(using: &random)!
+                let (user, resource) = (users.randomElement(using: &random)!, resources.randomElement(using: &random)!)
+                let occurredAt = Self.start.addingTimeInterval(Double(Int.random(in: 0..<(4 * 86_400), using: &random)))
+                let day = UsageRollupsProjector.day(of: occurredAt)
+                switch Int.random(in: 0..<10, using: &random) {
+                case 0:  // an event the rollups do not read: the head may cross a block without usage
+                    drafts.append(EventDraft(
+                        organizationID: organization, eventType: BillingEventType.organizationUpdated.rawValue, occurredAt: occurredAt,
+                        payload: Data([0x0A, 0x01, 0x41])))
+                case 1:
+                    var correction = Tally_V1_UsageCorrected()
+                    (correction.metric, correction.userID, correction.resourceID) = (metric, user, resource)
+                    correction.quantityDelta = Int64.random(in: -50...50, using: &random)
+                    correction.originalOccurredAt = .init(date: occurredAt)
+                    drafts.append(EventDraft(
+                        organizationID: organization, eventType: BillingEventType.usageCorrected.rawValue, occurredAt: occurredAt,
+                        payload: try correction.deterministicData()))
+                    changes.append((organization, metric, day, user, resource, .correct(correction.quantityDelta)))
+                default:
+                    var usage = Tally_V1_UsageRecorded()
+                    (usage.metric, usage.userID, usage.resourceID) = (metric, user, resource)
+                    usage.quantity = Int64.random(in: 0...1_000, using: &random)
+                    drafts.append(EventDraft(
+                        organizationID: organization, eventType: BillingEventType.usageRecorded.rawValue, occurredAt: occurredAt,
+                        payload: try usage.deterministicData()))
+                    let nanoseconds = Int64(occurredAt.timeIntervalSince1970) * 1_000_000_000
+                    changes.append((organization, metric, day, user, resource, .record(usage.quantity, at: nanoseconds)))
+                }
+            }
+            _ = try log.appendSynchronously(contentsOf: drafts)
+            for (organization, metric, day, user, resource, change) in changes { model.fold(organization, metric, day: day, user: user, resource: resource, change) }
+
+            let head = try #require(try log.head()).sequence
+            let journal = try projections.dump(UsageRollupsProjector.name)["member_journal"] ?? []
+            let blockStart = head / Self.block * Self.block
+            #expect(journal.allSatisfy { UInt64(bigEndian: $0.0.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }) >= blockStart },
+                "after commit \(commit) (head \(head)) the journal holds entries of an earlier block (seed \(seed))")
+            for organization in organizations {
+                try Self.expectCells(of: organization, equal: model, in: projections, "after commit \(commit), seed \(seed)")
+            }
+            if commit % 17 == 5 { snapshots.append((head, try projections.flatDump(UsageRollupsProjector.name))) }
+        }
+        #expect(model.users.count > 20 && model.resources.count > 10, "the stream should fill many member cells (seed \(seed))")
+
+        // The same log rebuilt, and as of earlier heads, writes the same bytes.
+        let incremental = try projections.flatDump(UsageRollupsProjector.name)
+        try projections.rebuildAll(batchSize: 37)
+        #expect(try projections.flatDump(UsageRollupsProjector.name) == incremental, "rebuild differs (seed \(seed))")
+        for (sequence, dump) in snapshots {
+            let snapshot = try ProjectionSnapshot(of: log, asOf: sequence, projectors: [UsageRollupsProjector(journalBlock: Self.block)], batchSize: 23)
+            #expect(try snapshot.projections.flatDump(UsageRollupsProjector.name) == dump, "as of \(sequence) differs (seed \(seed))")
+        }
+    }
+
+    @Test func aDifferentBlockIsAnotherVersionAndIsRebuiltOnOpen() async throws {
+        let directory = TemporaryDirectory()
+        do {
+            let (log, _) = try Self.open(directory.path)
+            var usage = Tally_V1_UsageRecorded()
+            (usage.metric, usage.quantity, usage.userID) = ("api_calls", 5, "usr_1")
+            for _ in 0..<40 {
+                _ = try log.appendSynchronously(EventDraft(
+                    organizationID: "org_a", eventType: BillingEventType.usageRecorded.rawValue, occurredAt: Self.start, payload: try usage.deterministicData()))
+            }
+        }
+        #expect(UsageRollupsProjector(journalBlock: Self.block).version != UsageRollupsProjector().version)
+        let (_, projections) = try Self.open(directory.path, block: UsageRollupsProjector.defaultJournalBlock)
+        #expect(try projections.checkpoint(of: UsageRollupsProjector.name).version == UsageRollupsProjector().version)
+        // 40 events in the first block of 8,192: all journaled, and still counted by queries.
+        #expect(try projections.dump(UsageRollupsProjector.name)["member_journal"]?.count == 40)
+        let rows = try projections.read(UsageRollupsProjector.name) {
+            try UsageRollupsProjector.rows("org_a", metric: nil, fromDay: .min, toDay: .max, by: .user, in: $0)
+        }
+        #expect(rows.map(\.key) == ["usr_1"])
+        #expect(rows.first?.rollup.sum == 200 && rows.first?.rollup.events == 40)
+    }
+
+    @Test func aMalformedJournalEntryFailsTheMergeNamingIt() async throws {
+        let directory = TemporaryDirectory()
+        let (log, projections) = try Self.open(directory.path)
+        var usage = Tally_V1_UsageRecorded()
+        (usage.metric, usage.quantity, usage.userID) = ("api_calls", 5, "usr_1")
+        let draft = EventDraft(
+            organizationID: "org_a", eventType: BillingEventType.usageRecorded.rawValue, occurredAt: Self.start, payload: try usage.deterministicData())
+        _ = try log.appendSynchronously(contentsOf: [draft, draft, draft])
+        let journal = try projections.read(UsageRollupsProjector.name) { $0.database("member_journal") }  // the live slot's
+        try projections.environment.write { txn in
+            try txn.put([0x07, 0x01], forKey: withUnsafeBytes(of: UInt64(2).bigEndian) { Array($0) }, in: journal)
+        }
+        // Crossing into the next block merges the journal, meets the bad entry, and appends nothing.
+        let filler = (0..<Int(Self.block)).map { _ in
+            EventDraft(organizationID: "org_a", eventType: BillingEventType.organizationUpdated.rawValue, occurredAt: Self.start, payload: Data([0x0A, 0x01, 0x41]))
+        }
+        #expect {
+            try log.appendSynchronously(contentsOf: filler)
+        } throws: { error in
+            "\(error)".contains("usage_rollups.member_journal") && "\(error)".contains("entry 2")
+        }
+        #expect(try log.head()?.sequence == 3)
+    }
+
+    // MARK: Helpers
+
+    static func open(_ directory: String, block: UInt64 = block) throws -> (EventLog, ProjectionSet) {
+        var environmentOptions = EnvironmentOptions()
+        environmentOptions.mapSize = 1 << 26
+        let environment = try Environment.open(at: directory, options: environmentOptions)
+        let projections = try ProjectionSet(environment: environment, projectors: [UsageRollupsProjector(journalBlock: block)])
+        var options = EventLogOptions(registry: BillingEventType.registry, environment: environmentOptions)
+        options.observer = projections
+        let log = try EventLog(directory: directory, options: options)
+        try projections.synchronize()
+        return (log, projections)
+    }
+
+    /// The user and resource cells the queries return for `organization` equal the model's.
+    static func expectCells(of organization: String, equal model: Model, in projections: ProjectionSet, _ context: String) throws {
+        for (breakdown, expected) in [(UsageRollupsProjector.Breakdown.user, model.users), (.resource, model.resources)] {
+            let cells = try projections.read(UsageRollupsProjector.name) {
+                try UsageRollupsProjector.cells(organization, fromDay: .min, toDay: .max, by: breakdown, in: $0)
+            }
+            let found = Dictionary(uniqueKeysWithValues: cells.map { (Place(organization: organization, metric: $0.metric, day: $0.day, member: $0.member), $0.rollup) })
+            #expect(found == expected.filter { $0.key.organization == organization }, "\(breakdown) cells of \(organization), \(context)")
+            let order = cells.map { [Array($0.metric.utf8), withUnsafeBytes(of: (UInt32(bitPattern: $0.day) ^ 0x8000_0000).bigEndian) { Array($0) }, Array($0.member.utf8)] }
+            #expect(order == order.sorted { $0.lexicographicallyPrecedes($1) { $0.lexicographicallyPrecedes($1) } }, "\(breakdown) cells in key order, \(context)")
+        }
+    }
+}
