@@ -11,6 +11,12 @@ public import LMDB
 public protocol AppendObserver: Sendable {
     func apply(_ event: StoredEvent, in txn: WriteTransaction) throws
 
+    /// The same event as it is stored: its hash, then its envelope (valid only during the
+    /// call). What appends call; by default it decodes the record and calls `apply(_:in:)`.
+    /// An observer may read the record in place instead (`EventRecordView`), skipping the
+    /// decode for the events that fill most logs, as long as it folds them exactly the same.
+    func apply(record: UnsafeRawBufferPointer, in txn: WriteTransaction) throws
+
     /// Called once per write transaction, after its last event and before it commits, with the
     /// log's head at that point (nil for an empty log): the place to write checkpoints.
     func transactionWillCommit(head: Checkpoint?, in txn: WriteTransaction) throws
@@ -29,6 +35,10 @@ public protocol AppendObserver: Sendable {
 }
 
 extension AppendObserver {
+    public func apply(record: UnsafeRawBufferPointer, in txn: WriteTransaction) throws {
+        try apply(try StoredEvent(record: record), in: txn)
+    }
+
     public func transactionWillCommit(head: Checkpoint?, in txn: WriteTransaction) throws {}
     public func requestDidAppend(in txn: WriteTransaction) throws {}
     public func transactionDidCommit(lmdbID: UInt64) {}

@@ -47,6 +47,9 @@ public final class ProjectionSet: AppendObserver {
     private let requestWrites = Mutex(HeldWrites())
     /// By projector index: whether its writes may be held back (no duplicate-sorted databases).
     private let holdsWrites: [Bool]
+    /// The event types some projector folds in place, each with the projectors that read it
+    /// and those that fold it in place (bit i: projector i).
+    private let inPlaceRoutes: [(type: [UInt8], readers: UInt64, inPlace: UInt64)]
 
     /// The held writes and whose they are. The clean cells copy what LMDB held after the
     /// transaction numbered `cleanAsOf` committed (`transactionDidCommit`); a write transaction
@@ -96,27 +99,60 @@ public final class ProjectionSet: AppendObserver {
         }
         self.readers = readers
         holdsWrites = projectors.map { $0.databases.values.allSatisfy(\.isEmpty) }
+        inPlaceRoutes = Set(projectors.flatMap(\.inPlaceEventTypes)).sorted().map { type in
+            var inPlace: UInt64 = 0
+            for (index, projector) in projectors.enumerated() where projector.inPlaceEventTypes.contains(type) { inPlace |= 1 << UInt64(index) }
+            return (Array(type.utf8), readers[type] ?? 0, inPlace)
+        }
     }
 
     // MARK: AppendObserver
 
     public func apply(_ event: StoredEvent, in txn: WriteTransaction) throws {
+        try apply(sequence: event.sequence, readers: readers[event.eventType] ?? 0, view: nil, inPlace: 0, event: { event }, in: txn)
+    }
+
+    /// Appends come here: the event types some projector folds in place (usage) are read
+    /// straight from the record, without decoding an envelope and a payload per event, exactly
+    /// as rebuilds fold them; every other event is decoded and goes through `apply(_:in:)`.
+    public func apply(record: UnsafeRawBufferPointer, in txn: WriteTransaction) throws {
+        guard !inPlaceRoutes.isEmpty, let view = EventRecordView(record: record),
+            let route = inPlaceRoutes.first(where: { route in
+                route.type.count == view.eventType.count && route.type.withUnsafeBytes { memcmp($0.baseAddress!, view.eventType.baseAddress!, $0.count) == 0 }
+            })
+        else { return try apply(try StoredEvent(record: record), in: txn) }
+        var decoded: StoredEvent?
+        try apply(sequence: view.sequence, readers: route.readers, view: view, inPlace: route.inPlace, event: {
+            if let decoded { return decoded }
+            let event = try StoredEvent(record: record)
+            decoded = event
+            return event
+        }, in: txn)
+    }
+
+    /// Folds event `sequence` into the projectors in `readers` (bit i: projector i), in place
+    /// for those in `inPlace` that take it, else through `event`; advances every checkpoint.
+    private func apply(
+        sequence: UInt64, readers interested: UInt64, view: EventRecordView?, inPlace: UInt64, event: () throws -> StoredEvent, in txn: WriteTransaction
+    ) throws {
         var states = try takeStates(in: txn)
-        let interested = readers[event.eventType] ?? 0
         let decoded = interested & (interested &- 1) != 0 ? DecodedPayload() : nil  // more than one reader
         let writes = heldWrites(for: txn)
         for (index, projector) in projectors.enumerated() {
             var state = states[index]
-            guard state.checkpoint < event.sequence else { continue }
-            if state.checkpoint + 1 < event.sequence {
+            guard state.checkpoint < sequence else { continue }
+            if state.checkpoint + 1 < sequence {
                 try writes.flush(into: txn)  // the gap is folded straight into LMDB: no cell may stay
-                try fold(projector, slot: state.slot, from: state.checkpoint + 1, through: event.sequence - 1, in: txn)
+                try fold(projector, slot: state.slot, from: state.checkpoint + 1, through: sequence - 1, in: txn)
             }
-            if interested & (1 << UInt64(index)) != 0 {
-                try projector.apply(event, to: ProjectionStore(
-                    transaction: txn, handles: slotsByIndex[index][Int(state.slot)], cache: holdsWrites[index] ? writes : nil, decoded: decoded))
+            let bit: UInt64 = 1 << UInt64(index)
+            if interested & bit != 0 {
+                let store = ProjectionStore(
+                    transaction: txn, handles: slotsByIndex[index][Int(state.slot)], cache: holdsWrites[index] ? writes : nil, decoded: decoded)
+                let folded = try inPlace & bit != 0 && projector.applyInPlace(view!, to: store)
+                if !folded { try projector.apply(try event(), to: store) }
             }
-            state.checkpoint = event.sequence
+            state.checkpoint = sequence
             states[index] = state
         }
         if writes.byteCount > 256 << 20 { try writes.flush(into: txn) }

@@ -1,11 +1,13 @@
 import Foundation
+import Projections
 import ReadModels
 import Tally
 import TallyTestSupport
 import Testing
 
-/// Rebuilds fold usage read in place (`EventRecordView`), appends through decoded events: the
-/// two must write the same bytes, whichever of user and resource the usage names.
+/// Appends and rebuilds fold usage read in place (`EventRecordView`), as-of snapshots through
+/// decoded events: all must write the same bytes, whichever of user and resource the usage
+/// names.
 @Suite("Rebuild: usage folded in place equals usage folded on append")
 struct RebuildInPlaceTests {
     @Test func everyCombinationOfUserAndResource() async throws {
@@ -22,5 +24,8 @@ struct RebuildInPlaceTests {
         #expect(resources.map(\.key) == ["dash_1", "dash_2"])
         try engine.projections.rebuildAll()
         #expect(try [UsageRollupsProjector.name, QuotasProjector.name].map { try engine.projections.flatDump($0) } == before)
+        let decoded = try ProjectionSnapshot(
+            of: engine.log, asOf: try #require(try engine.log.head()).sequence, projectors: [UsageRollupsProjector(), QuotasProjector()])
+        #expect(try [UsageRollupsProjector.name, QuotasProjector.name].map { try decoded.projections.flatDump($0) } == before)
     }
 }

@@ -20,6 +20,8 @@ struct AppendTransaction {
     private var idempotencyKeysAscend = true
 
     private let observer: (any AppendObserver)?
+    /// The record of the event being written, for the observer (reused: no allocation per event).
+    private var observedRecord: [UInt8] = []
 
     init(txn: WriteTransaction, databases: LogDatabases, recordedAt: Date, observer: (any AppendObserver)?) throws {
         self.txn = txn
@@ -118,7 +120,6 @@ struct AppendTransaction {
         let sequence = nextSequence
         let size = EnvelopeSplicing.envelopeSize(event, sequence: sequence, recordedAtField: recordedAtField)
         var hash = EventHash.zero
-        var observed: Tally_V1_Envelope?
         let sequenceKey = SequenceKey(sequence)
         try sequenceKey.withUnsafeBytes { key in
             try txn.reserve(EnvelopeCoding.hashLength + size, forKey: key, in: databases.events, options: .append) { record in
@@ -127,8 +128,10 @@ struct AppendTransaction {
                 hash = EnvelopeCoding.sha256(UnsafeRawBufferPointer(envelope))
                 hash.withUnsafeBytes { record.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: EnvelopeCoding.hashLength) }
                 if observer != nil {
-                    // Decoded from the stored bytes: exactly what a later scan will see.
-                    observed = try EnvelopeCoding.decodeEnvelope(UnsafeRawBufferPointer(envelope))
+                    // The stored bytes, exactly what a later scan will see; copied, because the
+                    // observer writes, and LMDB may move a dirty page of this transaction.
+                    observedRecord.removeAll(keepingCapacity: true)
+                    observedRecord.append(contentsOf: UnsafeRawBufferPointer(record))
                 }
             }
             if let idempotencyKey {
@@ -148,8 +151,8 @@ struct AppendTransaction {
         }
         nextSequence += 1
         previousHash = hash
-        if let observer, let observed {
-            try observer.apply(StoredEvent(envelope: observed, hash: hash), in: txn)
+        if let observer {
+            try observedRecord.withUnsafeBytes { try observer.apply(record: $0, in: txn) }
         }
         return sequence
     }
