@@ -35,7 +35,7 @@ public struct UsageRollupsProjector: Projector {
     public var name: String { Self.name }
     /// How many sequences a journal block spans. A merge then writes the member cells' pages
     /// once for up to this many events, and a member query reads at most this many entries.
-    public static let defaultJournalBlock: UInt64 = 8_192
+    public static let defaultJournalBlock: UInt64 = 16_384
     public let journalBlock: UInt64
     /// 2: compact rollups; 3: the member journal. Another block size is another layout.
     public var version: UInt32 { journalBlock == Self.defaultJournalBlock ? 3 : 0x8000_0000 | UInt32(journalBlock) }

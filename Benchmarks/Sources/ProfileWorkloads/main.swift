@@ -15,6 +15,7 @@ import BenchmarkFixtures
 import EventLog
 import Foundation
 import Projections
+import ReadModels
 import Tally
 import Billing
 import LMDB
@@ -97,13 +98,28 @@ case "quota":
     print("quota check: p50 \(samples[count / 2]) ns, p99 \(samples[count * 99 / 100]) ns")
 case "engine":
     let engine = try await EngineFixtures.engine("engine")
+    var batchTimes: [Double] = []  // seconds per batch, building the batch excluded
     let appendTime = try await clock.measure {
         for batch in 0..<(count / 1000) {
-            let results = try await engine.recordUsage((0..<1000).map { EngineFixtures.usage(batch * 1000 + $0) })
+            let usage = (0..<1000).map { EngineFixtures.usage(batch * 1000 + $0) }
+            let started = clock.now
+            let results = try await engine.recordUsage(usage)
+            batchTimes.append(seconds(clock.now - started))
             precondition(results.allSatisfy { (try? $0.get()) != nil })
         }
     }
     print("engine usage, batches of 1,000: \(Double(count) / seconds(appendTime)) events/s")
+    let sorted = batchTimes.sorted()
+    let rate = { (quantile: Double) in Int(1000 / sorted[min(sorted.count - 1, Int(Double(sorted.count) * quantile))]) }
+    print("  per batch (building it excluded): mean \(Int(Double(count) / sorted.reduce(0, +))) events/s; p50 \(rate(0.5)), p75 \(rate(0.75)), p90 \(rate(0.9)), p99 \(rate(0.99))")
+    // A member query reads the cells and adds the journal's unmerged entries (up to a block).
+    let journaled = try engine.projections.dump(UsageRollupsProjector.name)["member_journal"]?.count ?? 0
+    let queryTime = try clock.measure {
+        for organization in 0..<100 {
+            _ = (try engine.live.usage(of: EngineFixtures.organization(organization), from: EngineFixtures.start, to: EngineFixtures.start, by: .user))
+        }
+    }
+    print("  usage by user of one organization, \(journaled) entries journaled: \(Int(seconds(queryTime) * 1e6 / 100)) µs")
     if ProcessInfo.processInfo.environment["TALLY_BENCH_SKIP_REBUILD"] != nil { break }
     let rebuildTime = try clock.measure { try engine.projections.rebuildAll() }
     let events = try engine.log.head()?.sequence ?? 0
