@@ -61,6 +61,7 @@ public final class Environment: @unchecked Sendable {
 
     deinit {
         writer.stop()
+        abortIdleReaders()
         OpenEnvironments.closing(path) { mdb_env_close(pointer) }
     }
 
@@ -95,7 +96,7 @@ public final class Environment: @unchecked Sendable {
         }
         // mdb_dbi_open must not run on two threads at once: a write transaction serializes it,
         // and a read-only environment opens its handles under the cache's lock.
-        let database = try options.readOnly ? databases.withLock { _ in try read(open) } : write(open)
+        let database = try options.readOnly ? databases.withLock { _ in try readCommitting(open) } : write(open)
         databases.withLock { $0[name] = database }
         return database
     }
@@ -106,6 +107,72 @@ public final class Environment: @unchecked Sendable {
     ///
     /// Keep it short: an open reader stops LMDB from reusing pages freed after it began.
     public func read<R>(_ body: (Transaction) throws -> R) throws -> R {
+        while true {
+            resizeLock.lockShared()
+            var txn: OpaquePointer?
+            var rc: Int32
+            if let idle = idleReaders.withLock({ $0.popLast() }) {
+                rc = mdb_txn_renew(idle.pointer)
+                if rc == 0 { txn = idle.pointer } else { mdb_txn_abort(idle.pointer) }
+            } else {
+                rc = mdb_txn_begin(pointer, nil, UInt32(MDB_RDONLY), &txn)
+            }
+            if rc == MDB_MAP_RESIZED {
+                resizeLock.unlock()
+                try adoptGrownMap()
+                continue
+            }
+            guard rc == 0 else {
+                resizeLock.unlock()
+                throw makeError(rc, "mdb_txn_begin(read)")
+            }
+            let transaction = Transaction(pointer: txn!)
+            defer { resizeLock.unlock() }
+            do {
+                let result = try body(transaction)
+                transaction.isOpen = false
+                keepForReuse(txn!)
+                return result
+            } catch {
+                transaction.isOpen = false
+                keepForReuse(txn!)
+                throw error
+            }
+        }
+    }
+
+    /// Resets a finished read transaction and keeps it for the next `read`, which renews it
+    /// (`mdb_txn_renew`) instead of beginning one: a begin allocates and clears room for every
+    /// database the environment may open (12.5 KB at 256), a tenth of a quota check. Each kept
+    /// transaction holds a reader slot, so at most `idleReaderLimit` are kept. Only transactions
+    /// that opened no database handle come here: those must commit to keep their handles.
+    private func keepForReuse(_ txn: OpaquePointer) {
+        mdb_txn_reset(txn)
+        let kept = idleReaders.withLock { idle in
+            guard idle.count < Self.idleReaderLimit else { return false }
+            idle.append(IdleReader(pointer: txn))
+            return true
+        }
+        if !kept { mdb_txn_abort(txn) }
+    }
+
+    /// Reset read transactions waiting for reuse; emptied before the map moves and at close.
+    private let idleReaders = Mutex<[IdleReader]>([])
+    private static let idleReaderLimit = 16
+
+    /// A reset read transaction. Sendable because: a reset transaction holds no snapshot and
+    /// no thread (`MDB_NOTLS`), and only the reader that pops it from the pool touches it.
+    private struct IdleReader: @unchecked Sendable {
+        let pointer: OpaquePointer
+    }
+
+    /// Aborts the kept read transactions (with the resize lock held exclusively, or at close).
+    private func abortIdleReaders() {
+        for idle in idleReaders.withLock({ idle in defer { idle.removeAll() }; return idle }) { mdb_txn_abort(idle.pointer) }
+    }
+
+    /// A read transaction that commits, so that database handles opened in it stay open.
+    private func readCommitting<R>(_ body: (Transaction) throws -> R) throws -> R {
         while true {
             resizeLock.lockShared()
             var txn: OpaquePointer?
@@ -210,6 +277,13 @@ public final class Environment: @unchecked Sendable {
         return info.me_mapsize
     }
 
+    /// The most reader slots in use at once so far, by every process (`mdb_env_info`).
+    public var readerSlotsUsed: Int {
+        var info = MDB_envinfo()
+        mdb_env_info(pointer, &info)
+        return Int(info.me_numreaders)
+    }
+
     /// How many times this process has grown the map.
     public var mapGrowths: Int { growthCount.load(ordering: .relaxed) }
 
@@ -225,6 +299,7 @@ public final class Environment: @unchecked Sendable {
                 operation: "grow map")
         }
         let grown = min(options.maxMapSize, current * 2)
+        abortIdleReaders()
         try check(mdb_env_set_mapsize(pointer, grown), "mdb_env_set_mapsize(\(grown))")
         growthCount.add(1, ordering: .relaxed)
     }
@@ -233,6 +308,7 @@ public final class Environment: @unchecked Sendable {
     private func adoptGrownMap() throws {
         resizeLock.lockExclusive()
         defer { resizeLock.unlock() }
+        abortIdleReaders()
         try check(mdb_env_set_mapsize(pointer, 0), "mdb_env_set_mapsize(0)")
     }
 

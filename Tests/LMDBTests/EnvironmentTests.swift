@@ -143,6 +143,7 @@ struct EnvironmentTests {
         let environment = try Environment.open(at: Self.temporaryPath(), options: options)
         let db = try environment.database(named: "big")
         let value = [UInt8](repeating: 1, count: 1000)
+        #expect(try environment.read { try $0.entryCount(in: db) } == 0)  // a read transaction kept for reuse while the map moves
         try environment.write { txn in
             for index in 0..<1000 { try txn.put(value, forKey: withUnsafeBytes(of: UInt64(index).bigEndian) { Array($0) }, in: db) }
         }
@@ -156,5 +157,34 @@ struct EnvironmentTests {
         }
         #expect(error?.code == .mapFull)
         #expect(try environment.read { try $0.entryCount(in: db) } == 1000)
+    }
+
+    @Test("read transactions are reused: each sees the latest commit, and reads take few reader slots")
+    func readerReuse() async throws {
+        let environment = try Environment.open(at: Self.temporaryPath())
+        let db = try environment.database(named: "counter")
+        let key = Self.bytes("n")
+        for number in 0..<500 {
+            try environment.write { try $0.put(withUnsafeBytes(of: UInt64(number)) { Array($0) }, forKey: key, in: db) }
+            let read = try environment.read { txn in try txn.value(forKey: key, in: db) }
+            #expect(read == withUnsafeBytes(of: UInt64(number)) { Array($0) }, "read \(number) saw an older snapshot")
+        }
+        #expect(environment.readerSlotsUsed <= 2, "500 reads one after another took \(environment.readerSlotsUsed) reader slots")
+        // More concurrent readers than are kept, a read inside a read, and a read that throws.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<40 {
+                group.addTask {
+                    for _ in 0..<100 {
+                        let outer = try environment.read { outer in
+                            try environment.read { inner in try inner.value(forKey: key, in: db) } == (try outer.value(forKey: key, in: db))
+                        }
+                        #expect(outer)
+                        #expect(throws: CancellationError.self) { try environment.read { _ in throw CancellationError() } }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try environment.read { try $0.value(forKey: key, in: db) } == withUnsafeBytes(of: UInt64(499)) { Array($0) })
     }
 }
