@@ -26,4 +26,20 @@ struct DecodeCacheTests {
         for index in 0..<50 { #expect(value("record \(index % 13)") == "record \(index % 13)") }
         #expect(value("{\"plan\":\"pro\"}") == "{\"plan\":\"pro\"}")
     }
+
+    @Test("records alike but for a few bytes in the middle each keep their place: no decode on a second pass")
+    func similarRecordsDoNotEvictEachOther() {
+        let cache = DecodeCache<Int>(capacity: 4_096)
+        var decodes = 0
+        // Like 500 subscription records: the same fields and lengths, the organization id inside.
+        let padding = String(repeating: "x", count: 700)
+        let records = (0..<500).map { Array("{\"a\":\"\(padding)\",\"org\":\"org_\(String(1_000 + $0))\",\"z\":\"\(padding)\"}".utf8) }
+        for _ in 0..<2 {
+            for (index, record) in records.enumerated() {
+                let value = record.withUnsafeBytes { cache.value(for: $0) { _ in decodes += 1; return index } }
+                #expect(value == index)
+            }
+        }
+        #expect(decodes == 500, "\(decodes - 500) records were decoded again: they evicted each other")
+    }
 }
