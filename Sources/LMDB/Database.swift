@@ -1,15 +1,51 @@
 internal import CTallyLMDB
+import Foundation
+import Synchronization
 
 /// A named database inside an environment. Cheap to copy; valid as long as its environment.
+///
+/// Plain data, with no reference to count: projections look one up and pass it on several
+/// times per event, and a `String` name made each copy a retain and a release (a tenth of a
+/// rebuild went to reference counting). The name is kept once per distinct name, for good.
 public struct Database: Sendable, Hashable, CustomStringConvertible {
     /// LMDB's handle (`MDB_dbi`).
     let handle: UInt32
-    public let name: String
+    private let interned: InternedName
+
+    init(handle: UInt32, name: String) {
+        self.handle = handle
+        self.interned = InternedName(name)
+    }
+
+    public var name: String { String(cString: interned.pointer) }
 
     /// LMDB's number for it, unique within its environment: a cheap key for caches.
     public var id: UInt32 { handle }
 
     public var description: String { name }
+}
+
+/// A database name as a C string allocated once per distinct name and never freed (an
+/// environment has a few dozen), so that equal names share one pointer.
+private struct InternedName: Hashable, @unchecked Sendable {
+    // Sendable because: the bytes are written once, before the pointer is shared, and never again.
+    let pointer: UnsafePointer<CChar>
+
+    private static let table = Mutex<[String: InternedNamePointer]>([:])
+
+    init(_ name: String) {
+        pointer = Self.table.withLock { table in
+            if let known = table[name] { return known.pointer }
+            let pointer = UnsafePointer(strdup(name)!)
+            table[name] = InternedNamePointer(pointer: pointer)
+            return pointer
+        }
+    }
+}
+
+/// The table's values. Sendable for the same reason as `InternedName`.
+private struct InternedNamePointer: @unchecked Sendable {
+    let pointer: UnsafePointer<CChar>
 }
 
 /// How a named database sorts and stores its entries. Fixed when it is created.
