@@ -96,7 +96,7 @@ public final class Environment: @unchecked Sendable {
         }
         // mdb_dbi_open must not run on two threads at once: a write transaction serializes it,
         // and a read-only environment opens its handles under the cache's lock.
-        let database = try options.readOnly ? databases.withLock { _ in try readCommitting(open) } : write(open)
+        let database = try options.readOnly ? databases.withLock { _ in try read(reusing: false, open) } : write(open)
         databases.withLock { $0[name] = database }
         return database
     }
@@ -107,11 +107,17 @@ public final class Environment: @unchecked Sendable {
     ///
     /// Keep it short: an open reader stops LMDB from reusing pages freed after it began.
     public func read<R>(_ body: (Transaction) throws -> R) throws -> R {
+        try read(reusing: true, body)
+    }
+
+    /// A read transaction, renewed from the kept ones and kept again after (`reusing`), or
+    /// begun and committed: committing keeps database handles opened in the transaction.
+    private func read<R>(reusing: Bool, _ body: (Transaction) throws -> R) throws -> R {
         while true {
             resizeLock.lockShared()
             var txn: OpaquePointer?
             var rc: Int32
-            if let idle = idleReaders.withLock({ $0.popLast() }) {
+            if reusing, let idle = idleReaders.withLock({ $0.popLast() }) {
                 rc = mdb_txn_renew(idle.pointer)
                 if rc == 0 { txn = idle.pointer } else { mdb_txn_abort(idle.pointer) }
             } else {
@@ -128,16 +134,17 @@ public final class Environment: @unchecked Sendable {
             }
             let transaction = Transaction(pointer: txn!)
             defer { resizeLock.unlock() }
+            let result: R
             do {
-                let result = try body(transaction)
-                transaction.isOpen = false
-                keepForReuse(txn!)
-                return result
+                result = try body(transaction)
             } catch {
                 transaction.isOpen = false
-                keepForReuse(txn!)
+                if reusing { keepForReuse(txn!) } else { mdb_txn_abort(txn) }
                 throw error
             }
+            transaction.isOpen = false
+            if reusing { keepForReuse(txn!) } else { try check(mdb_txn_commit(txn), "mdb_txn_commit(read)") }
+            return result
         }
     }
 
@@ -169,38 +176,6 @@ public final class Environment: @unchecked Sendable {
     /// Aborts the kept read transactions (with the resize lock held exclusively, or at close).
     private func abortIdleReaders() {
         for idle in idleReaders.withLock({ idle in defer { idle.removeAll() }; return idle }) { mdb_txn_abort(idle.pointer) }
-    }
-
-    /// A read transaction that commits, so that database handles opened in it stay open.
-    private func readCommitting<R>(_ body: (Transaction) throws -> R) throws -> R {
-        while true {
-            resizeLock.lockShared()
-            var txn: OpaquePointer?
-            let rc = mdb_txn_begin(pointer, nil, UInt32(MDB_RDONLY), &txn)
-            if rc == MDB_MAP_RESIZED {
-                resizeLock.unlock()
-                try adoptGrownMap()
-                continue
-            }
-            guard rc == 0 else {
-                resizeLock.unlock()
-                throw makeError(rc, "mdb_txn_begin(read)")
-            }
-            let transaction = Transaction(pointer: txn!)
-            defer { resizeLock.unlock() }
-            let result: R
-            do {
-                result = try body(transaction)
-            } catch {
-                transaction.isOpen = false
-                mdb_txn_abort(txn)
-                throw error
-            }
-            transaction.isOpen = false
-            // Committing (not aborting) keeps database handles opened in this transaction.
-            try check(mdb_txn_commit(txn), "mdb_txn_commit(read)")
-            return result
-        }
     }
 
     /// Runs `body` in a write transaction on the calling thread, blocking it until the commit

@@ -37,40 +37,22 @@ struct MemberUsageEntry {
 
     /// Writes the entry into `buffer` (at least `maximumSize` bytes); returns how many bytes.
     func write(to buffer: UnsafeMutableRawBufferPointer) -> Int {
-        var position = 0
-        func put(varint value: UInt64) {
-            var value = value
-            while value >= 0x80 {
-                buffer[position] = UInt8(truncatingIfNeeded: value) | 0x80
-                position += 1
-                value >>= 7
-            }
-            buffer[position] = UInt8(value)
-            position += 1
-        }
-        func put(zigzag value: Int64) { put(varint: UInt64(bitPattern: (value << 1) ^ (value >> 63))) }
-        func put(bytes: UnsafeRawBufferPointer) {
-            put(varint: UInt64(bytes.count))
-            UnsafeMutableRawBufferPointer(rebasing: buffer[position..<(position + bytes.count)]).copyMemory(from: bytes)
-            position += bytes.count
-        }
+        var writer = VarintWriter(buffer)
         switch change {
         case .record(let quantity, let at):
-            buffer[0] = 0
-            position = 1
-            put(zigzag: quantity)
-            put(zigzag: at)
+            writer.put(byte: 0)
+            writer.put(zigzag: quantity)
+            writer.put(zigzag: at)
         case .correct(let delta):
-            buffer[0] = 1
-            position = 1
-            put(zigzag: delta)
+            writer.put(byte: 1)
+            writer.put(zigzag: delta)
         }
-        put(zigzag: Int64(day))
-        put(bytes: organization)
-        put(bytes: metric)
-        put(bytes: user)
-        put(bytes: resource)
-        return position
+        writer.put(zigzag: Int64(day))
+        writer.put(lengthDelimited: organization)
+        writer.put(lengthDelimited: metric)
+        writer.put(lengthDelimited: user)
+        writer.put(lengthDelimited: resource)
+        return writer.count
     }
 
     /// The entry `write(to:)` stored in `buffer`, viewing its bytes; nil if it is not one.

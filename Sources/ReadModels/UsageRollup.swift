@@ -51,25 +51,15 @@ public struct UsageRollup: Sendable, Hashable {
     /// after the start of `day` (the cell's day: under 2^47 for any event of that day). The
     /// arithmetic wraps, so every value round-trips, whatever it is.
     func write(to buffer: UnsafeMutableRawBufferPointer, day: Int32) -> Int {
-        var position = 0
-        func put(_ value: Int64) {
-            var zigzag = UInt64(bitPattern: (value << 1) ^ (value >> 63))
-            while zigzag >= 0x80 {
-                buffer[position] = UInt8(truncatingIfNeeded: zigzag) | 0x80
-                position += 1
-                zigzag >>= 7
-            }
-            buffer[position] = UInt8(zigzag)
-            position += 1
-        }
-        put(sum)
-        put(events)
+        var writer = VarintWriter(buffer)
+        writer.put(zigzag: sum)
+        writer.put(zigzag: events)
         if events != 0 || maximum != .min || latest != 0 || latestAt != .min {
-            put(maximum)
-            put(latest)
-            put(latestAt &- Self.nanoseconds(atStartOf: day))
+            writer.put(zigzag: maximum)
+            writer.put(zigzag: latest)
+            writer.put(zigzag: latestAt &- Self.nanoseconds(atStartOf: day))
         }
-        return position
+        return writer.count
     }
 
     /// The rollup `write(to:day:)` stored for `day`, or nil if `buffer` is not one.
