@@ -111,6 +111,53 @@ struct MemberJournalTests {
         }
     }
 
+    @Test func concurrentAppendersInGroupCommits() async throws {
+        let seed = TestEnvironment.seed()
+        print("MemberJournalTests (concurrent): TALLY_TEST_SEED=\(seed)")
+        let directory = TemporaryDirectory()
+        let (log, projections) = try Self.open(directory.path)
+        // 16 tasks, each appending its own usage one event at a time, so that group commits
+        // gather several requests into one transaction and cross blocks mid-transaction.
+        let tasks = 16, perTask = TestEnvironment.iterations(default: 120) / 2
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<tasks {
+                group.addTask {
+                    var random = SeededGenerator(seed: seed &+ UInt64(task))
+                    for _ in 0..<perTask {
+                        var usage = Tally_V1_UsageRecorded()
+                        usage.metric = "api_calls"
+                        usage.userID = "usr_\(Int.random(in: 0..<3, using: &random))"
+                        usage.resourceID = Bool.random(using: &random) ? "dash_\(Int.random(in: 0..<3, using: &random))" : ""
+                        usage.quantity = Int64.random(in: 1...100, using: &random)
+                        _ = try await log.append(EventDraft(
+                            organizationID: "org_\(task % 3)", eventType: BillingEventType.usageRecorded.rawValue,
+                            occurredAt: Self.start.addingTimeInterval(Double(Int.random(in: 0..<(2 * 86_400), using: &random))),
+                            payload: try usage.deterministicData()))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        // The model, folded from the log in sequence order.
+        var model = Model()
+        for event in try log.events(from: 1, limit: tasks * perTask) {
+            let usage = try Tally_V1_UsageRecorded(serializedBytes: event.payload)
+            model.fold(
+                event.organizationID, usage.metric, day: UsageRollupsProjector.day(of: event.occurredAt), user: usage.userID, resource: usage.resourceID,
+                .record(usage.quantity, at: Int64(event.occurredAt.timeIntervalSince1970) * 1_000_000_000))
+        }
+        let head = try #require(try log.head()).sequence
+        #expect(head == UInt64(tasks * perTask))
+        let journal = try projections.dump(UsageRollupsProjector.name)["member_journal"] ?? []
+        #expect(journal.allSatisfy { UInt64(bigEndian: $0.0.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }) >= head / Self.block * Self.block })
+        for organization in ["org_0", "org_1", "org_2"] {
+            try Self.expectCells(of: organization, equal: model, in: projections, "concurrent appends, seed \(seed)")
+        }
+        let incremental = try projections.flatDump(UsageRollupsProjector.name)
+        try projections.rebuildAll()
+        #expect(try projections.flatDump(UsageRollupsProjector.name) == incremental, "rebuild differs (seed \(seed))")
+    }
+
     @Test func aDifferentBlockIsAnotherVersionAndIsRebuiltOnOpen() async throws {
         let directory = TemporaryDirectory()
         do {
