@@ -94,16 +94,19 @@ public struct ProjectionStore {
 
     /// Calls `body` with the value of `key` in place (valid only inside `body`), or nil.
     public func withValue<R>(forKey key: [UInt8], in database: Database, _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R {
-        try key.withUnsafeBytes { key in
-            if let cache = cache(for: key) {
-                switch cache.lookup(key, in: database) {
-                case .value(let bytes): return try body(bytes)
-                case .deleted: return try body(nil)
-                case .absent: break
-                }
+        try key.withUnsafeBytes { key in try withValue(forKey: key, in: database, body) }
+    }
+
+    /// The same, for a key in memory the caller owns (built on the stack, say).
+    public func withValue<R>(forKey key: UnsafeRawBufferPointer, in database: Database, _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R {
+        if let cache = cache(for: key) {
+            switch cache.lookup(key, in: database) {
+            case .value(let bytes): return try body(bytes)
+            case .deleted: return try body(nil)
+            case .absent: break
             }
-            return try transaction.withValue(forKey: key, in: database, body)
         }
+        return try transaction.withValue(forKey: key, in: database, body)
     }
 
     public func put(_ value: [UInt8], forKey key: [UInt8], in database: Database) throws {
@@ -116,10 +119,13 @@ public struct ProjectionStore {
 
     /// Stores `count` bytes under `key`, written in place by `fill`: no intermediate array.
     public func put(_ count: Int, forKey key: [UInt8], in database: Database, fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
-        try key.withUnsafeBytes { key in
-            if let cache = cache(for: key) { try cache.put(count, forKey: key, in: database, fill: fill) } else {
-                try transaction.reserve(count, forKey: key, in: database, fill: fill)
-            }
+        try key.withUnsafeBytes { key in try put(count, forKey: key, in: database, fill: fill) }
+    }
+
+    /// The same, for a key in memory the caller owns.
+    public func put(_ count: Int, forKey key: UnsafeRawBufferPointer, in database: Database, fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
+        if let cache = cache(for: key) { try cache.put(count, forKey: key, in: database, fill: fill) } else {
+            try transaction.reserve(count, forKey: key, in: database, fill: fill)
         }
     }
 

@@ -75,14 +75,37 @@ public struct QuotasProjector: Projector {
 
     public var inPlaceEventTypes: Set<String> { [BillingEventType.usageRecorded.rawValue] }
 
-    /// Usage as `apply` folds it, read in place (rebuilds); unique counts, which look up and
-    /// record members, are left to `apply`.
+    /// Usage as `apply` folds it, read in place (appends and rebuilds). Unique counts too:
+    /// the view takes no payload with properties, so the member is the user when the metric
+    /// counts users (`member(of:)`), and there is none otherwise.
     public func applyInPlace(_ event: EventRecordView, to store: ProjectionStore) throws -> Bool {
-        guard let usage = UsageRecordedView(payload: event.payload), usage.aggregation != .uniqueCount else { return false }
+        guard let usage = UsageRecordedView(payload: event.payload) else { return false }
+        var isNewMember = false
+        if usage.aggregation == .uniqueCount, usage.uniqueProperty.elementsEqual("user".utf8), !usage.userID.isEmpty {
+            isNewMember = try recordMember(event.organizationID, usage.metric, periodStart: usage.periodStartSeconds, member: usage.userID, store)
+        }
         try foldCounter(
             event.organizationID, usage.metric, periodStart: usage.periodStartSeconds, usage.aggregation, usage.quantity,
-            occurredAt: event.occurredAtNanoseconds, isNewMember: false, store)
+            occurredAt: event.occurredAtNanoseconds, isNewMember: isNewMember, store)
         return true
+    }
+
+    /// Records `member` of the counter's period (its key: the counter's, 0, the member) and
+    /// says whether it is new there; `apply` does the same through `memberKey`.
+    private func recordMember(
+        _ organization: UnsafeRawBufferPointer, _ metric: UnsafeRawBufferPointer, periodStart: Int64, member: UnsafeRawBufferPointer,
+        _ store: ProjectionStore
+    ) throws -> Bool {
+        try withUnsafeTemporaryAllocation(byteCount: organization.count + metric.count + 11 + member.count, alignment: 8) { buffer in
+            var key = KeyWriter(buffer)
+            Self.writeCounterKey(&key, organization, metric, periodStart: periodStart)
+            key.append(0)
+            key.append(member)
+            let members = store.database("members")
+            guard try store.withValue(forKey: key.key, in: members, { $0 == nil }) else { return false }
+            try store.put(0, forKey: key.key, in: members) { _ in }
+            return true
+        }
     }
 
     /// One usage event's change to its counter, read and written in one step; the key on the stack.
