@@ -310,6 +310,9 @@ public final class ProjectionSet: AppendObserver {
 /// from the start, which each projector is told (`ProjectionStore.lastSequence`, `settle`).
 struct BatchFolder {
     private let targets: [(projector: any Projector, slot: UInt8)]
+    /// The targets' projectors alone: calling through a tuple of the array copied the tuple,
+    /// existential and all, for every event.
+    private let projectors: [any Projector]
     private let stores: [ProjectionStore]
     private let routes: [String: [Int]]
     private let cache: WriteBackCache?
@@ -324,6 +327,7 @@ struct BatchFolder {
         self.retaining = retaining
         let decoded = DecodedPayload()
         self.targets = targets
+        projectors = targets.map(\.projector)
         self.cache = cache
         transaction = txn
         stores = targets.map { target in
@@ -359,16 +363,16 @@ struct BatchFolder {
         else { return try fold(try StoredEvent(record: record)) }
         var event: StoredEvent?
         for (index, inPlace) in route.readers {
-            if inPlace, try targets[index].projector.applyInPlace(view, to: stores[index]) { continue }
+            if inPlace, try projectors[index].applyInPlace(view, to: stores[index]) { continue }
             if event == nil { event = try StoredEvent(record: record) }
-            try targets[index].projector.apply(event!, to: stores[index])
+            try projectors[index].apply(event!, to: stores[index])
         }
         try flushIfLarge()
     }
 
     func fold(_ event: StoredEvent) throws {
         if let readers = routes[event.eventType] {
-            for index in readers { try targets[index].projector.apply(event, to: stores[index]) }
+            for index in readers { try projectors[index].apply(event, to: stores[index]) }
         }
         try flushIfLarge()
     }
