@@ -44,8 +44,8 @@ public struct EventRecordView {
             guard tag & 7 == 2, let slice = reader.lengthDelimited() else { return nil }
             switch field {
             case 2, 3:
-                guard let timestamp = ProtobufWireReader.timestamp(slice) else { return nil }
-                if field == 2 { occurredAt = (timestamp.seconds, timestamp.nanos) }
+                guard let timestamp = ProtobufWireReader.timestampParts(slice) else { return nil }
+                if field == 2 { occurredAt = timestamp }
             case 11: payload = slice
             case 12: previousHash = slice
             default:

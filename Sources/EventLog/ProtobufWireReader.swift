@@ -53,11 +53,11 @@ public struct ProtobufWireReader {
         return String(validating: slice, as: UTF8.self)
     }
 
-    public static func isValidUTF8(_ slice: UnsafeRawBufferPointer) -> Bool {
+    @inlinable public static func isValidUTF8(_ slice: UnsafeRawBufferPointer) -> Bool {
         isASCII(slice) || String(validating: slice, as: UTF8.self) != nil
     }
 
-    static func isASCII(_ slice: UnsafeRawBufferPointer) -> Bool {
+    @inlinable static func isASCII(_ slice: UnsafeRawBufferPointer) -> Bool {
         var index = 0
         while index + 8 <= slice.count {
             if slice.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
@@ -72,18 +72,23 @@ public struct ProtobufWireReader {
 
     /// A google.protobuf.Timestamp body: seconds (1, int64) and nanos (2, int32), each at most once.
     public static func timestamp(_ slice: UnsafeRawBufferPointer) -> Google_Protobuf_Timestamp? {
+        timestampParts(slice).map { Google_Protobuf_Timestamp(seconds: $0.seconds, nanos: $0.nanos) }
+    }
+
+    /// The same body's two numbers, without building a message: what in-place reads need.
+    @inlinable public static func timestampParts(_ slice: UnsafeRawBufferPointer) -> (seconds: Int64, nanos: Int32)? {
         var reader = ProtobufWireReader(slice)
-        var timestamp = Google_Protobuf_Timestamp()
+        var parts = (seconds: Int64(0), nanos: Int32(0))
         var seen: UInt8 = 0
         while !reader.isAtEnd {
             guard let tag = reader.varint(), tag == 8 || tag == 16, seen & UInt8(tag) == 0, let value = reader.varint() else { return nil }
             seen |= UInt8(tag)
             if tag == 8 {
-                timestamp.seconds = Int64(bitPattern: value)
+                parts.seconds = Int64(bitPattern: value)
             } else {
-                timestamp.nanos = Int32(truncatingIfNeeded: value)
+                parts.nanos = Int32(truncatingIfNeeded: value)
             }
         }
-        return timestamp
+        return parts
     }
 }
