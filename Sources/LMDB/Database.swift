@@ -31,21 +31,16 @@ private struct InternedName: Hashable, @unchecked Sendable {
     // Sendable because: the bytes are written once, before the pointer is shared, and never again.
     let pointer: UnsafePointer<CChar>
 
-    private static let table = Mutex<[String: InternedNamePointer]>([:])
+    private static let table = Mutex<[String: UnsafePointer<CChar>]>([:])
 
     init(_ name: String) {
         pointer = Self.table.withLock { table in
-            if let known = table[name] { return known.pointer }
+            if let known = table[name] { return known }
             let pointer = UnsafePointer(strdup(name)!)
-            table[name] = InternedNamePointer(pointer: pointer)
+            table[name] = pointer
             return pointer
         }
     }
-}
-
-/// The table's values. Sendable for the same reason as `InternedName`.
-private struct InternedNamePointer: @unchecked Sendable {
-    let pointer: UnsafePointer<CChar>
 }
 
 /// How a named database sorts and stores its entries. Fixed when it is created.

@@ -150,7 +150,7 @@ public final class Environment: @unchecked Sendable {
 
     /// Resets a finished read transaction and keeps it for the next `read`, which renews it
     /// (`mdb_txn_renew`) instead of beginning one: a begin allocates and clears room for every
-    /// database the environment may open (12.5 KB at 256), a tenth of a quota check. Each kept
+    /// database the environment may open (12.5 KB at 256), a twentieth of a quota check. Each kept
     /// transaction holds a reader slot, so at most `idleReaderLimit` are kept. Only transactions
     /// that opened no database handle come here: those must commit to keep their handles.
     private func keepForReuse(_ txn: OpaquePointer) {

@@ -1,6 +1,5 @@
 public import EventLog
 public import LMDB
-import Foundation
 import Synchronization
 
 /// The read models of a log, kept current inside the log's append transactions.
@@ -47,9 +46,8 @@ public final class ProjectionSet: AppendObserver {
     private let requestWrites = Mutex(HeldWrites())
     /// By projector index: whether its writes may be held back (no duplicate-sorted databases).
     private let holdsWrites: [Bool]
-    /// The event types some projector folds in place, each with the projectors that read it
-    /// and those that fold it in place (bit i: projector i).
-    private let inPlaceRoutes: [(type: [UInt8], readers: UInt64, inPlace: UInt64)]
+    /// The event types some projector folds in place, and who reads and folds each.
+    private let inPlaceRoutes: InPlaceRoutes
 
     /// The held writes and whose they are. The clean cells copy what LMDB held after the
     /// transaction numbered `cleanAsOf` committed (`transactionDidCommit`); a write transaction
@@ -99,11 +97,7 @@ public final class ProjectionSet: AppendObserver {
         }
         self.readers = readers
         holdsWrites = projectors.map { $0.databases.values.allSatisfy(\.isEmpty) }
-        inPlaceRoutes = Set(projectors.flatMap(\.inPlaceEventTypes)).sorted().map { type in
-            var inPlace: UInt64 = 0
-            for (index, projector) in projectors.enumerated() where projector.inPlaceEventTypes.contains(type) { inPlace |= 1 << UInt64(index) }
-            return (Array(type.utf8), readers[type] ?? 0, inPlace)
-        }
+        inPlaceRoutes = InPlaceRoutes(projectors)
     }
 
     // MARK: AppendObserver
@@ -116,11 +110,9 @@ public final class ProjectionSet: AppendObserver {
     /// straight from the record, without decoding an envelope and a payload per event, exactly
     /// as rebuilds fold them; every other event is decoded and goes through `apply(_:in:)`.
     public func apply(record: UnsafeRawBufferPointer, in txn: WriteTransaction) throws {
-        guard !inPlaceRoutes.isEmpty, let view = EventRecordView(record: record),
-            let route = inPlaceRoutes.first(where: { route in
-                route.type.count == view.eventType.count && route.type.withUnsafeBytes { memcmp($0.baseAddress!, view.eventType.baseAddress!, $0.count) == 0 }
-            })
-        else { return try apply(try StoredEvent(record: record), in: txn) }
+        guard !inPlaceRoutes.isEmpty, let view = EventRecordView(record: record), let route = inPlaceRoutes.route(of: view.eventType) else {
+            return try apply(try StoredEvent(record: record), in: txn)
+        }
         var decoded: StoredEvent?
         try apply(sequence: view.sequence, readers: route.readers, view: view, inPlace: route.inPlace, event: {
             if let decoded { return decoded }
@@ -309,9 +301,9 @@ public final class ProjectionSet: AppendObserver {
 /// held in `cache` (when given) and written at `finish`. The run ends at a sequence known
 /// from the start, which each projector is told (`ProjectionStore.lastSequence`, `settle`).
 struct BatchFolder {
-    private let targets: [(projector: any Projector, slot: UInt8)]
-    /// The targets' projectors alone: calling through a tuple of the array copied the tuple,
-    /// existential and all, for every event.
+    /// The targets' projectors, by target index (each target's slot chose its store). Kept
+    /// apart from the targets: calling through a (projector, slot) tuple of an array copied
+    /// the tuple, existential and all, for every event.
     private let projectors: [any Projector]
     private let stores: [ProjectionStore]
     private let routes: [String: [Int]]
@@ -326,7 +318,6 @@ struct BatchFolder {
         if !retaining { cache?.reset() }
         self.retaining = retaining
         let decoded = DecodedPayload()
-        self.targets = targets
         projectors = targets.map(\.projector)
         self.cache = cache
         transaction = txn
@@ -341,29 +332,25 @@ struct BatchFolder {
             for type in target.projector.eventTypes { routes[type, default: []].append(index) }
         }
         self.routes = routes
-        var inPlaceRoutes: [(type: [UInt8], readers: [(index: Int, inPlace: Bool)])] = []
-        for type in Set(targets.flatMap(\.projector.inPlaceEventTypes)) {
-            inPlaceRoutes.append((Array(type.utf8), routes[type, default: []].map { ($0, targets[$0].projector.inPlaceEventTypes.contains(type)) }))
-        }
-        self.inPlaceRoutes = inPlaceRoutes
+        inPlaceRoutes = InPlaceRoutes(projectors)
         for (target, store) in zip(targets, stores) { try target.projector.settle(through: last, in: store) }
     }
 
-    /// The event types some target folds in place, each with every target that reads it and
-    /// whether that target folds it in place.
-    private let inPlaceRoutes: [(type: [UInt8], readers: [(index: Int, inPlace: Bool)])]
+    /// The event types some target folds in place, and which targets read and fold each.
+    private let inPlaceRoutes: InPlaceRoutes
 
     /// Folds the event stored as `record`: in place for the targets that can, through a
     /// decoded `StoredEvent` for the others (and for every event no target folds in place).
     func fold(record: UnsafeRawBufferPointer) throws {
-        guard !inPlaceRoutes.isEmpty, let view = EventRecordView(record: record),
-            let route = inPlaceRoutes.first(where: { route in
-                route.type.count == view.eventType.count && route.type.withUnsafeBytes { memcmp($0.baseAddress!, view.eventType.baseAddress!, $0.count) == 0 }
-            })
-        else { return try fold(try StoredEvent(record: record)) }
+        guard !inPlaceRoutes.isEmpty, let view = EventRecordView(record: record), let route = inPlaceRoutes.route(of: view.eventType) else {
+            return try fold(try StoredEvent(record: record))
+        }
         var event: StoredEvent?
-        for (index, inPlace) in route.readers {
-            if inPlace, try projectors[index].applyInPlace(view, to: stores[index]) { continue }
+        var readers = route.readers
+        while readers != 0 {
+            let index = readers.trailingZeroBitCount
+            readers &= readers &- 1
+            if route.inPlace & (1 << UInt64(index)) != 0, try projectors[index].applyInPlace(view, to: stores[index]) { continue }
             if event == nil { event = try StoredEvent(record: record) }
             try projectors[index].apply(event!, to: stores[index])
         }

@@ -15,11 +15,11 @@ public protocol Projector: Sendable {
     var databases: [String: DatabaseOptions] { get }
     /// Folds one event into the projection's databases.
     func apply(_ event: StoredEvent, to store: ProjectionStore) throws
-    /// The event types `applyInPlace` may fold during rebuilds (none by default).
+    /// The event types `applyInPlace` may fold, on append and rebuild (none by default).
     var inPlaceEventTypes: Set<String> { get }
     /// Folds an event read in place from its record, exactly as `apply` would fold it, and
     /// returns true; or, having written nothing, returns false to have `apply` fold it instead.
-    /// Rebuilds use it for the few event types that fill most logs (usage).
+    /// Appends and rebuilds use it for the few event types that fill most logs (usage).
     func applyInPlace(_ event: EventRecordView, to store: ProjectionStore) throws -> Bool
     /// Called once the fold has reached `sequence`: at each append commit, with the log's new
     /// head, and before each rebuild batch or catch-up, with the last sequence it will fold.
@@ -178,8 +178,8 @@ public struct ProjectionStore {
         }
     }
 
-    /// A hint that `key` will be read or written soon: during rebuilds, starts loading where
-    /// the write-back cache keeps it. Changes nothing.
+    /// A hint that `key` will be read or written soon: when writes are held (rebuilds, and an
+    /// append's request), starts loading where the write-back cache keeps it. Changes nothing.
     public func prefetch(forKey key: UnsafeRawBufferPointer, in database: Database) {
         cache(for: key)?.prefetch(key, in: database)
     }

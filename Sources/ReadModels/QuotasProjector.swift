@@ -60,13 +60,13 @@ public struct QuotasProjector: Projector {
 
     private func applyUsage(_ event: StoredEvent, to store: ProjectionStore) throws {
         let usage = try store.payload(of: event) { try Tally_V1_UsageRecorded(payload: $0) }
-        var isNewMember = false
-        if usage.aggregation == .uniqueCount, let member = Self.member(of: usage) {
-            let memberKey = Self.memberKey(event.organizationID, usage.metric, periodStart: usage.periodStart.seconds, member: member)
-            isNewMember = try store.value(forKey: memberKey, in: store.database("members")) == nil
-            if isNewMember { try store.put([UInt8](), forKey: memberKey, in: store.database("members")) }
-        }
         try KeyWriter.withUTF8(event.organizationID, usage.metric) { organization, metric in
+            var isNewMember = false
+            if usage.aggregation == .uniqueCount, var member = Self.member(of: usage) {
+                isNewMember = try member.withUTF8 {
+                    try recordMember(organization, metric, periodStart: usage.periodStart.seconds, member: UnsafeRawBufferPointer($0), store)
+                }
+            }
             try foldCounter(
                 organization, metric, periodStart: usage.periodStart.seconds, usage.aggregation, usage.quantity,
                 occurredAt: Self.nanoseconds(event.envelope.occurredAt), isNewMember: isNewMember, store)
@@ -90,8 +90,8 @@ public struct QuotasProjector: Projector {
         return true
     }
 
-    /// Records `member` of the counter's period (its key: the counter's, 0, the member) and
-    /// says whether it is new there; `apply` does the same through `memberKey`.
+    /// Records `member` of the counter's period (its key: `memberKey`'s, built on the stack)
+    /// and says whether it is new there.
     private func recordMember(
         _ organization: UnsafeRawBufferPointer, _ metric: UnsafeRawBufferPointer, periodStart: Int64, member: UnsafeRawBufferPointer,
         _ store: ProjectionStore
