@@ -54,7 +54,10 @@ struct MemberUsageEntry {
         writer.put(lengthDelimited: resource)
         return writer.count
     }
+}
 
+// In an extension, so that the memberwise initializer stays.
+extension MemberUsageEntry {
     /// The entry `write(to:)` stored in `buffer`, viewing its bytes; nil if it is not one.
     init?(buffer: UnsafeRawBufferPointer) {
         guard let kind = buffer.first, kind <= 1 else { return nil }
@@ -74,13 +77,6 @@ struct MemberUsageEntry {
             let metric = reader.lengthDelimited(), let user = reader.lengthDelimited(), let resource = reader.lengthDelimited(),
             reader.isAtEnd
         else { return nil }
-        (self.change, self.day, self.organization, self.metric, self.user, self.resource) = (change, day, organization, metric, user, resource)
-    }
-
-    init(
-        change: UsageChange, day: Int32, organization: UnsafeRawBufferPointer, metric: UnsafeRawBufferPointer, user: UnsafeRawBufferPointer,
-        resource: UnsafeRawBufferPointer
-    ) {
-        (self.change, self.day, self.organization, self.metric, self.user, self.resource) = (change, day, organization, metric, user, resource)
+        self.init(change: change, day: day, organization: organization, metric: metric, user: user, resource: resource)
     }
 }
