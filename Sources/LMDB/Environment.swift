@@ -148,6 +148,27 @@ public final class Environment: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` in a read-only transaction on the calling thread while `writer`, this
+    /// process's write transaction, is open on another: a helper thread's view of what `writer`
+    /// began from (no other transaction can commit while it is open), such as a rebuild lane's.
+    /// `writer` holds the map in place for both, so this takes no lock of its own (taking the
+    /// resize lock again could wait behind a resize that waits for `writer`). `body` must
+    /// return before `writer`'s closure does.
+    public func read<R>(besides writer: WriteTransaction, _ body: (Transaction) throws -> R) throws -> R {
+        precondition(writer.isOpen, "read(besides:) needs its write transaction open")
+        var txn: OpaquePointer?
+        if let idle = idleReaders.withLock({ $0.popLast() }) {
+            if mdb_txn_renew(idle.pointer) == 0 { txn = idle.pointer } else { mdb_txn_abort(idle.pointer) }
+        }
+        if txn == nil { try check(mdb_txn_begin(pointer, nil, UInt32(MDB_RDONLY), &txn), "mdb_txn_begin(read besides a write)") }
+        let transaction = Transaction(pointer: txn!)
+        defer {
+            transaction.isOpen = false
+            keepForReuse(txn!)
+        }
+        return try body(transaction)
+    }
+
     /// Resets a finished read transaction and keeps it for the next `read`, which renews it
     /// (`mdb_txn_renew`) instead of beginning one: a begin allocates and clears room for every
     /// database the environment may open (12.5 KB at 256), a twentieth of a quota check. Each kept

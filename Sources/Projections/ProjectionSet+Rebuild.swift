@@ -30,13 +30,19 @@ extension ProjectionSet {
         try rebuild(projectors.map(\.name), batchSize: batchSize, progress: progress)
     }
 
-    /// Replays the whole log into the idle slot of each projector in `names`, reading and
-    /// decoding each event once for all of them, in write transactions of `batchSize` events
-    /// (larger batches rewrite fewer pages; 100,000 measured fastest within the memory goal:
-    /// docs/PERFORMANCE.md);
+    /// Replays the whole log into the idle slot of each projector in `names`, in write
+    /// transactions of `batchSize` events (larger batches rewrite fewer pages; 100,000 measured
+    /// fastest within the memory goal: docs/PERFORMANCE.md), on two cores where there are two:
+    /// the projectors split into two lanes that fold each batch at once (`RebuildLanes`), each
+    /// lane reading and decoding each event once for all of its projectors;
     /// then folds what arrived meanwhile and makes those slots live, in one transaction.
     /// Appends go on meanwhile; readers see the old models until the switch.
     public func rebuild(_ names: [String], batchSize: Int = 100_000, progress: ((RebuildProgress) -> Void)? = nil) throws {
+        try rebuild(names, batchSize: batchSize, lanes: .automatic, progress: progress)
+    }
+
+    /// The same, with the lanes split as `lanes` says (tests choose the split).
+    func rebuild(_ names: [String], batchSize: Int, lanes options: RebuildLanes.Options, progress: ((RebuildProgress) -> Void)? = nil) throws {
         let chosen = names.map { name in
             guard let projector = projectors.first(where: { $0.name == name }) else { preconditionFailure("no projector named \(name)") }
             return projector
@@ -50,13 +56,13 @@ extension ProjectionSet {
         let label = chosen.count == 1 ? chosen[0].name : "all"
 
         // Bulk: batches in their own transactions, up to the head as it was when each began.
-        let cache = WriteBackCache()
+        let lanes = RebuildLanes(targets, options: options)
         var next: UInt64 = 1
         while true {
             let head = try currentHead()
             guard head >= next else { break }
             let last = min(head, next + UInt64(max(1, batchSize)) - 1)
-            try environment.write(retaining: cache) { txn in try fold(targets, from: next, through: last, in: txn, cache: cache, retaining: true) }
+            try lanes.fold(from: next, through: last, in: self)
             // Memory must not grow with the log: let go of the pages this batch read.
             environment.releaseMappedPages()
             progress?(RebuildProgress(projector: label, folded: last, total: head))

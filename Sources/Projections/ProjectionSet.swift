@@ -256,14 +256,7 @@ public final class ProjectionSet: AppendObserver {
     ) throws {
         guard first <= last else { return }
         let folder = try BatchFolder(targets, slots: slots, in: txn, cache: cache, retaining: retaining, through: last)
-        try txn.withCursor(on: eventsDatabase) { cursor in
-            var entry = try withUnsafeBytes(of: first.bigEndian) { try cursor.seek(atOrAfter: $0) }
-            while let current = entry {
-                guard UInt64(bigEndian: current.key.loadUnaligned(as: UInt64.self)) <= last else { break }
-                try folder.fold(record: current.value)
-                entry = try cursor.next()
-            }
-        }
+        _ = try folder.fold(from: first, through: last, events: eventsDatabase, in: txn)
         try folder.finish()
     }
 
@@ -271,7 +264,7 @@ public final class ProjectionSet: AppendObserver {
     /// through `cache`, and records `checkpoint` as folded.
     func foldSnapshot(_ events: [StoredEvent], checkpoint: UInt64, in txn: WriteTransaction, cache: WriteBackCache, retaining: Bool) throws {
         let folder = try BatchFolder(projectors.map { ($0, UInt8(0)) }, slots: slots, in: txn, cache: cache, retaining: retaining, through: checkpoint)
-        for event in events { try folder.fold(event) }
+        try folder.fold(events)
         try folder.finish()
         for projector in projectors {
             try write(ProjectionState(slot: 0, version: projector.version, checkpoint: checkpoint), of: projector.name, in: txn)
@@ -293,83 +286,5 @@ public final class ProjectionSet: AppendObserver {
         (1...32).contains(name.utf8.count) && name.utf8.allSatisfy {
             (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_")
         }
-    }
-}
-
-/// Folds a run of events into several projectors' slots inside one write transaction: each
-/// event routed once to the projectors that read its type, its payload decoded once, writes
-/// held in `cache` (when given) and written at `finish`. The run ends at a sequence known
-/// from the start, which each projector is told (`ProjectionStore.lastSequence`, `settle`).
-struct BatchFolder {
-    /// The targets' projectors, by target index (each target's slot chose its store). Kept
-    /// apart from the targets: calling through a (projector, slot) tuple of an array copied
-    /// the tuple, existential and all, for every event.
-    private let projectors: [any Projector]
-    private let stores: [ProjectionStore]
-    private let routes: [String: [Int]]
-    private let cache: WriteBackCache?
-    private let retaining: Bool
-    private let transaction: WriteTransaction
-
-    init(
-        _ targets: [(projector: any Projector, slot: UInt8)], slots: [String: [DatabaseHandles]], in txn: WriteTransaction, cache: WriteBackCache?,
-        retaining: Bool = false, through last: UInt64
-    ) throws {
-        if !retaining { cache?.reset() }
-        self.retaining = retaining
-        let decoded = DecodedPayload()
-        projectors = targets.map(\.projector)
-        self.cache = cache
-        transaction = txn
-        stores = targets.map { target in
-            ProjectionStore(
-                transaction: txn, handles: slots[target.projector.name]![Int(target.slot)],
-                cache: target.projector.databases.values.allSatisfy(\.isEmpty) ? cache : nil, decoded: decoded, lastSequence: last)
-        }
-        // Which targets read each event type: one hash per event instead of one per projector.
-        var routes: [String: [Int]] = [:]
-        for (index, target) in targets.enumerated() {
-            for type in target.projector.eventTypes { routes[type, default: []].append(index) }
-        }
-        self.routes = routes
-        inPlaceRoutes = InPlaceRoutes(projectors)
-        for (target, store) in zip(targets, stores) { try target.projector.settle(through: last, in: store) }
-    }
-
-    /// The event types some target folds in place, and which targets read and fold each.
-    private let inPlaceRoutes: InPlaceRoutes
-
-    /// Folds the event stored as `record`: in place for the targets that can, through a
-    /// decoded `StoredEvent` for the others (and for every event no target folds in place).
-    func fold(record: UnsafeRawBufferPointer) throws {
-        guard !inPlaceRoutes.isEmpty, let view = EventRecordView(record: record), let route = inPlaceRoutes.route(of: view.eventType) else {
-            return try fold(try StoredEvent(record: record))
-        }
-        var event: StoredEvent?
-        var readers = route.readers
-        while readers != 0 {
-            let index = readers.trailingZeroBitCount
-            readers &= readers &- 1
-            if route.inPlace & (1 << UInt64(index)) != 0, try projectors[index].applyInPlace(view, to: stores[index]) { continue }
-            if event == nil { event = try StoredEvent(record: record) }
-            try projectors[index].apply(event!, to: stores[index])
-        }
-        try flushIfLarge()
-    }
-
-    func fold(_ event: StoredEvent) throws {
-        if let readers = routes[event.eventType] {
-            for index in readers { try projectors[index].apply(event, to: stores[index]) }
-        }
-        try flushIfLarge()
-    }
-
-    /// Past 256 MB of held writes, writes them out (the batch goes on).
-    private func flushIfLarge() throws {
-        if let cache, cache.byteCount > 256 << 20 { try cache.flush(into: transaction) }
-    }
-
-    func finish() throws {
-        try cache?.flush(into: transaction, retaining: retaining)
     }
 }

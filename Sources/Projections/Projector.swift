@@ -38,8 +38,16 @@ extension Projector {
 /// A projection's databases inside one write transaction, as `apply` sees them. Projectors
 /// read and write only through it, never through the transaction itself, so that how writes
 /// reach LMDB stays the projection machinery's business.
-public struct ProjectionStore {
-    let transaction: WriteTransaction
+///
+/// A class: projectors pass it down through helpers and closures for every event, and copying
+/// a struct of six references retained and released each (a tenth of a rebuild lane's time).
+public final class ProjectionStore {
+    /// Where writes that bypass the cache go; nil in a rebuild lane (`RebuildLanes`), whose
+    /// writes all go to its cache and its journal buffer, written by the batch's thread after.
+    private let transaction: WriteTransaction?
+    /// Where reads of what the cache lacks go: the write transaction, or a lane's read
+    /// transaction, begun inside the batch's write transaction and so seeing what it began from.
+    private let reads: Transaction
     let handles: DatabaseHandles
     /// During a rebuild: the batch's writes, held until it ends (`WriteBackCache`).
     let cache: WriteBackCache?
@@ -49,16 +57,41 @@ public struct ProjectionStore {
     /// before it starts (rebuild batches, catch-ups, snapshots); nil while appending, where
     /// events arrive a request at a time.
     public let lastSequence: UInt64?
+    /// A rebuild lane's journal entries, held for the batch's thread to write.
+    private let journalBuffer: JournalBuffer?
 
     init(
         transaction: WriteTransaction, handles: DatabaseHandles, cache: WriteBackCache? = nil, decoded: DecodedPayload? = nil,
         lastSequence: UInt64? = nil
     ) {
         self.transaction = transaction
+        reads = transaction
         self.handles = handles
         self.cache = cache
         self.decoded = decoded
         self.lastSequence = lastSequence
+        journalBuffer = nil
+    }
+
+    /// A store for a rebuild lane: reads through `reads` where `cache` lacks a key, holds
+    /// every write in `cache` or `journal`.
+    init(lane reads: Transaction, handles: DatabaseHandles, cache: WriteBackCache, journal: JournalBuffer, decoded: DecodedPayload, lastSequence: UInt64) {
+        transaction = nil
+        self.reads = reads
+        self.handles = handles
+        self.cache = cache
+        self.decoded = decoded
+        self.lastSequence = lastSequence
+        journalBuffer = journal
+    }
+
+    /// The transaction for a write the cache does not take. In a lane only a key LMDB refuses
+    /// (empty, or longer than 511 bytes) gets here: it is refused as LMDB would refuse it.
+    private func writer(_ key: UnsafeRawBufferPointer) throws -> WriteTransaction {
+        guard let transaction else {
+            throw LMDBError(code: .badValueSize, message: "a key of \(key.count) bytes (LMDB takes 1 to 511)", operation: "rebuild lane put")
+        }
+        return transaction
     }
 
     /// `event`'s payload as `decode` makes it, decoded once however many projectors fold the
@@ -106,14 +139,14 @@ public struct ProjectionStore {
             case .absent: break
             }
         }
-        return try transaction.withValue(forKey: key, in: database, body)
+        return try reads.withValue(forKey: key, in: database, body)
     }
 
     public func put(_ value: [UInt8], forKey key: [UInt8], in database: Database) throws {
         if let cache = cache(for: key) {
             key.withUnsafeBytes { key in value.withUnsafeBytes { value in cache.put(value.count, forKey: key, in: database) { $0.copyMemory(from: value) } } }
         } else {
-            try transaction.put(value, forKey: key, in: database)
+            try key.withUnsafeBytes { try writer($0) }.put(value, forKey: key, in: database)
         }
     }
 
@@ -125,7 +158,7 @@ public struct ProjectionStore {
     /// The same, for a key in memory the caller owns.
     public func put(_ count: Int, forKey key: UnsafeRawBufferPointer, in database: Database, fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
         if let cache = cache(for: key) { try cache.put(count, forKey: key, in: database, fill: fill) } else {
-            try transaction.reserve(count, forKey: key, in: database, fill: fill)
+            try writer(key).reserve(count, forKey: key, in: database, fill: fill)
         }
     }
 
@@ -166,12 +199,13 @@ public struct ProjectionStore {
     ) throws {
         if let cache = cache(for: key) {
             try cache.update(upTo: maximumCount, forKey: key, in: database, stored: {
-                try transaction.withValue(forKey: key, in: database) { $0 }  // valid: LMDB is not written until the flush
+                try reads.withValue(forKey: key, in: database) { $0 }  // valid: LMDB is not written until the flush
             }, body)
             return
         }
         // The new value is built aside while the old one is valid, then stored: the put may move the old.
         try withUnsafeTemporaryAllocation(byteCount: maximumCount, alignment: 8) { new in
+            let transaction = try writer(key)
             let written = try transaction.withValue(forKey: key, in: database) { old in try body(old, new) }
             precondition((0...maximumCount).contains(written), "ProjectionStore: a value of \(written) bytes overran its \(maximumCount)")
             try transaction.reserve(written, forKey: key, in: database) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: new[..<written])) }
@@ -188,7 +222,7 @@ public struct ProjectionStore {
         if let cache = cache(for: key) {
             key.withUnsafeBytes { cache.delete($0, in: database) }
         } else {
-            _ = try transaction.delete(key: key, in: database)
+            _ = try key.withUnsafeBytes { try writer($0) }.delete(key: key, in: database)
         }
     }
 
@@ -202,8 +236,9 @@ public struct ProjectionStore {
     /// Journals `count` bytes, written in place by `fill`, under event `sequence`: greater than
     /// every sequence journaled in `database` so far.
     public func journal(_ count: Int, sequence: UInt64, in database: Database, fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
+        if let journalBuffer { return try journalBuffer.append(count, sequence: sequence, in: database, fill: fill) }
         try withUnsafeBytes(of: sequence.bigEndian) { key in
-            try transaction.reserve(count, forKey: key, in: database, options: .append, fill: fill)
+            try writer(key).reserve(count, forKey: key, in: database, options: .append, fill: fill)
         }
     }
 
@@ -211,6 +246,8 @@ public struct ProjectionStore {
     /// calls `body` with each, in order (the bytes are valid only inside `body`). Cheap when
     /// there are none: one cursor move.
     public func drainJournal(_ database: Database, below sequence: UInt64, _ body: (_ sequence: UInt64, _ entry: UnsafeRawBufferPointer) throws -> Void) throws {
+        // Lanes never drain: `settle` runs on the batch's thread, before the lanes fold.
+        guard let transaction else { preconditionFailure("a rebuild lane cannot drain a journal") }
         // Copied out before anything else is written: `body` writes, and LMDB may move pages.
         var entries: [UInt8] = []
         var ranges: [(sequence: UInt64, range: Range<Int>)] = []

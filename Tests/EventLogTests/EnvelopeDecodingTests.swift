@@ -81,6 +81,38 @@ struct EnvelopeDecodingTests {
         }
     }
 
+    @Test("varints of every length, at the end of the bytes or before more: read as written; cut short, not at all")
+    func varintLengths() {
+        var random = SeededGenerator(seed: 7)
+        for bits in 0...64 {
+            for _ in 0..<20 {
+                let value = bits == 0 ? 0 : UInt64.random(in: 0...UInt64.max, using: &random) >> UInt64(64 - bits) | 1 << UInt64(bits - 1)
+                var encoded: [UInt8] = []
+                var rest = value
+                repeat {
+                    encoded.append(UInt8(rest & 0x7F) | (rest >= 0x80 ? 0x80 : 0))
+                    rest >>= 7
+                } while rest != 0
+                for trailing in [0, 3, 9] {
+                    let bytes = encoded + (0..<trailing).map { _ in UInt8.random(in: 0...255, using: &random) }
+                    bytes.withUnsafeBytes { buffer in
+                        var reader = ProtobufWireReader(buffer)
+                        #expect(reader.varint() == value, "value \(value), trailing \(trailing)")
+                        #expect(reader.position == encoded.count)
+                    }
+                }
+                // Cut short: no value, whichever path reads it.
+                if encoded.count > 1 {
+                    let cut = Array(encoded.dropLast()) + [UInt8](repeating: 0x80, count: 9)
+                    cut.withUnsafeBytes { buffer in
+                        var reader = ProtobufWireReader(UnsafeRawBufferPointer(rebasing: buffer[..<(encoded.count - 1)]))
+                        #expect(reader.varint() == nil, "value \(value) cut short")
+                    }
+                }
+            }
+        }
+    }
+
     @Test("over-long and overflowing varints: the same verdict as SwiftProtobuf")
     func varintEdges() {
         let cases: [[UInt8]] = [

@@ -3,7 +3,7 @@ import BillingEvents
 import EventLog
 import Foundation
 import Payments
-import Projections
+@testable import Projections
 import ReadModels
 import Tally
 import TallyTestSupport
@@ -151,6 +151,13 @@ struct EnginePropertyTests {
             try engine.projections.rebuild(name, batchSize: 97)
             #expect(try engine.projections.flatDump(name) == incremental[name], "\(name), seed \(seed)")
             #expect(try snapshot.projections.flatDump(name) == incremental[name], "\(name) as of head, seed \(seed)")
+        }
+        // All at once, the projectors split between a rebuild's two lanes (by hand, then as
+        // measured), usage on the helper's thread: the same bytes.
+        let helper: Set<String> = [UsageRollupsProjector.name, SubscriptionsProjector.name, InvoicesProjector.name]
+        for lanes in [RebuildLanes.Options(helper: helper), RebuildLanes.Options(helper: helper, helperHeldBytesLimit: 1), .automatic] {
+            try engine.projections.rebuild(names, batchSize: 97, lanes: lanes)
+            for name in names { #expect(try engine.projections.flatDump(name) == incremental[name], "\(name) rebuilt in lanes \(lanes), seed \(seed)") }
         }
         #expect(try engine.log.verify().isIntact)
 

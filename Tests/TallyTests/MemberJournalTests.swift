@@ -2,7 +2,7 @@ import BillingEvents
 import EventLog
 import Foundation
 import LMDB
-import Projections
+@testable import Projections
 @testable import ReadModels
 import TallyTestSupport
 import Testing
@@ -105,6 +105,12 @@ struct MemberJournalTests {
         let incremental = try projections.flatDump(UsageRollupsProjector.name)
         try projections.rebuildAll(batchSize: 37)
         #expect(try projections.flatDump(UsageRollupsProjector.name) == incremental, "rebuild differs (seed \(seed))")
+        // Folded on a rebuild's helper thread, its journal entries held and written after; the
+        // helper's cache unbounded, or so small that the batch's thread folds the rest.
+        for limit in [256 << 20, 1] {
+            try projections.rebuild(projections.names, batchSize: 37, lanes: .init(helper: [UsageRollupsProjector.name], helperHeldBytesLimit: limit))
+            #expect(try projections.flatDump(UsageRollupsProjector.name) == incremental, "rebuild in the helper's lane differs (limit \(limit), seed \(seed))")
+        }
         for (sequence, dump) in snapshots {
             let snapshot = try ProjectionSnapshot(of: log, asOf: sequence, projectors: [UsageRollupsProjector(journalBlock: Self.block)], batchSize: 23)
             #expect(try snapshot.projections.flatDump(UsageRollupsProjector.name) == dump, "as of \(sequence) differs (seed \(seed))")

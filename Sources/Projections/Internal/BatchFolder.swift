@@ -1,0 +1,149 @@
+import EventLog
+import LMDB
+
+/// Folds a run of events into several projectors' slots inside one write transaction: each
+/// event routed once to the projectors that read its type, its payload decoded once, writes
+/// held in `cache` (when given) and written at `finish`. The run ends at a sequence known
+/// from the start, which each projector is told (`ProjectionStore.lastSequence`, `settle`).
+///
+/// A rebuild lane's folder (`init(lane:...)`) folds on another thread, through a read
+/// transaction, into its own cache and journal buffer; the batch's thread writes them after
+/// (`RebuildLanes`).
+struct BatchFolder {
+    /// The targets' projectors, by target index (each target's slot chose its store). Kept
+    /// apart from the targets: calling through a (projector, slot) tuple of an array copied
+    /// the tuple, existential and all, for every event.
+    private let projectors: [any Projector]
+    private let stores: [ProjectionStore]
+    private let routes: [String: [Int]]
+    private let cache: WriteBackCache?
+    private let retaining: Bool
+    /// The batch's write transaction; nil in a lane.
+    private let transaction: WriteTransaction?
+    /// The event types some target folds in place, and which targets read and fold each.
+    private let inPlaceRoutes: InPlaceRoutes
+    /// When given, times the targets' calls on a sample of events (`RebuildLanes`).
+    var meter: FoldCostMeter?
+    /// How many bytes of writes the cache may hold before they are written (or a lane stops).
+    var heldBytesLimit = 256 << 20
+
+    /// A folder on the batch's thread. `settling`: first tells each projector the run's end
+    /// (`Projector.settle`); a folder that takes over a lane's unfinished run does not again.
+    init(
+        _ targets: [(projector: any Projector, slot: UInt8)], slots: [String: [DatabaseHandles]], in txn: WriteTransaction, cache: WriteBackCache?,
+        retaining: Bool = false, through last: UInt64, settling: Bool = true
+    ) throws {
+        if !retaining { cache?.reset() }
+        let decoded = DecodedPayload()
+        let stores = targets.map { target in
+            ProjectionStore(
+                transaction: txn, handles: slots[target.projector.name]![Int(target.slot)],
+                cache: target.projector.databases.values.allSatisfy(\.isEmpty) ? cache : nil, decoded: decoded, lastSequence: last)
+        }
+        self.init(targets.map(\.projector), stores: stores, cache: cache, retaining: retaining, transaction: txn)
+        if settling {
+            for (projector, store) in zip(projectors, stores) { try projector.settle(through: last, in: store) }
+        }
+    }
+
+    /// A lane's folder: every target's databases must be held in `cache` (none duplicate-sorted).
+    init(
+        lane targets: [(projector: any Projector, slot: UInt8)], slots: [String: [DatabaseHandles]], reading txn: Transaction,
+        cache: WriteBackCache, journal: JournalBuffer, through last: UInt64
+    ) {
+        let decoded = DecodedPayload()
+        let stores = targets.map { target in
+            precondition(target.projector.databases.values.allSatisfy(\.isEmpty), "a rebuild lane holds every write in its cache")
+            return ProjectionStore(
+                lane: txn, handles: slots[target.projector.name]![Int(target.slot)], cache: cache, journal: journal, decoded: decoded, lastSequence: last)
+        }
+        self.init(targets.map(\.projector), stores: stores, cache: cache, retaining: true, transaction: nil)
+    }
+
+    private init(_ projectors: [any Projector], stores: [ProjectionStore], cache: WriteBackCache?, retaining: Bool, transaction: WriteTransaction?) {
+        self.projectors = projectors
+        self.stores = stores
+        self.cache = cache
+        self.retaining = retaining
+        self.transaction = transaction
+        // Which targets read each event type: one hash per event instead of one per projector.
+        var routes: [String: [Int]] = [:]
+        for (index, projector) in projectors.enumerated() {
+            for type in projector.eventTypes { routes[type, default: []].append(index) }
+        }
+        self.routes = routes
+        inPlaceRoutes = InPlaceRoutes(projectors)
+    }
+
+    /// Folds events `first...last` of the log's `events` database as `txn` sees them. Returns
+    /// the last sequence folded: `last`, or in a lane whose cache outgrew its bound, an earlier
+    /// one (the batch's thread then writes the cache and folds the rest).
+    func fold(from first: UInt64, through last: UInt64, events: Database, in txn: Transaction) throws -> UInt64 {
+        guard first <= last else { return last }
+        return try txn.withCursor(on: events) { cursor in
+            var entry = try withUnsafeBytes(of: first.bigEndian) { try cursor.seek(atOrAfter: $0) }
+            while let current = entry {
+                let sequence = UInt64(bigEndian: current.key.loadUnaligned(as: UInt64.self))
+                guard sequence <= last else { break }
+                try fold(record: current.value)
+                if try !makeRoom() { return sequence }
+                entry = try cursor.next()
+            }
+            return last
+        }
+    }
+
+    /// Folds the event stored as `record`: in place for the targets that can, through a
+    /// decoded `StoredEvent` for the others (and for every event no target folds in place).
+    private func fold(record: UnsafeRawBufferPointer) throws {
+        guard !inPlaceRoutes.isEmpty, let view = EventRecordView(record: record), let route = inPlaceRoutes.route(of: view.eventType) else {
+            return try fold(try StoredEvent(record: record))
+        }
+        let meter = meter?.samplesNextEvent() == true ? meter : nil
+        var event: StoredEvent?
+        var readers = route.readers
+        while readers != 0 {
+            let index = readers.trailingZeroBitCount
+            readers &= readers &- 1
+            let start = meter == nil ? 0 : FoldCostMeter.now()
+            let foldedInPlace = try route.inPlace & (1 << UInt64(index)) != 0 && projectors[index].applyInPlace(view, to: stores[index])
+            if !foldedInPlace {
+                if event == nil { event = try StoredEvent(record: record) }
+                try projectors[index].apply(event!, to: stores[index])
+            }
+            meter?.add(index, since: start)
+        }
+    }
+
+    /// Folds `events` (read from another log: a snapshot's).
+    func fold(_ events: [StoredEvent]) throws {
+        for event in events {
+            try fold(event)
+            _ = try makeRoom()
+        }
+    }
+
+    private func fold(_ event: StoredEvent) throws {
+        guard let readers = routes[event.eventType] else { return }
+        let meter = meter?.samplesNextEvent() == true ? meter : nil
+        for index in readers {
+            let start = meter == nil ? 0 : FoldCostMeter.now()
+            try projectors[index].apply(event, to: stores[index])
+            meter?.add(index, since: start)
+        }
+    }
+
+    /// Past `heldBytesLimit` of held writes, writes them out (the batch goes on) and returns
+    /// true; a lane, which cannot write, returns false to stop there.
+    private func makeRoom() throws -> Bool {
+        guard let cache, cache.byteCount > heldBytesLimit else { return true }
+        guard let transaction else { return false }
+        try cache.flush(into: transaction)
+        return true
+    }
+
+    func finish() throws {
+        guard let transaction else { return }
+        try cache?.flush(into: transaction, retaining: retaining)
+    }
+}

@@ -1,0 +1,163 @@
+import Dispatch
+import Foundation
+import LMDB
+import Synchronization
+
+/// A rebuild's projectors in two lanes that fold each batch at the same time, on two cores:
+/// the batch's own thread, and a helper thread that reads the log through a read transaction
+/// begun inside the batch's write transaction (so it sees exactly what that one began from).
+/// Projectors write only their own databases, so the lanes share nothing while they fold; the
+/// helper's lane holds every write in its own cache and journal buffer, which the batch's
+/// thread writes once both lanes are done. Each projector still folds every event in order, on
+/// one thread at a time, so the bytes are those of a single lane (the rebuild tests compare).
+///
+/// Who takes the helper's lane is a matter of speed only. The first batch folds in one lane
+/// while timing each projector on a sample of events; from then on the projectors are split
+/// so that the lanes' times are about even (largest first, each to the lighter lane, the
+/// helper's on a tie: the batch's thread also writes out both lanes' cells). Only a
+/// projector whose writes can all be held (no duplicate-sorted database) may take the helper's
+/// lane. With one core, or nothing worth moving, every batch folds in one lane.
+final class RebuildLanes {
+    /// How a rebuild splits its projectors; tests choose the split and a small cache bound.
+    struct Options {
+        /// The projectors for the helper's lane from the first batch on; nil: measure, then split.
+        var helper: Set<String>?
+        /// How many bytes of writes the helper's cache may hold before its lane stops and the
+        /// batch's thread writes them and folds the rest of that batch.
+        var helperHeldBytesLimit = 256 << 20
+
+        static let automatic = Options()
+    }
+
+    private let targets: [(projector: any Projector, slot: UInt8)]
+    private let options: Options
+    /// Target indexes in each lane; `helper` empty until split (and when not worth splitting).
+    private var own: [Int]
+    private var helper: [Int] = []
+    private var measured = false
+    private let ownCache = WriteBackCache()
+    private let helperCache = WriteBackCache()
+    private let helperJournal = JournalBuffer()
+
+    init(_ targets: [(projector: any Projector, slot: UInt8)], options: Options = .automatic) {
+        self.targets = targets
+        self.options = options
+        own = Array(targets.indices)
+        if let chosen = options.helper {
+            helper = own.filter { chosen.contains(targets[$0].projector.name) && Self.canTakeHelperLane(targets[$0].projector) }
+            own.removeAll { helper.contains($0) }
+            measured = true
+        } else if ProcessInfo.processInfo.activeProcessorCount < 2 || targets.count < 2 {
+            measured = true  // nothing to split, or no core to split onto
+        }
+    }
+
+    /// The projectors in the helper's lane, by name (for tests and reports).
+    var helperNames: [String] { helper.map { targets[$0].projector.name } }
+
+    static func canTakeHelperLane(_ projector: any Projector) -> Bool {
+        projector.databases.values.allSatisfy(\.isEmpty)
+    }
+
+    /// Folds events `first...last` into every target in one write transaction of `set`'s
+    /// environment, keeping each lane's cells in its cache for the next batch.
+    func fold(from first: UInt64, through last: UInt64, in set: ProjectionSet) throws {
+        let meter = measured ? nil : FoldCostMeter(projectors: targets.count)
+        var attempts = 0
+        try set.environment.write { txn in
+            attempts += 1
+            if attempts > 1 {
+                // A retry (the map grew): the aborted attempt's cells never reached LMDB.
+                ownCache.reset()
+                helperCache.reset()
+                helperJournal.reset()
+                meter?.reset()
+            }
+            try fold(from: first, through: last, in: txn, set, meter: meter)
+        }
+        if let meter { split(by: meter.nanoseconds) }
+    }
+
+    /// Splits the projectors by their measured times (`split(_:movable:)`).
+    private func split(by nanoseconds: [UInt64]) {
+        measured = true
+        (own, helper) = Self.split(nanoseconds, movable: targets.map { Self.canTakeHelperLane($0.projector) })
+        // The moved projectors' cells stay behind in the batch thread's cache, never to be
+        // read again (only a projector reads its databases): drop them, and their memory.
+        if !helper.isEmpty { ownCache.reset() }
+    }
+
+    /// Target indexes for each lane, given each target's time and whether it may leave the
+    /// batch's thread: those that may not are counted there from the start; then the others,
+    /// largest first, each go to the lighter lane (the helper's on a tie). Every target stays
+    /// on the batch's thread when either lane would be left empty.
+    static func split(_ costs: [UInt64], movable: [Bool]) -> (own: [Int], helper: [Int]) {
+        var own = costs.indices.filter { !movable[$0] }
+        var helper: [Int] = []
+        var ownLoad = own.reduce(0) { $0 + costs[$1] }
+        var helperLoad: UInt64 = 0
+        for index in costs.indices.filter({ movable[$0] }).sorted(by: { costs[$0] > costs[$1] }) {
+            if helperLoad <= ownLoad {
+                helper.append(index)
+                helperLoad += costs[index]
+            } else {
+                own.append(index)
+                ownLoad += costs[index]
+            }
+        }
+        // One lane left empty (nothing measured, say): no split, no second thread.
+        guard !own.isEmpty, !helper.isEmpty else { return (Array(costs.indices), []) }
+        return (own.sorted(), helper.sorted())
+    }
+
+    private func fold(from first: UInt64, through last: UInt64, in txn: WriteTransaction, _ set: ProjectionSet, meter: FoldCostMeter?) throws {
+        var folder = try BatchFolder(own.map { targets[$0] }, slots: set.slots, in: txn, cache: ownCache, retaining: true, through: last)
+        folder.meter = meter
+        guard !helper.isEmpty else {
+            _ = try folder.fold(from: first, through: last, events: set.eventsDatabase, in: txn)
+            return try folder.finish()
+        }
+        let helperTargets = helper.map { targets[$0] }
+        // Settling may drain journals, a write: it happens here, before the helper starts.
+        _ = try BatchFolder(helperTargets, slots: set.slots, in: txn, cache: helperCache, retaining: true, through: last)
+        let outcome = Mutex<Result<UInt64, any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let (environment, slots, events, limit) = (set.environment, set.slots, set.eventsDatabase, options.helperHeldBytesLimit)
+        let (cache, journal) = (helperCache, helperJournal)
+        let writer = WriterHandle(transaction: txn)
+        DispatchQueue.global(qos: .userInitiated).async {
+            let result = Result {
+                try environment.read(besides: writer.transaction) { reader in
+                    var lane = BatchFolder(lane: helperTargets, slots: slots, reading: reader, cache: cache, journal: journal, through: last)
+                    lane.heldBytesLimit = limit
+                    return try lane.fold(from: first, through: last, events: events, in: reader)
+                }
+            }
+            outcome.withLock { $0 = result }
+            done.signal()
+        }
+        // This lane's writes go out while the helper still folds: LMDB lets a write
+        // transaction write while a read transaction reads.
+        let ownResult = Result {
+            _ = try folder.fold(from: first, through: last, events: events, in: txn)
+            try folder.finish()
+        }
+        done.wait()  // before anything can throw: the helper reads inside this transaction
+        try ownResult.get()
+        let reached = try outcome.withLock { $0! }.get()
+        try helperCache.flush(into: txn, retaining: true)
+        try helperJournal.write(into: txn)
+        if reached < last {
+            // The helper's cache reached its bound: the rest of its run folds here.
+            let rest = try BatchFolder(helperTargets, slots: slots, in: txn, cache: helperCache, retaining: true, through: last, settling: false)
+            _ = try rest.fold(from: reached + 1, through: last, events: events, in: txn)
+            try rest.finish()
+        }
+    }
+}
+
+/// The batch's write transaction, for the helper to begin its read beside. Sendable because:
+/// the helper only checks that it is open, which it stays until the helper is done.
+private struct WriterHandle: @unchecked Sendable {
+    let transaction: WriteTransaction
+}

@@ -1,0 +1,126 @@
+import EventLog
+import Foundation
+import LMDB
+@testable import Projections
+import Testing
+
+/// Counts events per organization in a duplicate-sorted database: its writes cannot be held
+/// in a cache, so it must fold on the batch's thread whatever the split asks.
+struct DuplicateSortedSeen: Projector {
+    let name = "dup_seen"
+    let version: UInt32 = 1
+    let eventTypes: Set<String> = ["test.usage"]
+    let databases: [String: DatabaseOptions] = ["seen": .duplicateSort]
+
+    func apply(_ event: StoredEvent, to store: ProjectionStore) throws {
+        try store.put(withUnsafeBytes(of: event.sequence.bigEndian) { Array($0) }, forKey: Array(event.organizationID.utf8), in: store.database("seen"))
+    }
+}
+
+/// Counts events; armed, it throws on the first event whose payload says "quantity=13".
+struct FailsOnThirteen: Projector {
+    struct Refused: Error {}
+
+    var armed = false
+    let name = "fails_on_13"
+    let version: UInt32 = 1
+    let eventTypes: Set<String> = ["test.usage"]
+    let databases: [String: DatabaseOptions] = ["count": []]
+
+    func apply(_ event: StoredEvent, to store: ProjectionStore) throws {
+        if armed, String(decoding: event.payload, as: UTF8.self).hasSuffix("=13") { throw Refused() }
+        try store.update(8, forKey: Array("events".utf8), in: store.database("count")) { old, new in
+            new.storeBytes(of: ((old.map { UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)) } ?? 0) + 1).bigEndian, as: UInt64.self)
+        }
+    }
+}
+
+@Suite("Projections: rebuild lanes", .serialized)
+struct RebuildLanesTests {
+    static func dumps(_ projections: ProjectionSet) throws -> [String: [String: [[UInt8]]]] {
+        try Dictionary(uniqueKeysWithValues: projections.names.map { ($0, flatten(try projections.dump($0))) })
+    }
+
+    @Test("projectors split between the lanes by hand, the helper's cache bound tiny or not: every rebuilt projection equals the one kept event by event")
+    func splitByHand() async throws {
+        let seed = TestEnvironment.seed()
+        var random = SeededGenerator(seed: seed)
+        let directory = Fixture.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (log, projections) = try Fixture.open(directory, projectors: [UsageTotals(), KeyValueChurn(), DuplicateSortedSeen()], mapSize: 1 << 26)
+        for _ in 0..<TestEnvironment.iterations(default: 60) {
+            let batch = (0..<Int.random(in: 1...40, using: &random)).map { _ in
+                Int.random(in: 0..<6, using: &random) == 0
+                    ? Fixture.other("org_\(Int.random(in: 0..<4, using: &random))")
+                    : Fixture.usage("org_\(Int.random(in: 0..<4, using: &random))", Int.random(in: 0..<10_000, using: &random), day: Int.random(in: 0..<3, using: &random))
+            }
+            _ = try log.appendSynchronously(contentsOf: batch)
+        }
+        let incremental = try Self.dumps(projections)
+        let splits: [(helper: Set<String>, limit: Int, batchSize: Int)] = [
+            (["kv_churn"], 256 << 20, 37),
+            (["usage_totals", "kv_churn"], 256 << 20, 100_000),
+            // The helper stops after an event or so of each batch; the batch's thread folds the rest.
+            (["kv_churn"], 1, 50),
+            (["usage_totals", "kv_churn", "dup_seen"], 2_048, 7),
+        ]
+        for split in splits {
+            try projections.rebuild(projections.names, batchSize: split.batchSize, lanes: .init(helper: split.helper, helperHeldBytesLimit: split.limit))
+            #expect(try Self.dumps(projections) == incremental, "split \(split), seed \(seed)")
+        }
+        // Measured and split by the first batch's times.
+        try projections.rebuildAll(batchSize: 61)
+        #expect(try Self.dumps(projections) == incremental, "automatic split, seed \(seed)")
+    }
+
+    @Test("the split: those that cannot move stay, the rest largest first to the lighter lane; no split that leaves a lane empty")
+    func split() {
+        #expect(RebuildLanes.split([300, 100, 50, 0], movable: [true, true, true, true]) == (own: [1, 2, 3], helper: [0]))
+        #expect(RebuildLanes.split([100, 300, 250], movable: [false, true, true]) == (own: [0, 2], helper: [1]))
+        #expect(RebuildLanes.split([500, 300, 250], movable: [false, true, true]) == (own: [0], helper: [1, 2]))
+        #expect(RebuildLanes.split([0, 0, 0], movable: [true, true, true]) == (own: [0, 1, 2], helper: []))
+        #expect(RebuildLanes.split([10, 900], movable: [true, false]) == (own: [1], helper: [0]))
+        #expect(RebuildLanes.split([10, 900], movable: [false, false]) == (own: [0, 1], helper: []))
+    }
+
+    @Test("a projector with a duplicate-sorted database stays on the batch's thread, even when asked into the helper's lane")
+    func duplicateSortedStays() {
+        let targets: [(projector: any Projector, slot: UInt8)] = [(UsageTotals(), 0), (DuplicateSortedSeen(), 0)]
+        #expect(RebuildLanes(targets, options: .init(helper: ["dup_seen", "usage_totals"])).helperNames == ["usage_totals"])
+    }
+
+    @Test("a projector that throws in the helper's lane fails the rebuild with its error; the live projections stay as they were")
+    func helperFailure() throws {
+        let directory = Fixture.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (log, projections) = try Fixture.open(directory, projectors: [UsageTotals(), FailsOnThirteen()])
+        _ = try log.appendSynchronously(contentsOf: (0..<1_500).map { Fixture.usage("org_\($0 % 3)", $0 == 1_234 ? 13 : 1) })
+        let live = try Self.dumps(projections)
+        // The same projections, with the projector armed: its rebuild fails at event 1,235.
+        let armed = try ProjectionSet(environment: log.environment, projectors: [UsageTotals(), FailsOnThirteen(armed: true)])
+        for limit in [256 << 20, 1] {
+            #expect(throws: FailsOnThirteen.Refused.self) {
+                try armed.rebuild(armed.names, batchSize: 200, lanes: .init(helper: ["fails_on_13"], helperHeldBytesLimit: limit))
+            }
+            #expect(try Self.dumps(projections) == live)
+        }
+        // Disarmed, the same split rebuilds and switches.
+        try projections.rebuild(projections.names, batchSize: 200, lanes: .init(helper: ["fails_on_13"]))
+        #expect(try Self.dumps(projections) == live)
+    }
+
+    @Test("a laned batch retried after the map grew starts both lanes from what LMDB holds")
+    func mapGrowthRetry() throws {
+        let directory = Fixture.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (log, projections) = try Fixture.open(directory, projectors: [WideCounters(), UsageTotals()], mapSize: 1 << 16)
+        for batch in 0..<30 {
+            _ = try log.appendSynchronously(contentsOf: (0..<50).map { Fixture.usage("org_\($0 % 3)", batch * 50 + $0) })
+        }
+        let incremental = try Self.dumps(projections)
+        let growthsBefore = log.environment.mapGrowths
+        try projections.rebuild(projections.names, batchSize: 40, lanes: .init(helper: ["wide_counters"]))
+        #expect(log.environment.mapGrowths > growthsBefore, "the rebuild must have retried a batch for this test to mean anything")
+        #expect(try Self.dumps(projections) == incremental)
+    }
+}
