@@ -61,7 +61,7 @@ extension ProjectionSet {
         while true {
             let head = try currentHead()
             guard head >= next else { break }
-            let last = min(head, next + UInt64(max(1, batchSize)) - 1)
+            let last = min(head, next + UInt64(max(1, lanes.batchSize(batchSize))) - 1)
             try lanes.fold(from: next, through: last, in: self)
             // Memory must not grow with the log: let go of the pages this batch read.
             environment.releaseMappedPages()

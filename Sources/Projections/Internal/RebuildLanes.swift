@@ -11,7 +11,7 @@ import Synchronization
 /// thread writes once both lanes are done. Each projector still folds every event in order, on
 /// one thread at a time, so the bytes are those of a single lane (the rebuild tests compare).
 ///
-/// Who takes the helper's lane is a matter of speed only. The first batch folds in one lane
+/// Who takes the helper's lane is a matter of speed only. A short first batch folds in one lane
 /// while timing each projector on a sample of events; from then on the projectors are split
 /// so that the lanes' times are about even (largest first, each to the lighter lane, the
 /// helper's on a tie: the batch's thread also writes out both lanes' cells). Only a
@@ -78,8 +78,19 @@ final class RebuildLanes {
         if let meter { split(by: meter.nanoseconds) }
     }
 
-    /// Splits the projectors by their measured times (`split(_:movable:)`).
+    /// How many events the next batch may fold, given the rebuild's batch size: while the
+    /// lanes are being measured, a short batch (batch boundaries change no byte written), so
+    /// that most of the log folds in two lanes.
+    func batchSize(_ requested: Int) -> Int {
+        measured ? requested : min(requested, Self.measuringBatchSize)
+    }
+
+    static let measuringBatchSize = 16_384
+
+    /// Splits the projectors by their measured times (`split(_:movable:)`); measures the next
+    /// batch again if this one timed nothing (no event any projector reads).
     private func split(by nanoseconds: [UInt64]) {
+        guard nanoseconds.contains(where: { $0 > 0 }) else { return }
         measured = true
         (own, helper) = Self.split(nanoseconds, movable: targets.map { Self.canTakeHelperLane($0.projector) })
         // The moved projectors' cells stay behind in the batch thread's cache, never to be
