@@ -75,17 +75,21 @@ struct BatchFolder {
         inPlaceRoutes = InPlaceRoutes(projectors)
     }
 
-    /// Folds events `first...last` of the log's `events` database as `txn` sees them. Returns
-    /// the last sequence folded: `last`, or in a lane whose cache outgrew its bound, an earlier
-    /// one (the batch's thread then writes the cache and folds the rest).
-    func fold(from first: UInt64, through last: UInt64, events: Database, in txn: Transaction) throws -> UInt64 {
+    /// Folds events `first...last` of the log's `events` database as `txn` sees them, and
+    /// hands each, parsed, to `feed` (for a lane's helper) when given. Returns the last
+    /// sequence folded: `last`, or in a lane whose cache outgrew its bound, an earlier one.
+    func fold(from first: UInt64, through last: UInt64, events: Database, in txn: Transaction, feeding feed: RecordFeed? = nil) throws -> UInt64 {
+        defer { feed?.finish() }
         guard first <= last else { return last }
+        let parses = !inPlaceRoutes.isEmpty || feed != nil
         return try txn.withCursor(on: events) { cursor in
             var entry = try withUnsafeBytes(of: first.bigEndian) { try cursor.seek(atOrAfter: $0) }
             while let current = entry {
                 let sequence = UInt64(bigEndian: current.key.loadUnaligned(as: UInt64.self))
                 guard sequence <= last else { break }
-                try fold(record: current.value)
+                let view = parses ? EventRecordView(record: current.value) : nil
+                feed?.add(sequence: sequence, record: current.value, view: view)
+                try fold(record: current.value, view: view)
                 if try !makeRoom() { return sequence }
                 entry = try cursor.next()
             }
@@ -93,10 +97,23 @@ struct BatchFolder {
         }
     }
 
-    /// Folds the event stored as `record`: in place for the targets that can, through a
-    /// decoded `StoredEvent` for the others (and for every event no target folds in place).
-    private func fold(record: UnsafeRawBufferPointer) throws {
-        guard !inPlaceRoutes.isEmpty, let view = EventRecordView(record: record), let route = inPlaceRoutes.route(of: view.eventType) else {
+    /// Folds the records `feed` hands over until it is finished (a lane's helper). Returns the
+    /// last sequence folded: `last`, or an earlier one if the cache outgrew its bound.
+    func fold(_ feed: RecordFeed, through last: UInt64) throws -> UInt64 {
+        while let chunk = feed.nextChunk() {
+            for item in chunk {
+                try fold(record: item.record, view: item.view)
+                if try !makeRoom() { return item.sequence }
+            }
+        }
+        return last
+    }
+
+    /// Folds the event stored as `record`, its envelope `view` read in place (nil when it was
+    /// not, or could not be): in place for the targets that can, through a decoded
+    /// `StoredEvent` for the others (and for every event no target folds in place).
+    private func fold(record: UnsafeRawBufferPointer, view: EventRecordView?) throws {
+        guard let view, let route = inPlaceRoutes.route(of: view.eventType) else {
             return try fold(try StoredEvent(record: record))
         }
         let meter = meter?.samplesNextEvent() == true ? meter : nil

@@ -4,8 +4,9 @@ import LMDB
 import Synchronization
 
 /// A rebuild's projectors in two lanes that fold each batch at the same time, on two cores:
-/// the batch's own thread, and a helper thread that reads the log through a read transaction
-/// begun inside the batch's write transaction (so it sees exactly what that one began from).
+/// the batch's own thread, which reads and parses the log for both lanes (`RecordFeed`), and
+/// a helper thread, which reads what its cache lacks through a read transaction begun inside
+/// the batch's write transaction (so it sees exactly what that one began from).
 /// Projectors write only their own databases, so the lanes share nothing while they fold; the
 /// helper's lane holds every write in its own cache and journal buffer, which the batch's
 /// thread writes once both lanes are done. Each projector still folds every event in order, on
@@ -47,9 +48,18 @@ final class RebuildLanes {
             helper = own.filter { chosen.contains(targets[$0].projector.name) && Self.canTakeHelperLane(targets[$0].projector) }
             own.removeAll { helper.contains($0) }
             measured = true
+            useHalfTheRetainedCells()
         } else if ProcessInfo.processInfo.activeProcessorCount < 2 || targets.count < 2 {
             measured = true  // nothing to split, or no core to split onto
         }
+    }
+
+    /// Two lanes keep as many clean cells between batches as one would: memory must not grow
+    /// with the lanes (a rebuild's peak is bounded, docs/PERFORMANCE.md).
+    private func useHalfTheRetainedCells() {
+        guard !helper.isEmpty else { return }
+        ownCache.retainedBytes /= 2
+        helperCache.retainedBytes /= 2
     }
 
     /// The projectors in the helper's lane, by name (for tests and reports).
@@ -93,6 +103,7 @@ final class RebuildLanes {
         guard nanoseconds.contains(where: { $0 > 0 }) else { return }
         measured = true
         (own, helper) = Self.split(nanoseconds, movable: targets.map { Self.canTakeHelperLane($0.projector) })
+        useHalfTheRetainedCells()
         // The moved projectors' cells stay behind in the batch thread's cache, never to be
         // read again (only a projector reads its databases): drop them, and their memory.
         if !helper.isEmpty { ownCache.reset() }
@@ -133,24 +144,27 @@ final class RebuildLanes {
         _ = try BatchFolder(helperTargets, slots: set.slots, in: txn, cache: helperCache, retaining: true, through: last)
         let outcome = Mutex<Result<UInt64, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
+        let feed = RecordFeed()
         let (environment, slots, events, limit) = (set.environment, set.slots, set.eventsDatabase, options.helperHeldBytesLimit)
         let (cache, journal) = (helperCache, helperJournal)
         let writer = WriterHandle(transaction: txn)
         DispatchQueue.global(qos: .userInitiated).async {
             let result = Result {
-                try environment.read(besides: writer.transaction) { reader in
+                defer { feed.abandon() }
+                return try environment.read(besides: writer.transaction) { reader in
                     var lane = BatchFolder(lane: helperTargets, slots: slots, reading: reader, cache: cache, journal: journal, through: last)
                     lane.heldBytesLimit = limit
-                    return try lane.fold(from: first, through: last, events: events, in: reader)
+                    return try lane.fold(feed, through: last)
                 }
             }
             outcome.withLock { $0 = result }
             done.signal()
         }
-        // This lane's writes go out while the helper still folds: LMDB lets a write
-        // transaction write while a read transaction reads.
+        // This thread reads and parses the log once for both lanes, and writes its lane's
+        // cells while the helper still folds: LMDB lets a write transaction write while a read
+        // transaction reads.
         let ownResult = Result {
-            _ = try folder.fold(from: first, through: last, events: events, in: txn)
+            _ = try folder.fold(from: first, through: last, events: events, in: txn, feeding: feed)
             try folder.finish()
         }
         done.wait()  // before anything can throw: the helper reads inside this transaction

@@ -183,11 +183,11 @@ final class WriteBackCache: @unchecked Sendable {
         }
         dirtyEntries.removeAll(keepingCapacity: true)
         // What may be read back later is bounded; past that the next reads go to LMDB.
-        if !retaining || byteCount > Self.retainedBytes { reset() }
+        if !retaining || byteCount > retainedBytes { reset() }
     }
 
-    /// The most clean cells a flush keeps.
-    static let retainedBytes = 64 << 20
+    /// The most clean cells a flush keeps (a rebuild's two lanes keep half each).
+    var retainedBytes = 64 << 20
 
     /// Marks `entry` as one LMDB lacks, for the next flush.
     private func markDirty(_ entry: Int) {
