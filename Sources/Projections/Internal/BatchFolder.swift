@@ -16,6 +16,8 @@ struct BatchFolder {
     private let projectors: [any Projector]
     private let stores: [ProjectionStore]
     private let routes: [String: [Int]]
+    /// The same types' bytes, to pass over an event no target reads without decoding it.
+    private let readTypes: [[UInt8]]
     private let cache: WriteBackCache?
     private let retaining: Bool
     /// The batch's write transaction; nil in a lane.
@@ -72,6 +74,7 @@ struct BatchFolder {
             for type in projector.eventTypes { routes[type, default: []].append(index) }
         }
         self.routes = routes
+        readTypes = routes.keys.sorted().map { Array($0.utf8) }
         inPlaceRoutes = InPlaceRoutes(projectors)
     }
 
@@ -114,6 +117,11 @@ struct BatchFolder {
     /// `StoredEvent` for the others (and for every event no target folds in place).
     private func fold(record: UnsafeRawBufferPointer, view: EventRecordView?) throws {
         guard let view, let route = inPlaceRoutes.route(of: view.eventType) else {
+            // A well-formed envelope (the view takes nothing else) of a type no target reads
+            // only advances the checkpoint: a lane's helper meets many.
+            if let view, !readTypes.contains(where: { type in
+                type.count == view.eventType.count && type.withUnsafeBytes { $0.elementsEqual(view.eventType) }
+            }) { return }
             return try fold(try StoredEvent(record: record))
         }
         let meter = meter?.samplesNextEvent() == true ? meter : nil
