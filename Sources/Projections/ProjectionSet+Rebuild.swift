@@ -41,13 +41,14 @@ extension ProjectionSet {
         try rebuild(names, batchSize: batchSize, lanes: .automatic, progress: progress)
     }
 
-    /// The same, with the lanes split as `lanes` says (tests choose the split).
-    func rebuild(_ names: [String], batchSize: Int, lanes options: RebuildLanes.Options, progress: ((RebuildProgress) -> Void)? = nil) throws {
+    /// The same, with the lanes split as `lanes` says (tests choose the split); returns them.
+    @discardableResult
+    func rebuild(_ names: [String], batchSize: Int, lanes options: RebuildLanes.Options, progress: ((RebuildProgress) -> Void)? = nil) throws -> RebuildLanes? {
         let chosen = names.map { name in
             guard let projector = projectors.first(where: { $0.name == name }) else { preconditionFailure("no projector named \(name)") }
             return projector
         }
-        guard !chosen.isEmpty else { return }
+        guard !chosen.isEmpty else { return nil }
         let live = try environment.read { txn in try chosen.map { try Self.state(of: $0.name, in: txn, stateDatabase) ?? .fresh } }
         let targets = zip(chosen, live).map { projector, state in
             (projector: projector, slot: state.slot == 0 ? UInt8(1) : UInt8(0))
@@ -62,7 +63,7 @@ extension ProjectionSet {
             let head = try currentHead()
             guard head >= next else { break }
             let last = min(head, next + UInt64(max(1, lanes.batchSize(batchSize))) - 1)
-            try lanes.fold(from: next, through: last, in: self)
+            try lanes.fold(from: next, through: last, head: head, in: self)
             // Memory must not grow with the log: let go of the pages this batch read.
             environment.releaseMappedPages()
             progress?(RebuildProgress(projector: label, folded: last, total: head))
@@ -81,6 +82,7 @@ extension ProjectionSet {
         // The old slots are no longer read by new transactions; readers still on them keep
         // their snapshot (LMDB is MVCC), so clearing them is safe and frees their pages.
         for (projector, state) in zip(chosen, live) { try clear(projector, slot: state.slot) }
+        return lanes
     }
 
     private func clear(_ projector: any Projector, slot: UInt8) throws {

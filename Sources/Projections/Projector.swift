@@ -21,11 +21,13 @@ public protocol Projector: Sendable {
     /// returns true; or, having written nothing, returns false to have `apply` fold it instead.
     /// Appends and rebuilds use it for the few event types that fill most logs (usage).
     func applyInPlace(_ event: EventRecordView, to store: ProjectionStore) throws -> Bool
-    /// Called once the fold has reached `sequence`: at each append commit, with the log's new
-    /// head, and before each rebuild batch or catch-up, with the last sequence it will fold.
-    /// For projections that defer part of their work (a journal merged in blocks), so that
-    /// what they hold after `sequence` depends on the events up to it only, never on how
-    /// they were batched. Does nothing by default.
+    /// Called once the fold has reached `sequence`, or before a fold that will reach it before
+    /// anyone reads the projection: at each append commit, with the log's new head; before
+    /// each catch-up or snapshot fold, with the last sequence it will fold; before each rebuild
+    /// batch, with the head the rebuild will reach before its slots go live. For projections
+    /// that defer part of their work (a journal merged in blocks), so that what they hold
+    /// after `sequence` depends on the events up to it only, never on how they were batched.
+    /// Does nothing by default.
     func settle(through sequence: UInt64, in store: ProjectionStore) throws
 }
 
@@ -53,9 +55,10 @@ public final class ProjectionStore {
     let cache: WriteBackCache?
     /// The payload of the event being folded, decoded once for every projector that reads it.
     let decoded: DecodedPayload?
-    /// The last sequence this fold reaches before its transaction commits, when that is known
-    /// before it starts (rebuild batches, catch-ups, snapshots); nil while appending, where
-    /// events arrive a request at a time.
+    /// The sequence this fold will have reached before anyone reads the projection, when that
+    /// is known before it starts: a catch-up's or snapshot's last; for each rebuild batch, the
+    /// head the rebuild will reach before its slots go live (so work deferred past a batch's end
+    /// may be done straight away). Nil while appending, where events arrive a request at a time.
     public let lastSequence: UInt64?
     /// A rebuild lane's journal entries, held for the batch's thread to write.
     private let journalBuffer: JournalBuffer?

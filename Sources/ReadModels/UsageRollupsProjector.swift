@@ -102,8 +102,9 @@ public struct UsageRollupsProjector: Projector {
     }
 
     /// One event's change to the day's cell; and to its user's and its resource's (when it
-    /// names them): straight away when a later block's merge is sure to come in this fold
-    /// (rebuilds), else journaled for that merge.
+    /// names them): straight away when a later block's merge is sure to come before anyone
+    /// reads the projection (rebuilds, catch-ups: `ProjectionStore.lastSequence`), else
+    /// journaled for that merge.
     private func fold(_ entry: MemberUsageEntry, sequence: UInt64, _ store: ProjectionStore) throws {
         let hasMembers = !entry.user.isEmpty || !entry.resource.isEmpty
         if hasMembers, let last = store.lastSequence, sequence < blockStart(of: last) {

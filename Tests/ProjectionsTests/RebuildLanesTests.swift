@@ -35,6 +35,20 @@ struct FailsOnThirteen: Projector {
     }
 }
 
+/// Counts "test.other" events per organization, through the cache.
+struct OtherCounts: Projector {
+    var name = "other_counts"
+    let version: UInt32 = 1
+    let eventTypes: Set<String> = ["test.other"]
+    let databases: [String: DatabaseOptions] = ["counts": []]
+
+    func apply(_ event: StoredEvent, to store: ProjectionStore) throws {
+        try store.update(8, forKey: Array(event.organizationID.utf8), in: store.database("counts")) { old, new in
+            new.storeBytes(of: ((old.map { UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)) } ?? 0) + 1).bigEndian, as: UInt64.self)
+        }
+    }
+}
+
 @Suite("Projections: rebuild lanes", .serialized)
 struct RebuildLanesTests {
     static func dumps(_ projections: ProjectionSet) throws -> [String: [String: [[UInt8]]]] {
@@ -71,6 +85,24 @@ struct RebuildLanesTests {
         // Measured and split by the first batch's times.
         try projections.rebuildAll(batchSize: 61)
         #expect(try Self.dumps(projections) == incremental, "automatic split, seed \(seed)")
+    }
+
+    @Test("a log whose events change kind half way: the lanes split anew when the times change, and the bytes stay those kept event by event")
+    func rebalancesMidRebuild() throws {
+        let directory = Fixture.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let projectors: [any Projector] = [UsageTotals(), KeyValueChurn(), OtherCounts(name: "other_a"), OtherCounts(name: "other_b")]
+        let (log, projections) = try Fixture.open(directory, projectors: projectors, mapSize: 1 << 27)
+        // First only events the two counts read, then only usage (which the other two read).
+        for batch in 0..<20 { _ = try log.appendSynchronously(contentsOf: (0..<1_000).map { Fixture.other("org_\((batch * 1_000 + $0) % 7)") }) }
+        for batch in 0..<40 { _ = try log.appendSynchronously(contentsOf: (0..<1_000).map { Fixture.usage("org_\($0 % 5)", batch * 1_000 + $0) }) }
+        let incremental = try Self.dumps(projections)
+        let lanes = try #require(try projections.rebuild(projections.names, batchSize: 8_000, lanes: .automatic))
+        #expect(try Self.dumps(projections) == incremental)
+        // One count to each lane while only they work; then the usage projectors split.
+        #expect(lanes.splits.count >= 2, "\(lanes.splits)")
+        #expect(lanes.splits.first.map { Set($0).intersection(["other_a", "other_b"]).count } == 1, "\(lanes.splits)")
+        #expect(lanes.splits.last.map { Set($0).intersection(["usage_totals", "kv_churn"]).count } == 1, "\(lanes.splits)")
     }
 
     @Test("the split: those that cannot move stay, the rest largest first to the lighter lane; no split that leaves a lane empty")

@@ -3,18 +3,14 @@ import Dispatch
 /// Roughly how long each projector of a fold takes: the time of its calls for one event in
 /// `sampleInterval`, added up per projector. `RebuildLanes` balances its lanes by it. Only
 /// the proportions matter, so a sample keeps the clock's cost off most events.
-final class FoldCostMeter {
+/// `@unchecked Sendable`: one lane's thread uses it, then hands it back after the batch.
+final class FoldCostMeter: @unchecked Sendable {
     private(set) var nanoseconds: [UInt64]
     private var countdown = 0
     static let sampleInterval = 32
 
     init(projectors count: Int) {
         nanoseconds = Array(repeating: 0, count: count)
-    }
-
-    func reset() {
-        nanoseconds = Array(repeating: 0, count: nanoseconds.count)
-        countdown = 0
     }
 
     /// Whether to time the next event's calls.

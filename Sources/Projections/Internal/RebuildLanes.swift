@@ -13,9 +13,10 @@ import Synchronization
 /// one thread at a time, so the bytes are those of a single lane (the rebuild tests compare).
 ///
 /// Who takes the helper's lane is a matter of speed only. A short first batch folds in one lane
-/// while timing each projector on a sample of events; from then on the projectors are split
-/// so that the lanes' times are about even (largest first, each to the lighter lane, the
-/// helper's on a tie: the batch's thread also writes out both lanes' cells). Only a
+/// while timing each projector on a sample of events; then the projectors are split so that
+/// the lanes' times are about even (largest first, each to the lighter lane, the helper's on a
+/// tie: the batch's thread also reads the log and writes out both lanes' cells), and every
+/// batch's times may split them anew. Only a
 /// projector whose writes can all be held (no duplicate-sorted database) may take the helper's
 /// lane. With one core, or nothing worth moving, every batch folds in one lane.
 final class RebuildLanes {
@@ -32,9 +33,12 @@ final class RebuildLanes {
 
     private let targets: [(projector: any Projector, slot: UInt8)]
     private let options: Options
-    /// Target indexes in each lane; `helper` empty until split (and when not worth splitting).
+    /// Target indexes in each lane; `helper` empty while not split (or not worth splitting).
     private var own: [Int]
     private var helper: [Int] = []
+    /// Whether batches are timed and the lanes rebalanced by what they took.
+    private let balances: Bool
+    /// Whether a batch has been timed yet (until then, batches are short).
     private var measured = false
     private let ownCache = WriteBackCache()
     private let helperCache = WriteBackCache()
@@ -43,36 +47,44 @@ final class RebuildLanes {
     init(_ targets: [(projector: any Projector, slot: UInt8)], options: Options = .automatic) {
         self.targets = targets
         self.options = options
-        own = Array(targets.indices)
         if let chosen = options.helper {
-            helper = own.filter { chosen.contains(targets[$0].projector.name) && Self.canTakeHelperLane(targets[$0].projector) }
-            own.removeAll { helper.contains($0) }
-            measured = true
-            useHalfTheRetainedCells()
-        } else if ProcessInfo.processInfo.activeProcessorCount < 2 || targets.count < 2 {
-            measured = true  // nothing to split, or no core to split onto
+            let helper = targets.indices.filter { chosen.contains(targets[$0].projector.name) && Self.canTakeHelperLane(targets[$0].projector) }
+            own = targets.indices.filter { !helper.contains($0) }
+            self.helper = helper
+            balances = false
+        } else {
+            own = Array(targets.indices)
+            // Nothing to split, or no core to split onto: one lane throughout.
+            balances = ProcessInfo.processInfo.activeProcessorCount >= 2 && targets.count >= 2
         }
+        measured = !balances
+        keepRetainedCellsBounded()
     }
 
     /// Two lanes keep as many clean cells between batches as one would: memory must not grow
     /// with the lanes (a rebuild's peak is bounded, docs/PERFORMANCE.md).
-    private func useHalfTheRetainedCells() {
-        guard !helper.isEmpty else { return }
-        ownCache.retainedBytes /= 2
-        helperCache.retainedBytes /= 2
+    private func keepRetainedCellsBounded() {
+        ownCache.retainedBytes = helper.isEmpty ? 64 << 20 : 32 << 20
+        helperCache.retainedBytes = 32 << 20
     }
 
     /// The projectors in the helper's lane, by name (for tests and reports).
     var helperNames: [String] { helper.map { targets[$0].projector.name } }
+    /// The helper's lane after each split, in order (for tests).
+    private(set) var splits: [[String]] = []
 
     static func canTakeHelperLane(_ projector: any Projector) -> Bool {
         projector.databases.values.allSatisfy(\.isEmpty)
     }
 
     /// Folds events `first...last` into every target in one write transaction of `set`'s
-    /// environment, keeping each lane's cells in its cache for the next batch.
-    func fold(from first: UInt64, through last: UInt64, in set: ProjectionSet) throws {
-        let meter = measured ? nil : FoldCostMeter(projectors: targets.count)
+    /// environment, keeping each lane's cells in its cache for the next batch; then, unless the
+    /// split was chosen, rebalances the lanes by the times this batch took.
+    /// `head`: where the rebuild will have folded to before its slots go live (the log's head
+    /// as this batch began), told to the projectors as the end of the run: no one reads the
+    /// slots in between, so what they defer past each batch need not be settled batch by batch.
+    func fold(from first: UInt64, through last: UInt64, head: UInt64, in set: ProjectionSet) throws {
+        var meters: (own: FoldCostMeter, helper: FoldCostMeter)?
         var attempts = 0
         try set.environment.write { txn in
             attempts += 1
@@ -81,32 +93,46 @@ final class RebuildLanes {
                 ownCache.reset()
                 helperCache.reset()
                 helperJournal.reset()
-                meter?.reset()
             }
-            try fold(from: first, through: last, in: txn, set, meter: meter)
+            if balances { meters = (FoldCostMeter(projectors: own.count), FoldCostMeter(projectors: helper.count)) }
+            try fold(from: first, through: last, head: head, in: txn, set, meters: meters)
         }
-        if let meter { split(by: meter.nanoseconds) }
+        guard let meters else { return }
+        var costs = [UInt64](repeating: 0, count: targets.count)
+        for (position, index) in own.enumerated() { costs[index] = meters.own.nanoseconds[position] }
+        for (position, index) in helper.enumerated() { costs[index] = meters.helper.nanoseconds[position] }
+        rebalance(by: costs)
     }
 
-    /// How many events the next batch may fold, given the rebuild's batch size: while the
-    /// lanes are being measured, a short batch (batch boundaries change no byte written), so
-    /// that most of the log folds in two lanes.
+    /// How many events the next batch may fold, given the rebuild's batch size: until a batch
+    /// has been timed, a short one (batch boundaries change no byte written), so that most of
+    /// the log folds in two lanes.
     func batchSize(_ requested: Int) -> Int {
         measured ? requested : min(requested, Self.measuringBatchSize)
     }
 
     static let measuringBatchSize = 16_384
 
-    /// Splits the projectors by their measured times (`split(_:movable:)`); measures the next
-    /// batch again if this one timed nothing (no event any projector reads).
-    private func split(by nanoseconds: [UInt64]) {
-        guard nanoseconds.contains(where: { $0 > 0 }) else { return }
+    /// Splits the projectors anew by the times a batch took (`split(_:movable:)`), when that
+    /// would shorten the slower lane by a tenth or more; a batch that timed nothing (no event
+    /// any projector reads) changes nothing. The first batches of a log are seldom like the
+    /// rest (plans, organizations, subscriptions before the usage), so every batch counts.
+    private func rebalance(by costs: [UInt64]) {
+        guard costs.contains(where: { $0 > 0 }) else { return }
         measured = true
-        (own, helper) = Self.split(nanoseconds, movable: targets.map { Self.canTakeHelperLane($0.projector) })
-        useHalfTheRetainedCells()
-        // The moved projectors' cells stay behind in the batch thread's cache, never to be
-        // read again (only a projector reads its databases): drop them, and their memory.
-        if !helper.isEmpty { ownCache.reset() }
+        let proposed = Self.split(costs, movable: targets.map { Self.canTakeHelperLane($0.projector) })
+        guard proposed.helper != helper else { return }
+        func slower(_ lanes: (own: [Int], helper: [Int])) -> UInt64 {
+            max(lanes.own.reduce(0) { $0 + costs[$1] }, lanes.helper.reduce(0) { $0 + costs[$1] })
+        }
+        guard slower(proposed) * 10 <= slower((own, helper)) * 9 else { return }
+        (own, helper) = proposed
+        splits.append(helperNames)
+        // A projector's clean cells live in its lane's cache: a moved one would leave stale
+        // copies behind. Both start empty (LMDB holds everything after each batch).
+        ownCache.reset()
+        helperCache.reset()
+        keepRetainedCellsBounded()
     }
 
     /// Target indexes for each lane, given each target's time and whether it may leave the
@@ -132,16 +158,20 @@ final class RebuildLanes {
         return (own.sorted(), helper.sorted())
     }
 
-    private func fold(from first: UInt64, through last: UInt64, in txn: WriteTransaction, _ set: ProjectionSet, meter: FoldCostMeter?) throws {
-        var folder = try BatchFolder(own.map { targets[$0] }, slots: set.slots, in: txn, cache: ownCache, retaining: true, through: last)
-        folder.meter = meter
+    private func fold(
+        from first: UInt64, through last: UInt64, head: UInt64, in txn: WriteTransaction, _ set: ProjectionSet,
+        meters: (own: FoldCostMeter, helper: FoldCostMeter)?
+    ) throws {
+        var folder = try BatchFolder(own.map { targets[$0] }, slots: set.slots, in: txn, cache: ownCache, retaining: true, through: head)
+        folder.meter = meters?.own
+        let helperMeter = meters?.helper
         guard !helper.isEmpty else {
             _ = try folder.fold(from: first, through: last, events: set.eventsDatabase, in: txn)
             return try folder.finish()
         }
         let helperTargets = helper.map { targets[$0] }
         // Settling may drain journals, a write: it happens here, before the helper starts.
-        _ = try BatchFolder(helperTargets, slots: set.slots, in: txn, cache: helperCache, retaining: true, through: last)
+        _ = try BatchFolder(helperTargets, slots: set.slots, in: txn, cache: helperCache, retaining: true, through: head)
         let outcome = Mutex<Result<UInt64, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
         let feed = RecordFeed()
@@ -152,8 +182,9 @@ final class RebuildLanes {
             let result = Result {
                 defer { feed.abandon() }
                 return try environment.read(besides: writer.transaction) { reader in
-                    var lane = BatchFolder(lane: helperTargets, slots: slots, reading: reader, cache: cache, journal: journal, through: last)
+                    var lane = BatchFolder(lane: helperTargets, slots: slots, reading: reader, cache: cache, journal: journal, through: head)
                     lane.heldBytesLimit = limit
+                    lane.meter = helperMeter
                     return try lane.fold(feed, through: last)
                 }
             }
@@ -174,7 +205,7 @@ final class RebuildLanes {
         try helperJournal.write(into: txn)
         if reached < last {
             // The helper's cache reached its bound: the rest of its run folds here.
-            let rest = try BatchFolder(helperTargets, slots: slots, in: txn, cache: helperCache, retaining: true, through: last, settling: false)
+            let rest = try BatchFolder(helperTargets, slots: slots, in: txn, cache: helperCache, retaining: true, through: head, settling: false)
             _ = try rest.fold(from: reached + 1, through: last, events: events, in: txn)
             try rest.finish()
         }
