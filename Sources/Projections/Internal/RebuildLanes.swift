@@ -12,13 +12,14 @@ import Synchronization
 /// thread writes once both lanes are done. Each projector still folds every event in order, on
 /// one thread at a time, so the bytes are those of a single lane (the rebuild tests compare).
 ///
-/// Who takes the helper's lane is a matter of speed only. A short first batch folds in one lane
-/// while timing each projector on a sample of events; then the projectors are split so that
-/// the lanes' times are about even (largest first, each to the lighter lane, the helper's on a
-/// tie: the batch's thread also reads the log and writes out both lanes' cells), and every
-/// batch's times may split them anew. Only a
-/// projector whose writes can all be held (no duplicate-sorted database) may take the helper's
-/// lane. With one core, or nothing worth moving, every batch folds in one lane.
+/// Who takes the helper's lane is a matter of speed only. Every batch times each projector on
+/// a sample of events, and the projectors are split so that the lanes' times are about even
+/// (largest first, each to the lighter lane, the helper's on a tie: the batch's thread also
+/// reads the log and writes out both lanes' cells). The first batches are short, the very
+/// first in one lane, until two in a row propose the same split (or four have run); after
+/// that, a batch's times move projectors only when the slower lane would get a tenth faster.
+/// Only a projector whose writes can all be held (no duplicate-sorted database) may take the
+/// helper's lane. With one core, or nothing worth moving, every batch folds in one lane.
 final class RebuildLanes {
     /// How a rebuild splits its projectors; tests choose the split and a small cache bound.
     struct Options {
@@ -38,8 +39,11 @@ final class RebuildLanes {
     private var helper: [Int] = []
     /// Whether batches are timed and the lanes rebalanced by what they took.
     private let balances: Bool
-    /// Whether a batch has been timed yet (until then, batches are short).
+    /// Whether the split has settled (until then, batches are short): two short batches in a
+    /// row proposed the same one, or `measuringBatches` of them have run.
     private var measured = false
+    private var measuringBatchesRun = 0
+    private var lastProposal: [Int]?
     private let ownCache = WriteBackCache()
     private let helperCache = WriteBackCache()
     private let helperJournal = JournalBuffer()
@@ -104,14 +108,16 @@ final class RebuildLanes {
         rebalance(by: costs)
     }
 
-    /// How many events the next batch may fold, given the rebuild's batch size: until a batch
-    /// has been timed, a short one (batch boundaries change no byte written), so that most of
-    /// the log folds in two lanes.
+    /// How many events the next batch may fold, given the rebuild's batch size: until the split
+    /// has settled, a short one (batch boundaries change no byte written), so that most of the
+    /// log folds in two well-balanced lanes. A log's first events (plans, organizations,
+    /// subscriptions) seldom cost what the rest does.
     func batchSize(_ requested: Int) -> Int {
         measured ? requested : min(requested, Self.measuringBatchSize)
     }
 
     static let measuringBatchSize = 16_384
+    static let measuringBatches = 4
 
     /// Splits the projectors anew by the times a batch took (`split(_:movable:)`), when that
     /// would shorten the slower lane by a tenth or more; a batch that timed nothing (no event
@@ -119,8 +125,12 @@ final class RebuildLanes {
     /// rest (plans, organizations, subscriptions before the usage), so every batch counts.
     private func rebalance(by costs: [UInt64]) {
         guard costs.contains(where: { $0 > 0 }) else { return }
-        measured = true
         let proposed = Self.split(costs, movable: targets.map { Self.canTakeHelperLane($0.projector) })
+        if !measured {
+            measuringBatchesRun += 1
+            measured = proposed.helper == lastProposal || measuringBatchesRun >= Self.measuringBatches
+            lastProposal = proposed.helper
+        }
         guard proposed.helper != helper else { return }
         func slower(_ lanes: (own: [Int], helper: [Int])) -> UInt64 {
             max(lanes.own.reduce(0) { $0 + costs[$1] }, lanes.helper.reduce(0) { $0 + costs[$1] })
