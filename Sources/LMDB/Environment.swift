@@ -116,13 +116,7 @@ public final class Environment: @unchecked Sendable {
         while true {
             resizeLock.lockShared()
             var txn: OpaquePointer?
-            var rc: Int32
-            if reusing, let idle = idleReaders.withLock({ $0.popLast() }) {
-                rc = mdb_txn_renew(idle.pointer)
-                if rc == 0 { txn = idle.pointer } else { mdb_txn_abort(idle.pointer) }
-            } else {
-                rc = mdb_txn_begin(pointer, nil, UInt32(MDB_RDONLY), &txn)
-            }
+            let rc = beginRead(reusing: reusing, &txn)
             if rc == MDB_MAP_RESIZED {
                 resizeLock.unlock()
                 try adoptGrownMap()
@@ -157,16 +151,26 @@ public final class Environment: @unchecked Sendable {
     public func read<R>(besides writer: WriteTransaction, _ body: (Transaction) throws -> R) throws -> R {
         precondition(writer.isOpen, "read(besides:) needs its write transaction open")
         var txn: OpaquePointer?
-        if let idle = idleReaders.withLock({ $0.popLast() }) {
-            if mdb_txn_renew(idle.pointer) == 0 { txn = idle.pointer } else { mdb_txn_abort(idle.pointer) }
-        }
-        if txn == nil { try check(mdb_txn_begin(pointer, nil, UInt32(MDB_RDONLY), &txn), "mdb_txn_begin(read besides a write)") }
+        try check(beginRead(reusing: true, &txn), "mdb_txn_begin(read besides a write)")
         let transaction = Transaction(pointer: txn!)
         defer {
             transaction.isOpen = false
             keepForReuse(txn!)
         }
         return try body(transaction)
+    }
+
+    /// Begins a read transaction into `txn` and returns LMDB's code: one of the kept ones,
+    /// renewed, when `reusing` and one is kept (one that fails to renew is dropped), else a new one.
+    private func beginRead(reusing: Bool, _ txn: inout OpaquePointer?) -> Int32 {
+        if reusing, let idle = idleReaders.withLock({ $0.popLast() }) {
+            if mdb_txn_renew(idle.pointer) == 0 {
+                txn = idle.pointer
+                return 0
+            }
+            mdb_txn_abort(idle.pointer)
+        }
+        return mdb_txn_begin(pointer, nil, UInt32(MDB_RDONLY), &txn)
     }
 
     /// Resets a finished read transaction and keeps it for the next `read`, which renews it

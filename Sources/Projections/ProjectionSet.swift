@@ -96,7 +96,7 @@ public final class ProjectionSet: AppendObserver {
             for type in projector.eventTypes { readers[type, default: 0] |= 1 << UInt64(index) }
         }
         self.readers = readers
-        holdsWrites = projectors.map { $0.databases.values.allSatisfy(\.isEmpty) }
+        holdsWrites = projectors.map(\.writesCanBeHeld)
         inPlaceRoutes = InPlaceRoutes(projectors)
     }
 
@@ -245,17 +245,12 @@ public final class ProjectionSet: AppendObserver {
         try fold([(projector, slot)], from: first, through: last, in: txn)
     }
 
-    /// Folds events `first...last` into each target's slot, decoding each event once
-    /// for all of them. With a `cache` (rebuilds), writes are held and written once per key,
-    /// in key order, at the end (and whenever the cache passes 256 MB); projectors with
-    /// duplicate-sorted databases write through. `retaining`: the cache starts with the
-    /// cells an earlier, committed fold left in it, and keeps them for the next one.
-    func fold(
-        _ targets: [(projector: any Projector, slot: UInt8)], from first: UInt64, through last: UInt64, in txn: WriteTransaction,
-        cache: WriteBackCache? = nil, retaining: Bool = false
-    ) throws {
+    /// Folds events `first...last` into each target's slot, decoding each event once for all
+    /// of them, straight into LMDB: gaps and a rebuild's catch-up, short runs. (Rebuild batches
+    /// hold their writes in caches: `RebuildLanes`.)
+    func fold(_ targets: [(projector: any Projector, slot: UInt8)], from first: UInt64, through last: UInt64, in txn: WriteTransaction) throws {
         guard first <= last else { return }
-        let folder = try BatchFolder(targets, slots: slots, in: txn, cache: cache, retaining: retaining, through: last)
+        let folder = try BatchFolder(targets, slots: slots, in: txn, cache: nil, through: last)
         _ = try folder.fold(from: first, through: last, events: eventsDatabase, in: txn)
         try folder.finish()
     }

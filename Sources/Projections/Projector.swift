@@ -32,6 +32,12 @@ public protocol Projector: Sendable {
 }
 
 extension Projector {
+    /// Whether every write can be held in a write-back cache: none of its databases is
+    /// duplicate-sorted (those write straight through, and cannot leave a rebuild's batch thread).
+    var writesCanBeHeld: Bool { databases.values.allSatisfy(\.isEmpty) }
+}
+
+extension Projector {
     public var inPlaceEventTypes: Set<String> { [] }
     public func applyInPlace(_ event: EventRecordView, to store: ProjectionStore) throws -> Bool { false }
     public func settle(through sequence: UInt64, in store: ProjectionStore) throws {}

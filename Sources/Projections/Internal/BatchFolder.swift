@@ -29,23 +29,20 @@ struct BatchFolder {
     /// How many bytes of writes the cache may hold before they are written (or a lane stops).
     var heldBytesLimit = 256 << 20
 
-    /// A folder on the batch's thread. `settling`: first tells each projector the run's end
-    /// (`Projector.settle`); a folder that takes over a lane's unfinished run does not again.
+    /// A folder on the batch's thread; first tells each projector the run's end (`Projector.settle`).
     init(
         _ targets: [(projector: any Projector, slot: UInt8)], slots: [String: [DatabaseHandles]], in txn: WriteTransaction, cache: WriteBackCache?,
-        retaining: Bool = false, through last: UInt64, settling: Bool = true
+        retaining: Bool = false, through last: UInt64
     ) throws {
         if !retaining { cache?.reset() }
         let decoded = DecodedPayload()
         let stores = targets.map { target in
             ProjectionStore(
                 transaction: txn, handles: slots[target.projector.name]![Int(target.slot)],
-                cache: target.projector.databases.values.allSatisfy(\.isEmpty) ? cache : nil, decoded: decoded, lastSequence: last)
+                cache: target.projector.writesCanBeHeld ? cache : nil, decoded: decoded, lastSequence: last)
         }
         self.init(targets.map(\.projector), stores: stores, cache: cache, retaining: retaining, transaction: txn)
-        if settling {
-            for (projector, store) in zip(projectors, stores) { try projector.settle(through: last, in: store) }
-        }
+        for (projector, store) in zip(projectors, stores) { try projector.settle(through: last, in: store) }
     }
 
     /// A lane's folder: every target's databases must be held in `cache` (none duplicate-sorted).
@@ -55,7 +52,7 @@ struct BatchFolder {
     ) {
         let decoded = DecodedPayload()
         let stores = targets.map { target in
-            precondition(target.projector.databases.values.allSatisfy(\.isEmpty), "a rebuild lane holds every write in its cache")
+            precondition(target.projector.writesCanBeHeld, "a rebuild lane holds every write in its cache")
             return ProjectionStore(
                 lane: txn, handles: slots[target.projector.name]![Int(target.slot)], cache: cache, journal: journal, decoded: decoded, lastSequence: last)
         }

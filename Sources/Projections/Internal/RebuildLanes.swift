@@ -52,7 +52,7 @@ final class RebuildLanes {
         self.targets = targets
         self.options = options
         if let chosen = options.helper {
-            let helper = targets.indices.filter { chosen.contains(targets[$0].projector.name) && Self.canTakeHelperLane(targets[$0].projector) }
+            let helper = targets.indices.filter { chosen.contains(targets[$0].projector.name) && targets[$0].projector.writesCanBeHeld }
             own = targets.indices.filter { !helper.contains($0) }
             self.helper = helper
             balances = false
@@ -77,9 +77,6 @@ final class RebuildLanes {
     /// The helper's lane after each split, in order (for tests).
     private(set) var splits: [[String]] = []
 
-    static func canTakeHelperLane(_ projector: any Projector) -> Bool {
-        projector.databases.values.allSatisfy(\.isEmpty)
-    }
 
     /// Folds events `first...last` into every target in one write transaction of `set`'s
     /// environment, keeping each lane's cells in its cache for the next batch; then, unless the
@@ -125,7 +122,7 @@ final class RebuildLanes {
     /// rest (plans, organizations, subscriptions before the usage), so every batch counts.
     private func rebalance(by costs: [UInt64]) {
         guard costs.contains(where: { $0 > 0 }) else { return }
-        let proposed = Self.split(costs, movable: targets.map { Self.canTakeHelperLane($0.projector) })
+        let proposed = Self.split(costs, movable: targets.map(\.projector.writesCanBeHeld))
         if !measured {
             measuringBatchesRun += 1
             measured = proposed.helper == lastProposal || measuringBatchesRun >= Self.measuringBatches
@@ -180,8 +177,10 @@ final class RebuildLanes {
             return try folder.finish()
         }
         let helperTargets = helper.map { targets[$0] }
-        // Settling may drain journals, a write: it happens here, before the helper starts.
-        _ = try BatchFolder(helperTargets, slots: set.slots, in: txn, cache: helperCache, retaining: true, through: head)
+        // The helper's projectors on this thread: settling may drain journals, a write, so it
+        // happens here before the helper starts; and if the helper stops early, the rest of its
+        // run folds here too.
+        let helperHere = try BatchFolder(helperTargets, slots: set.slots, in: txn, cache: helperCache, retaining: true, through: head)
         let outcome = Mutex<Result<UInt64, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
         let feed = RecordFeed()
@@ -215,9 +214,8 @@ final class RebuildLanes {
         try helperJournal.write(into: txn)
         if reached < last {
             // The helper's cache reached its bound: the rest of its run folds here.
-            let rest = try BatchFolder(helperTargets, slots: slots, in: txn, cache: helperCache, retaining: true, through: head, settling: false)
-            _ = try rest.fold(from: reached + 1, through: last, events: events, in: txn)
-            try rest.finish()
+            _ = try helperHere.fold(from: reached + 1, through: last, events: events, in: txn)
+            try helperHere.finish()
         }
     }
 }
