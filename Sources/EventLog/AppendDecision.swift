@@ -1,3 +1,4 @@
+import Foundation
 public import LMDB
 
 /// What a deciding append's closure may look at: the log's head and a read-only view of the
@@ -11,6 +12,32 @@ public struct AppendDecision: ~Copyable {
     public let transaction: Transaction
     let idempotencyIndex: Database
     let events: Database
+    /// The write transaction, while nothing has been written in it: then a read transaction
+    /// begun beside it sees exactly what it sees, and `inParallel` may use a second thread.
+    let unwrittenWriter: (environment: Environment, transaction: WriteTransaction)?
+    /// What the decided drafts are validated against, and the clock reading of this commit.
+    let options: EventLogOptions
+    let now: Date
+
+    init(
+        head: Checkpoint?, transaction: Transaction, idempotencyIndex: Database, events: Database, options: EventLogOptions, now: Date,
+        unwrittenWriter: (Environment, WriteTransaction)?
+    ) {
+        self.head = head
+        self.transaction = transaction
+        self.idempotencyIndex = idempotencyIndex
+        self.events = events
+        self.options = options
+        self.now = now
+        self.unwrittenWriter = unwrittenWriter.map { (environment: $0.0, transaction: $0.1) }
+    }
+
+    /// Checks `draft` by the rules the log applies to every decided event, with the same clock:
+    /// a closure deciding many independent records can refuse one that breaks a rule, where
+    /// returning it would fail the whole request.
+    public func validate(_ draft: EventDraft) throws(EventValidationError) {
+        try draft.validate(against: options, now: now, index: nil)
+    }
 
     /// The event at `sequence`, read through the transaction.
     public func event(at sequence: UInt64) throws -> StoredEvent? {
@@ -20,9 +47,55 @@ public struct AppendDecision: ~Copyable {
     }
 
     /// The sequence of the event that already used (organization, idempotency key), if any:
-    /// a command can recognize its own retry before it checks anything else.
+    /// a command can recognize its own retry before it checks anything else. Nil for a key or
+    /// organization the log would refuse, which no event can have used.
     public func sequence(ofIdempotencyKey key: String, organizationID: String) throws -> UInt64? {
-        try transaction.value(forKey: LogKeys.idempotency(organizationID: organizationID, key: key), in: idempotencyIndex)
+        guard key.utf8.count <= EventDraft.maximumTextBytes, EventDraft.isWellFormedOrganizationID(organizationID) else { return nil }
+        return try transaction.value(forKey: LogKeys.idempotency(organizationID: organizationID, key: key), in: idempotencyIndex)
             .flatMap { $0.withUnsafeBytes { SequenceKey(bytes: $0)?.sequence } }
     }
+
+    /// Runs `here` with this decision and `there` with another that sees exactly the same
+    /// data, on a second core when it can, and returns both results. For a decision whose
+    /// work splits into independent halves (usage of different organizations, say).
+    ///
+    /// Both closures must only read. `there` runs on a helper thread, reading through a
+    /// read-only transaction begun beside the write transaction: while the write transaction
+    /// has written nothing, and since it holds LMDB's writer lock so nobody else can commit,
+    /// that reader sees exactly what the write transaction sees. When an earlier request of
+    /// the same group commit already appended events, which only the write transaction sees,
+    /// or the machine has one core, both closures run here, one after the other.
+    public func inParallel<Here, There: Sendable>(
+        _ here: (borrowing AppendDecision) throws -> Here,
+        _ there: @escaping @Sendable (borrowing AppendDecision) throws -> There
+    ) throws -> (Here, There) {
+        guard let writer = unwrittenWriter, HelperThread.isAvailable else {
+            return (try here(self), try there(self))
+        }
+        let context = HelperContext(
+            head: head, environment: writer.environment, writer: writer.transaction, idempotencyIndex: idempotencyIndex, events: events,
+            options: options, now: now)
+        let helper = HelperThread.start {
+            try context.environment.read(besides: context.writer) { reader in
+                try there(AppendDecision(
+                    head: context.head, transaction: reader, idempotencyIndex: context.idempotencyIndex, events: context.events,
+                    options: context.options, now: context.now, unwrittenWriter: nil))
+            }
+        }
+        let hereResult = Result { try here(self) }
+        let thereResult = helper.result()  // before anything can throw: the helper reads inside this transaction
+        return (try hereResult.get(), try thereResult.get())
+    }
+}
+
+/// What the helper of `inParallel` needs. Sendable because: the helper only begins a read
+/// beside the write transaction, which stays open (and unwritten) until the helper is done.
+private struct HelperContext: @unchecked Sendable {
+    let head: Checkpoint?
+    let environment: Environment
+    let writer: WriteTransaction
+    let idempotencyIndex: Database
+    let events: Database
+    let options: EventLogOptions
+    let now: Date
 }

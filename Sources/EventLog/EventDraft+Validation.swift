@@ -54,12 +54,15 @@ extension EventDraft {
         return (1...64).contains(count)
     }
 
+    /// The most UTF-8 bytes an idempotency key, actor, correlation or causation ID may hold.
+    static let maximumTextBytes = 255
+
     /// At most 255 bytes of UTF-8 with no control characters.
     private static func checkText(
         _ text: String, field: String, required: Bool, fail: (String, String) -> EventValidationError
     ) throws(EventValidationError) {
         if required && text.isEmpty { throw fail(field, "must not be empty when present") }
-        guard text.utf8.count <= 255 else { throw fail(field, "must be at most 255 bytes, got \(text.utf8.count)") }
+        guard text.utf8.count <= maximumTextBytes else { throw fail(field, "must be at most \(maximumTextBytes) bytes, got \(text.utf8.count)") }
         guard !containsControlCharacter(text) else {
             throw fail(field, "must not contain control characters")
         }

@@ -101,9 +101,10 @@ extension EventLog {
 
     // MARK: Shared
 
-    /// Validates every draft and serializes what it can.
-    private func prepare(_ drafts: [EventDraft]) throws(EventLogError) -> [PreparedEvent] {
-        let now = options.clock()
+    /// Validates every draft and serializes what it can. `now` is the writer thread's commit
+    /// time, for decided drafts; callers' drafts are prepared on their own task.
+    private func prepare(_ drafts: [EventDraft], now writerTime: Date? = nil) throws(EventLogError) -> [PreparedEvent] {
+        let now = writerTime ?? options.clock()
         for (index, draft) in drafts.enumerated() {
             do {
                 try draft.validate(against: options, now: now, index: drafts.count > 1 ? index : nil)
@@ -111,7 +112,7 @@ extension EventLog {
                 throw .invalidEvent(error)
             }
         }
-        return drafts.map(PreparedEvent.init)
+        return PreparedEvent.preparing(drafts, onWriterThread: writerTime != nil)
     }
 
     /// One write transaction for several requests, each all or nothing.
@@ -124,7 +125,8 @@ extension EventLog {
         var appendedAny = false
         let outcomes = try environment.write { txn in
             committed = txn.lmdbID
-            var appender = try AppendTransaction(txn: txn, databases: databases, recordedAt: options.clock(), observer: options.observer)
+            let now = options.clock()  // one reading for every decision of the commit
+            var appender = try AppendTransaction(txn: txn, databases: databases, recordedAt: now, observer: options.observer)
             let firstHead = appender.head?.sequence
             var outcomes: [Result<[AppendReceipt], any Error>] = []
             outcomes.reserveCapacity(requests.count)
@@ -135,8 +137,12 @@ extension EventLog {
                 case .decide(let decide):
                     // The closure only reads; if it or its events fail, nothing was written.
                     let decided: Result<[PreparedEvent], any Error> = Result {
-                        let decision = AppendDecision(head: appender.head, transaction: txn, idempotencyIndex: databases.idempotency, events: databases.events)
-                        return try prepare(decide(decision))
+                        // Nothing appended yet: a reader begun beside `txn` sees what it sees.
+                        let unwritten = appender.head?.sequence == firstHead ? (environment, txn) : nil
+                        let decision = AppendDecision(
+                            head: appender.head, transaction: txn, idempotencyIndex: databases.idempotency, events: databases.events,
+                            options: options, now: now, unwrittenWriter: unwritten)
+                        return try prepare(decide(decision), now: now)
                     }
                     switch decided {
                     case .success(let events): outcomes.append(try appender.append(events).mapError { $0 as any Error })

@@ -32,10 +32,9 @@ extension Engine {
         // The decision can run again (after map growth); the run that committed sets this last.
         let decided = Mutex<[UsageDecider.Outcome]>([])
         let receipts = try await log.append { decision in
-            var decider = try UsageDecider(decision, projections: projections)
-            for usage in batch { try decider.decide(usage, decision) }
-            decided.withLock { $0 = decider.outcomes }
-            return decider.drafts
+            let result = try UsageDecider.decide(batch: batch, in: decision, projections: projections)
+            decided.withLock { $0 = result.outcomes }
+            return result.drafts
         }
         let outcomes = decided.withLock { $0 }
         var results: [Result<AppendReceipt, EngineError>] = []
@@ -91,16 +90,24 @@ struct QuotaContext {
 
     /// The organization's live subscription and its plan.
     static func subscription(of organizationID: String, subscriptions: ProjectionReader, catalog: ProjectionReader) throws -> (SubscriptionRecord, Plan) {
+        let record = try subscriptionAcceptingUsage(of: organizationID, in: subscriptions)
+        return (record, try plan(record.subscription.planID, in: catalog))
+    }
+
+    /// The organization's subscription, if it accepts usage.
+    static func subscriptionAcceptingUsage(of organizationID: String, in subscriptions: ProjectionReader) throws -> SubscriptionRecord {
         guard let record = try SubscriptionsProjector.current(of: organizationID, in: subscriptions) else {
             throw EngineError.notFound("subscription of \(organizationID)")
         }
         guard record.subscription.status.acceptsUsage else {
             throw EngineError.conflict("the subscription of \(organizationID) is \(record.subscription.status.name): usage is not accepted")
         }
-        guard let plan = try CatalogProjector.plan(record.subscription.planID, in: catalog)?.plan else {
-            throw EngineError.notFound("plan \(record.subscription.planID)")
-        }
-        return (record, plan)
+        return record
+    }
+
+    static func plan(_ planID: String, in catalog: ProjectionReader) throws -> Plan {
+        guard let plan = try CatalogProjector.plan(planID, in: catalog)?.plan else { throw EngineError.notFound("plan \(planID)") }
+        return plan
     }
 
     /// The start of the period usage at `date` counts in: the trial's start before the

@@ -1,3 +1,4 @@
+import Dispatch
 import EventLog
 import Foundation
 import LMDB
@@ -114,6 +115,56 @@ struct ObserverTests {
         #expect(results.filter { $0 }.count == 100)
         #expect(try log.head()?.sequence == 100)
         #expect(try log.environment.read { try observer.count(of: "org_quota", in: $0) } == 100)
+    }
+
+    @Test("a decision split in two sees the same data on both threads, also after earlier requests of its commit appended")
+    func decisionInParallel() async throws {
+        struct QuotaExceeded: Error {}
+        let directory = TemporaryDirectory()
+        let (log, observer) = try CountingObserver.openLog(directory.path)
+        _ = try log.appendSynchronously(TestLogs.usage(organization: "org_quota", key: "first"))
+        // Hold the writer so that the racing requests pile up into shared group commits.
+        let gate = DispatchSemaphore(value: 0)
+        log.environment.submitToWriter { gate.wait() }
+        final class Splits: Sendable { let counts = Mutex<(parallel: Int, inPlace: Int)>((0, 0)) }
+        let splits = Splits()
+        let appended = await withTaskGroup(of: Bool.self) { group in
+            for task in 0..<200 {
+                group.addTask {
+                    do {
+                        _ = try await log.append { decision in
+                            let head = decision.head?.sequence ?? 0
+                            let (here, there) = try decision.inParallel(
+                                { decision in (try observer.count(of: "org_quota", in: decision.transaction), pthread_self()) },
+                                { decision in
+                                    (try observer.count(of: "org_quota", in: decision.transaction), try decision.event(at: head) != nil, pthread_self())
+                                })
+                            #expect(here.0 == there.0, "both threads see the same count")
+                            #expect(there.1, "the helper sees the head, even one appended earlier in this commit")
+                            splits.counts.withLock { here.1 == there.2 ? ($0.inPlace += 1) : ($0.parallel += 1) }
+                            guard here.0 < 100 else { throw QuotaExceeded() }
+                            return [TestLogs.usage(organization: "org_quota", key: "p\(task)")]
+                        }
+                        return true
+                    } catch is QuotaExceeded {
+                        return false
+                    } catch {
+                        Issue.record("unexpected \(error)")
+                        return false
+                    }
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(200))
+            gate.signal()
+            return await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+        }
+        #expect(appended == 99)
+        #expect(try log.environment.read { try observer.count(of: "org_quota", in: $0) } == 100)
+        let (parallel, inPlace) = splits.counts.withLock { $0 }
+        #expect(inPlace > 0, "requests after the first of a commit decide on the writer thread")
+        if ProcessInfo.processInfo.activeProcessorCount >= 2 {
+            #expect(parallel > 0, "the first request of a commit decides on two threads")
+        }
     }
 
     @Test("a deciding request that throws or decides invalid events fails alone")

@@ -91,8 +91,9 @@ struct EnginePropertyTests {
                         recurringPrice: Money(minorUnits: Int64.random(in: 100_000...500_000, using: &random), currency: .usd),
                         contractStart: date, contractEnd: date.addingTimeInterval(200 * 86_400)), at: date)
                 case 13, 14:
-                    // A batch across organizations: limits, retries and unique counts inside one commit.
-                    let batch = (0..<Int.random(in: 1...40, using: &random)).map { _ in
+                    // A batch across organizations: limits, retries and unique counts inside one
+                    // commit; from 64 records on, decided in two halves on two threads.
+                    let batch = (0..<Int.random(in: 1...120, using: &random)).map { _ in
                         let key = Bool.random(using: &random) ? "u-\(Int.random(in: 0..<200, using: &random))" : nil
                         return UsageRecord(
                             organizationID: "org_\(Int.random(in: 0..<12, using: &random))", metric: metrics.randomElement(using: &random)!,

@@ -30,6 +30,8 @@ struct UsageDecider {
     private let quotas: ProjectionReader
     private var contexts: [CounterKey: QuotaContext] = [:]
     private var organizations: [String: (SubscriptionRecord, Plan)] = [:]
+    /// Plans by ID: organizations mostly share a few, and a plan is large to look up and decode.
+    private var plans: [String: Plan] = [:]
     private var newMembers: Set<[UInt8]> = []
     private var keys: [KeyOwner: Int] = [:]
     private(set) var drafts: [EventDraft] = []
@@ -46,10 +48,13 @@ struct UsageDecider {
         var key: String
     }
 
-    init(_ decision: borrowing AppendDecision, projections: ProjectionSet) throws {
+    init(_ decision: borrowing AppendDecision, projections: ProjectionSet, records: Int) throws {
         self.projections = projections
-        contexts.reserveCapacity(1_024)
-        organizations.reserveCapacity(1_024)
+        contexts.reserveCapacity(records)
+        organizations.reserveCapacity(records)
+        keys.reserveCapacity(records)
+        drafts.reserveCapacity(records)
+        outcomes.reserveCapacity(records)
         transaction = decision.transaction
         subscriptions = try projections.reader(SubscriptionsProjector.name, in: transaction)
         catalog = try projections.reader(CatalogProjector.name, in: transaction)
@@ -81,9 +86,20 @@ struct UsageDecider {
                 return .retry(of: sequence)
             }
         }
-        let key = try counterKey(for: usage)
-        var context = try contexts[key] ?? QuotaContext(
-            usage.organizationID, metric: usage.metric, periodStart: key.periodStart, terms: try terms(usage), quotas: quotas)
+        let (record, plan) = try subscription(of: usage.organizationID)
+        guard usage.occurredAt >= record.startedAt else {
+            throw EngineError.invalid(field: "occurred_at", rule: "is before the subscription of \(usage.organizationID) started (\(record.startedAt.formatted(.iso8601)))")
+        }
+        let key = CounterKey(organizationID: usage.organizationID, metric: usage.metric, periodStart: QuotaContext.periodStart(of: record, at: usage.occurredAt))
+        var context: QuotaContext
+        if let known = contexts[key] {
+            context = known
+        } else {
+            guard let terms = plan.metrics[usage.metric] else {
+                throw EngineError.invalid(field: "metric", rule: "plan \(record.subscription.planID) does not meter \(usage.metric)")
+            }
+            context = try QuotaContext(usage.organizationID, metric: usage.metric, periodStart: key.periodStart, terms: terms, quotas: quotas)
+        }
 
         var payload = Tally_V1_UsageRecorded()
         payload.metric = usage.metric
@@ -105,10 +121,14 @@ struct UsageDecider {
         if let hard = context.limits.hard, next.value > hard {
             throw EngineError.quotaExceeded(metric: usage.metric, limit: hard, usage: context.counter?.value ?? 0)
         }
-        let index = drafts.count
-        drafts.append(EventDraft(
+        let draft = EventDraft(
             organizationID: usage.organizationID, eventType: BillingEventType.usageRecorded.rawValue, occurredAt: usage.occurredAt,
-            idempotencyKey: usage.idempotencyKey, payload: try payload.deterministicPayload()))
+            idempotencyKey: usage.idempotencyKey, payload: try payload.deterministicPayload())
+        // Refuse this record alone for what the log would refuse the whole batch for (a time too
+        // far ahead, a key too long). Its limit events share its organization and time.
+        do { try decision.validate(draft) } catch { throw EngineError.invalid(field: error.field, rule: error.rule) }
+        let index = drafts.count
+        drafts.append(draft)
         var counter = next
         for (limit, type) in [(context.limits.soft, BillingEventType.softLimitReached), (context.limits.hard, .hardLimitReached)] {
             let isSoft = type == .softLimitReached
@@ -136,26 +156,17 @@ struct UsageDecider {
         do { _ = try Metric(usage.metric, aggregation: .sum) } catch { throw EngineError.invalid(field: "metric", rule: Engine.rule(of: error)) }
     }
 
-    /// The period the usage counts in, from the organization's subscription.
-    private mutating func counterKey(for usage: UsageRecord) throws -> CounterKey {
-        let (record, _) = try subscription(of: usage.organizationID)
-        guard usage.occurredAt >= record.startedAt else {
-            throw EngineError.invalid(field: "occurred_at", rule: "is before the subscription of \(usage.organizationID) started (\(record.startedAt.formatted(.iso8601)))")
-        }
-        return CounterKey(organizationID: usage.organizationID, metric: usage.metric, periodStart: QuotaContext.periodStart(of: record, at: usage.occurredAt))
-    }
-
-    private mutating func terms(_ usage: UsageRecord) throws -> Plan.MetricTerms {
-        let (record, plan) = try subscription(of: usage.organizationID)
-        guard let terms = plan.metrics[usage.metric] else {
-            throw EngineError.invalid(field: "metric", rule: "plan \(record.subscription.planID) does not meter \(usage.metric)")
-        }
-        return terms
-    }
-
     private mutating func subscription(of organizationID: String) throws -> (SubscriptionRecord, Plan) {
         if let known = organizations[organizationID] { return known }
-        let (record, plan) = try QuotaContext.subscription(of: organizationID, subscriptions: subscriptions, catalog: catalog)
+        let record = try QuotaContext.subscriptionAcceptingUsage(of: organizationID, in: subscriptions)
+        let planID = record.subscription.planID
+        let plan: Plan
+        if let known = plans[planID] {
+            plan = known
+        } else {
+            plan = try QuotaContext.plan(planID, in: catalog)
+            plans[planID] = plan
+        }
         organizations[organizationID] = (record, plan)
         return (record, plan)
     }

@@ -1,0 +1,137 @@
+import EventLog
+import Foundation
+import ReadModels
+@testable import Tally
+import TallyTestSupport
+import Testing
+
+/// A large usage batch is decided in two halves, split by organization, the second on another
+/// core. Whatever the split, the batch must append exactly what one record at a time appends:
+/// the same events in the same order, byte for byte, and the same result for every record.
+///
+/// TALLY_TEST_SEED and TALLY_TEST_ITERATIONS (batches) vary it.
+@Suite("Engine: a usage batch decided in two halves")
+struct UsageBatchHalvesTests {
+    static let now = SubscribeCommandTests.now
+    /// org_5 is registered but has no subscription; org_6 does not exist.
+    static let organizations = (0...6).map { "org_\($0)" }
+
+    /// Five organizations on Free (hard limits on calls, users, storage and dashboards) or
+    /// Professional. A fixed clock, so that two engines given the same commands write the same bytes.
+    static func engine(_ directory: TemporaryDirectory) async throws -> Engine {
+        let engine = try Engine(directory: directory.path, clock: { now })
+        try await engine.initializeDefaultPlans(at: now)
+        for (index, organization) in organizations.prefix(6).enumerated() {
+            try await engine.register(
+                OrganizationRegistration(id: organization, name: organization, billingEmail: "ap@\(organization).test", country: "US-NY", currency: .usd),
+                at: now)
+            guard index < 5 else { continue }
+            try await engine.subscribe(organization, to: index % 2 == 0 ? "free" : "professional", interval: .monthly, at: now)
+        }
+        // Earlier usage whose keys the batches retry and reuse.
+        for (index, organization) in organizations.prefix(5).enumerated() {
+            try await engine.recordUsage(UsageRecord(
+                organizationID: organization, metric: "api_calls", quantity: 10, userID: "usr_0", occurredAt: now.addingTimeInterval(30),
+                idempotencyKey: "k\(index)"))
+        }
+        return engine
+    }
+
+    /// Records that reach limits, retry and reuse keys (within the batch and from the log), come
+    /// before the subscription or too far after the log's clock, carry keys too long for the
+    /// log, meter what the plan does not, or name nobody.
+    static func batch(_ count: Int, round: Int, using random: inout SeededGenerator) -> [UsageRecord] {
+        let metrics = ["api_calls", "api_calls", "active_users", "storage_bytes", "dashboards", "compute_seconds"]
+        return (0..<count).map { _ in
+            let organization = Int.random(in: 0..<100, using: &random) < 90
+                ? organizations[Int.random(in: 0..<5, using: &random)] : organizations.randomElement(using: &random)!
+            let metric = metrics.randomElement(using: &random)!
+            let quantity: Int64 = switch Int.random(in: 0..<20, using: &random) {
+            case 0: -1
+            case 1..<4: 0
+            default: metric == "storage_bytes" ? Int64.random(in: 1...300_000_000, using: &random) : Int64.random(in: 1...900, using: &random)
+            }
+            var key = Bool.random(using: &random) ? "k\(Int.random(in: 0..<(40 + round * 40), using: &random))" : nil
+            if Int.random(in: 0..<60, using: &random) == 0 { key = String(repeating: "k", count: Bool.random(using: &random) ? 300 : 600) }
+            let offset = Int.random(in: 0..<50, using: &random) == 0 ? -3_600.0 : Double(60 + Int.random(in: 0..<86_400, using: &random))
+            return UsageRecord(
+                organizationID: organization, metric: metric, quantity: key == nil ? quantity : 7, userID: "usr_\(Int.random(in: 0..<6, using: &random))",
+                resourceID: "res_\(Int.random(in: 0..<3, using: &random))", occurredAt: now.addingTimeInterval(offset), idempotencyKey: key)
+        }
+    }
+
+    @Test("a batch appends exactly what its records appended one at a time would, whatever the split")
+    func sameAsOneAtATime() async throws {
+        let seed = TestEnvironment.seed()
+        print("UsageBatchHalvesTests: TALLY_TEST_SEED=\(seed)")
+        var random = SeededGenerator(seed: seed)
+        let (batchDirectory, singleDirectory) = (TemporaryDirectory(), TemporaryDirectory())
+        let batched = try await Self.engine(batchDirectory)
+        let single = try await Self.engine(singleDirectory)
+        var outcomes: [String: Int] = [:]
+        for round in 0..<TestEnvironment.iterations(default: 4) {
+            let batch = Self.batch(Int.random(in: UsageDecider.smallestSplitBatch...600, using: &random), round: round, using: &random)
+            let halves = try #require(UsageDecider.halves(of: batch))
+            let organizations = halves.indices.map { Set($0.map { batch[$0].organizationID }) }
+            #expect(organizations[0].isDisjoint(with: organizations[1]))
+
+            let together = try await batched.recordUsage(batch)
+            var alone: [Result<AppendReceipt, EngineError>] = []
+            for usage in batch { alone.append(contentsOf: try await single.recordUsage([usage])) }
+            // A key reused within the batch is refused with a message saying so; alone, the
+            // earlier record is already in the log. The refusal is the same.
+            let (a, b) = (together.map(Self.outcome), alone.map(Self.outcome))
+            let first = a.indices.first { $0 >= b.count || a[$0] != b[$0] }
+            #expect(a.count == b.count && first == nil, "record \(first ?? -1): \(first.map { a[$0] } ?? "") vs \(first.map { b[$0] } ?? "") (seed \(seed))")
+            let (batchHead, singleHead) = (try batched.log.head(), try single.log.head())
+            #expect(batchHead == singleHead, "the same events, byte for byte: round \(round) (seed \(seed))")
+            for result in together {
+                let kind = switch result {
+                case .success(let receipt): receipt.isDuplicate ? "retry" : "appended"
+                case .failure(.quotaExceeded): "quotaExceeded"
+                case .failure(.invalid): "invalid"
+                case .failure(.notFound): "notFound"
+                case .failure(.conflict): "conflict"
+                }
+                outcomes[kind, default: 0] += 1
+            }
+        }
+        // The batches exercised what the halves must keep apart: retries, refusals of every kind.
+        for kind in ["appended", "retry", "quotaExceeded", "invalid", "notFound", "conflict"] {
+            #expect(outcomes[kind, default: 0] > 0, "no \(kind) outcome: \(outcomes) (seed \(seed))")
+        }
+        let limits = try batched.log.events(from: 1, limit: 100_000).filter { $0.eventType.hasPrefix("quota.") }
+        #expect(!limits.isEmpty, "the batches crossed limits (seed \(seed))")
+        #expect(try batched.projections.flatDump(QuotasProjector.name) == single.projections.flatDump(QuotasProjector.name))
+    }
+
+    static func outcome(_ result: Result<AppendReceipt, EngineError>) -> String {
+        switch result {
+        case .success(let receipt): "\(receipt.sequence)\(receipt.isDuplicate ? " (duplicate)" : "")"
+        case .failure(.conflict): "conflict"
+        case .failure(let error): "\(error)"
+        }
+    }
+
+    @Test("organizations are spread so that both halves get about as many records")
+    func balancedHalves() throws {
+        let batch = (0..<1_000).map {
+            UsageRecord(organizationID: "org_\($0 % 500)", metric: "api_calls", quantity: 1, occurredAt: Self.now)
+        }
+        let halves = try #require(UsageDecider.halves(of: batch))
+        #expect(halves.indices.map(\.count) == [500, 500])
+        #expect(halves.indices[0].prefix(3) == [0, 2, 4] && halves.halfOfRecord.prefix(4) == [0, 1, 0, 1])
+    }
+
+    @Test("one organization's batch, or a small one, is decided on one thread and still right")
+    func unsplitBatches() async throws {
+        let directory = TemporaryDirectory()
+        let engine = try await Self.engine(directory)
+        let oneOrganization = (0..<200).map {
+            UsageRecord(organizationID: "org_1", metric: "api_calls", quantity: 5, userID: "usr_\($0 % 4)", occurredAt: Self.now.addingTimeInterval(Double(60 + $0)))
+        }
+        #expect(UsageDecider.halves(of: oneOrganization) == nil)
+        #expect(try await engine.recordUsage(oneOrganization).allSatisfy { (try? $0.get()) != nil })
+        #expect(try engine.quota(for: "org_1", metric: "api_calls", at: Self.now).usage == 10 + 1_000)
+    }
+}
