@@ -162,4 +162,27 @@ struct UsageTests {
         try engine.projections.rebuild(QuotasProjector.name)
         #expect(try engine.projections.flatDump(QuotasProjector.name) == before)
     }
+
+    @Test("a record the log would refuse (too far ahead of its clock, a key too long) is refused alone; the rest of its batch appends")
+    func logRulesRefuseOneRecord() async throws {
+        let directory = TemporaryDirectory()
+        let engine = try await Self.freeEngine(directory)
+        let head = try #require(try engine.log.head()).sequence
+        let results = try await engine.recordUsage([
+            Self.calls(1, key: "fine-1"),
+            Self.calls(1, at: Date().addingTimeInterval(3 * 86_400)),
+            Self.calls(1, key: String(repeating: "k", count: 600)),
+            Self.calls(1, key: String(repeating: "k", count: 300)),
+            Self.calls(1, key: "fine-2"),
+        ])
+        #expect((try? results[0].get()) != nil && (try? results[4].get()) != nil)
+        for (index, field) in [(1, "occurred_at"), (2, "idempotency_key"), (3, "idempotency_key")] {
+            guard case .failure(.invalid(let named, let rule)) = results[index] else {
+                Issue.record("record \(index): \(results[index])")
+                continue
+            }
+            #expect(named == field && !rule.isEmpty, "record \(index): \(rule)")
+        }
+        #expect(try engine.log.head()?.sequence == head + 2)
+    }
 }
