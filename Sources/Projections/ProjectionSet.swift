@@ -29,7 +29,7 @@ public final class ProjectionSet: AppendObserver {
     let projectors: [any Projector]
 
     /// The names of the attached projectors, in order.
-    public var names: [String] { projectors.map(\.name) }
+    public let names: [String]
     let stateDatabase: Database
     let eventsDatabase: Database
     /// Per projector name, per slot (0, 1): its databases by declared name.
@@ -71,10 +71,10 @@ public final class ProjectionSet: AppendObserver {
     }
 
     public init(environment: Environment, projectors: [any Projector]) throws {
-        var names = Set<String>()
+        var distinct = Set<String>()
         for projector in projectors {
             precondition(Self.isWellFormedName(projector.name), "projector names are 1 to 32 of a-z 0-9 _: \(projector.name)")
-            precondition(names.insert(projector.name).inserted, "two projectors are named \(projector.name)")
+            precondition(distinct.insert(projector.name).inserted, "two projectors are named \(projector.name)")
         }
         self.environment = environment
         self.projectors = projectors
@@ -90,6 +90,7 @@ public final class ProjectionSet: AppendObserver {
         }
         self.slots = slots
         slotsByIndex = projectors.map { slots[$0.name]! }
+        names = projectors.map(\.name)
         precondition(projectors.count <= 64, "at most 64 projectors")
         var readers: [String: UInt64] = [:]
         for (index, projector) in projectors.enumerated() {
@@ -208,16 +209,26 @@ public final class ProjectionSet: AppendObserver {
 
     /// Runs `body` with the live slot of projector `name`, in one read transaction.
     public func read<R>(_ name: String, _ body: (ProjectionReader) throws -> R) throws -> R {
-        precondition(slots[name] != nil, "no projector named \(name)")
-        return try environment.read { txn in try body(reader(name, in: txn)) }
+        let index = projectorIndex(name)
+        return try environment.read { txn in try body(reader(index, name, in: txn)) }
     }
 
     /// Projector `name`'s live slot inside an existing transaction, such as the one a deciding
     /// append reads through: what a command checks is exactly as current as the log.
     public func reader(_ name: String, in txn: Transaction) throws -> ProjectionReader {
-        guard let projectorSlots = slots[name] else { preconditionFailure("no projector named \(name)") }
+        try reader(projectorIndex(name), name, in: txn)
+    }
+
+    private func reader(_ index: Int, _ name: String, in txn: Transaction) throws -> ProjectionReader {
         let state = try Self.state(of: name, in: txn, stateDatabase) ?? .fresh
-        return ProjectionReader(transaction: txn, handles: projectorSlots[Int(state.slot)])
+        return ProjectionReader(transaction: txn, handles: slotsByIndex[index][Int(state.slot)])
+    }
+
+    /// Found by comparing names, not by hashing one: a quota check finds three projectors, and
+    /// hashing their names was a twelfth of it. Names are short, and a set holds a handful.
+    private func projectorIndex(_ name: String) -> Int {
+        if let index = names.firstIndex(of: name) { return index }
+        preconditionFailure("no projector named \(name)")
     }
 
     /// The last sequence folded into projector `name`, and the version that built it.

@@ -6,6 +6,7 @@
 //   verify   append EVENTS, then verify 5 times
 //   rebuild  append EVENTS, then rebuild a per-organization totals projection 3 times
 //   quota    one subscribed organization; EVENTS quota checks, reporting p50 and p99
+//   quota-tenants  the package benchmark's fixture (500 tenants, 20,000 usage events); EVENTS checks
 //   engine   500 tenants; EVENTS usage through the engine in batches of 1,000, then a
 //            rebuild of every read model, reporting both rates and the peak RSS
 //   engine-rebuild DIR   opens the engine left in DIR by `engine` (run with TALLY_BENCH_KEEP=1,
@@ -96,6 +97,21 @@ case "quota":
     }
     samples.sort()
     print("quota check: p50 \(samples[count / 2]) ns, p99 \(samples[count * 99 / 100]) ns")
+case "quota-tenants":
+    // The package benchmark's quota fixture: 500 tenants, 20,000 usage events.
+    let engine = try await EngineFixtures.engine("quota")
+    for batch in 0..<20 { _ = try await engine.recordUsage((0..<1_000).map { EngineFixtures.usage(batch * 1_000 + $0) }) }
+    var samples: [Int64] = []
+    samples.reserveCapacity(count)
+    for _ in 0..<count {
+        let began = ContinuousClock.now
+        let status = try engine.quota(for: "org_7", metric: "api_calls", at: EngineFixtures.start.addingTimeInterval(3_600))
+        let elapsed = ContinuousClock.now - began
+        precondition(status.usage > 0)
+        samples.append(elapsed.components.attoseconds / 1_000_000_000 + elapsed.components.seconds * 1_000_000_000)
+    }
+    samples.sort()
+    print("quota check, 500 tenants: p50 \(samples[count / 2]) ns, p99 \(samples[count * 99 / 100]) ns, p99.9 \(samples[count * 999 / 1000]) ns")
 case "engine":
     let engine = try await EngineFixtures.engine("engine")
     var batchTimes: [Double] = []  // seconds per batch, building the batch excluded
