@@ -55,7 +55,9 @@ struct AppendTransaction {
         var plans: [Plan] = []
         plans.reserveCapacity(events.count)
         var plannedSequence = nextSequence
-        var keysInRequest: [String: (index: Int, sequence: UInt64)] = [:]
+        // Keyed by the index key (organization and idempotency key), built once per event anyway.
+        var keysInRequest: [[UInt8]: (index: Int, sequence: UInt64)] = [:]
+        if events.count > 1 { keysInRequest.reserveCapacity(events.count) }
 
         for (index, event) in events.enumerated() {
             let draft = event.draft
@@ -64,8 +66,7 @@ struct AppendTransaction {
                 plannedSequence += 1
                 continue
             }
-            let requestKey = key + "\u{0}" + draft.organizationID
-            if let earlier = keysInRequest[requestKey] {
+            if let earlier = keysInRequest[indexKey] {
                 guard events[earlier.index].draft.hasSameContent(as: draft) else {
                     return .failure(.idempotencyConflict(organizationID: draft.organizationID, idempotencyKey: key, originalSequence: earlier.sequence))
                 }
@@ -79,7 +80,7 @@ struct AppendTransaction {
                 plans.append(.duplicate(of: original.sequence))
                 continue
             }
-            if events.count > 1 { keysInRequest[requestKey] = (index, plannedSequence) }
+            if events.count > 1 { keysInRequest[indexKey] = (index, plannedSequence) }
             plans.append(.append(idempotencyKey: indexKey))
             plannedSequence += 1
         }
