@@ -131,15 +131,18 @@ public final class ProjectionSet: AppendObserver {
         var states = try takeStates(in: txn)
         let decoded = interested & (interested &- 1) != 0 ? DecodedPayload() : nil  // more than one reader
         let writes = heldWrites(for: txn)
-        for (index, projector) in projectors.enumerated() {
+        // By index: an `any Projector` taken out of the array is copied (and retained), which
+        // for every projector and every event was a fiftieth of an append.
+        for index in projectors.indices {
             var state = states[index]
             guard state.checkpoint < sequence else { continue }
             if state.checkpoint + 1 < sequence {
                 try writes.flush(into: txn)  // the gap is folded straight into LMDB: no cell may stay
-                try fold(projector, slot: state.slot, from: state.checkpoint + 1, through: sequence - 1, in: txn)
+                try fold(projectors[index], slot: state.slot, from: state.checkpoint + 1, through: sequence - 1, in: txn)
             }
             let bit: UInt64 = 1 << UInt64(index)
             if interested & bit != 0 {
+                let projector = projectors[index]
                 let store = ProjectionStore(
                     transaction: txn, handles: slotsByIndex[index][Int(state.slot)], cache: holdsWrites[index] ? writes : nil, decoded: decoded)
                 let folded = try inPlace & bit != 0 && projector.applyInPlace(view!, to: store)
