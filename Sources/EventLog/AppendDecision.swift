@@ -69,13 +69,13 @@ public struct AppendDecision: ~Copyable {
         _ here: (borrowing AppendDecision) throws -> Here,
         _ there: @escaping @Sendable (borrowing AppendDecision) throws -> There
     ) throws -> (Here, There) {
-        guard let writer = unwrittenWriter, HelperThread.isAvailable else {
+        guard let writer = unwrittenWriter, HelperThreads.haveSecondCore else {
             return (try here(self), try there(self))
         }
         let context = HelperContext(
             head: head, environment: writer.environment, writer: writer.transaction, idempotencyIndex: idempotencyIndex, events: events,
             options: options, now: now)
-        let helper = HelperThread.start {
+        let helper = HelperThreads.start {
             try context.environment.read(besides: context.writer) { reader in
                 try there(AppendDecision(
                     head: context.head, transaction: reader, idempotencyIndex: context.idempotencyIndex, events: context.events,

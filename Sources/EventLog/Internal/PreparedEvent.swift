@@ -1,4 +1,5 @@
 import Foundation
+import LMDB
 import SwiftProtobuf
 
 /// A validated draft with its envelope bytes serialized as far as the caller can: everything
@@ -40,9 +41,9 @@ extension PreparedEvent {
     /// Prepares `drafts`, in order. On the writer thread, where every appender waits, a long
     /// run is split in two, the second half prepared on another core.
     static func preparing(_ drafts: [EventDraft], onWriterThread: Bool) -> [PreparedEvent] {
-        guard onWriterThread, drafts.count >= 256, HelperThread.isAvailable else { return drafts.map(PreparedEvent.init) }
+        guard onWriterThread, drafts.count >= 256, HelperThreads.haveSecondCore else { return drafts.map(PreparedEvent.init) }
         let middle = drafts.count / 2
-        let secondHalf = HelperThread.start { drafts[middle...].map(PreparedEvent.init) }
+        let secondHalf = HelperThreads.start { drafts[middle...].map(PreparedEvent.init) }
         var prepared = drafts[..<middle].map(PreparedEvent.init)
         prepared.reserveCapacity(drafts.count)
         switch secondHalf.result() {

@@ -1,7 +1,5 @@
-import Dispatch
 import Foundation
 import LMDB
-import Synchronization
 
 /// A rebuild's projectors in two lanes that fold each batch at the same time, on two cores:
 /// the batch's own thread, which reads and parses the log for both lanes (`RecordFeed`), and
@@ -59,7 +57,7 @@ final class RebuildLanes {
         } else {
             own = Array(targets.indices)
             // Nothing to split, or no core to split onto: one lane throughout.
-            balances = ProcessInfo.processInfo.activeProcessorCount >= 2 && targets.count >= 2
+            balances = HelperThreads.haveSecondCore && targets.count >= 2
         }
         measured = !balances
         keepRetainedCellsBounded()
@@ -181,24 +179,18 @@ final class RebuildLanes {
         // happens here before the helper starts; and if the helper stops early, the rest of its
         // run folds here too.
         let helperHere = try BatchFolder(helperTargets, slots: set.slots, in: txn, cache: helperCache, retaining: true, through: head)
-        let outcome = Mutex<Result<UInt64, any Error>?>(nil)
-        let done = DispatchSemaphore(value: 0)
         let feed = RecordFeed()
         let (environment, slots, events, limit) = (set.environment, set.slots, set.eventsDatabase, options.helperHeldBytesLimit)
         let (cache, journal) = (helperCache, helperJournal)
         let writer = WriterHandle(transaction: txn)
-        DispatchQueue.global(qos: .userInitiated).async {
-            let result = Result {
-                defer { feed.abandon() }
-                return try environment.read(besides: writer.transaction) { reader in
-                    var lane = BatchFolder(lane: helperTargets, slots: slots, reading: reader, cache: cache, journal: journal, through: head)
-                    lane.heldBytesLimit = limit
-                    lane.meter = helperMeter
-                    return try lane.fold(feed, through: last)
-                }
+        let helperLane = HelperThreads.start {
+            defer { feed.abandon() }
+            return try environment.read(besides: writer.transaction) { reader in
+                var lane = BatchFolder(lane: helperTargets, slots: slots, reading: reader, cache: cache, journal: journal, through: head)
+                lane.heldBytesLimit = limit
+                lane.meter = helperMeter
+                return try lane.fold(feed, through: last)
             }
-            outcome.withLock { $0 = result }
-            done.signal()
         }
         // This thread reads and parses the log once for both lanes, and writes its lane's
         // cells while the helper still folds: LMDB lets a write transaction write while a read
@@ -207,9 +199,9 @@ final class RebuildLanes {
             _ = try folder.fold(from: first, through: last, events: events, in: txn, feeding: feed)
             try folder.finish()
         }
-        done.wait()  // before anything can throw: the helper reads inside this transaction
+        let helperResult = helperLane.result()  // before anything can throw: the helper reads inside this transaction
         try ownResult.get()
-        let reached = try outcome.withLock { $0! }.get()
+        let reached = try helperResult.get()
         try helperCache.flush(into: txn, retaining: true)
         try helperJournal.write(into: txn)
         if reached < last {
