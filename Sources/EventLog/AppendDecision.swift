@@ -18,6 +18,9 @@ public struct AppendDecision: ~Copyable {
     /// What the decided drafts are validated against, and the clock reading of this commit.
     let options: EventLogOptions
     let now: Date
+    /// The idempotency index keys this decision found unused, which the append then need not
+    /// look up again: nothing is written between a decision and its append.
+    let unusedKeys = UnusedKeys()
 
     init(
         head: Checkpoint?, transaction: Transaction, idempotencyIndex: Database, events: Database, options: EventLogOptions, now: Date,
@@ -51,8 +54,10 @@ public struct AppendDecision: ~Copyable {
     /// organization the log would refuse, which no event can have used.
     public func sequence(ofIdempotencyKey key: String, organizationID: String) throws -> UInt64? {
         guard key.utf8.count <= EventDraft.maximumTextBytes, EventDraft.isWellFormedOrganizationID(organizationID) else { return nil }
-        return try transaction.value(forKey: LogKeys.idempotency(organizationID: organizationID, key: key), in: idempotencyIndex)
-            .flatMap { $0.withUnsafeBytes { SequenceKey(bytes: $0)?.sequence } }
+        let indexKey = LogKeys.idempotency(organizationID: organizationID, key: key)
+        let sequence = try transaction.value(forKey: indexKey, in: idempotencyIndex).flatMap { $0.withUnsafeBytes { SequenceKey(bytes: $0)?.sequence } }
+        if sequence == nil { unusedKeys.keys.insert(indexKey) }
+        return sequence
     }
 
     /// Runs `here` with this decision and `there` with another that sees exactly the same
@@ -77,15 +82,30 @@ public struct AppendDecision: ~Copyable {
             options: options, now: now)
         let helper = HelperThreads.start {
             try context.environment.read(besides: context.writer) { reader in
-                try there(AppendDecision(
+                let decision = AppendDecision(
                     head: context.head, transaction: reader, idempotencyIndex: context.idempotencyIndex, events: context.events,
-                    options: context.options, now: context.now, unwrittenWriter: nil))
+                    options: context.options, now: context.now, unwrittenWriter: nil)
+                return (try there(decision), UnusedKeysHandle(keys: decision.unusedKeys.keys))
             }
         }
         let hereResult = Result { try here(self) }
         let thereResult = helper.result()  // before anything can throw: the helper reads inside this transaction
-        return (try hereResult.get(), try thereResult.get())
+        let (thereValue, helperKeys) = try thereResult.get()
+        // The reader saw what the write transaction sees, so its findings hold for the append.
+        unusedKeys.keys.formUnion(helperKeys.keys)
+        return (try hereResult.get(), thereValue)
     }
+}
+
+/// Idempotency index keys a decision found unused. A class so that a borrowed decision can
+/// record them; only the thread running the decision touches it.
+final class UnusedKeys {
+    var keys: Set<[UInt8]> = []
+}
+
+/// The helper's unused keys, handed back to the writer thread once the helper is done with them.
+private struct UnusedKeysHandle: @unchecked Sendable {
+    let keys: Set<[UInt8]>
 }
 
 /// What the helper of `inParallel` needs. Sendable because: the helper only begins a read

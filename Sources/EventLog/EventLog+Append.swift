@@ -136,16 +136,17 @@ extension EventLog {
                     outcomes.append(try appender.append(events).mapError { $0 as any Error })
                 case .decide(let decide):
                     // The closure only reads; if it or its events fail, nothing was written.
-                    let decided: Result<[PreparedEvent], any Error> = Result {
+                    let decided: Result<([PreparedEvent], Set<[UInt8]>), any Error> = Result {
                         // Nothing appended yet: a reader begun beside `txn` sees what it sees.
                         let unwritten = appender.head?.sequence == firstHead ? (environment, txn) : nil
                         let decision = AppendDecision(
                             head: appender.head, transaction: txn, idempotencyIndex: databases.idempotency, events: databases.events,
                             options: options, now: now, unwrittenWriter: unwritten)
-                        return try prepare(decide(decision), now: now)
+                        return (try prepare(decide(decision), now: now), decision.unusedKeys.keys)
                     }
                     switch decided {
-                    case .success(let events): outcomes.append(try appender.append(events).mapError { $0 as any Error })
+                    case .success(let (events, unusedKeys)):
+                        outcomes.append(try appender.append(events, knownUnused: unusedKeys).mapError { $0 as any Error })
                     case .failure(let error): outcomes.append(.failure(error))
                     }
                 }

@@ -167,6 +167,32 @@ struct ObserverTests {
         }
     }
 
+    @Test("a key a decision found unused is appended once, however many racing decisions found it unused in their own commits")
+    func keysFoundUnusedStayUnique() async throws {
+        let directory = TemporaryDirectory()
+        let (log, _) = try CountingObserver.openLog(directory.path)
+        let gate = DispatchSemaphore(value: 0)
+        log.environment.submitToWriter { gate.wait() }  // so that the requests share commits
+        let receipts = await withTaskGroup(of: AppendReceipt?.self) { group in
+            for _ in 0..<60 {
+                group.addTask {
+                    try? await log.append { decision in
+                        // Each looks the key up (in its request's view) and appends it: the
+                        // append must still see the requests before it in the same commit.
+                        _ = try decision.sequence(ofIdempotencyKey: "shared", organizationID: "org_acme")
+                        return [TestLogs.usage(key: "shared")]
+                    }.first
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+            gate.signal()
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(receipts.count == 60 && receipts.allSatisfy { $0 != nil })
+        #expect(receipts.filter { $0?.isDuplicate == false }.count == 1)
+        #expect(try log.head()?.sequence == 1)
+    }
+
     @Test("a deciding request that throws or decides invalid events fails alone")
     func decisionFailuresAreIsolated() async throws {
         struct Refused: Error {}

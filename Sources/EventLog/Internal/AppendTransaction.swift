@@ -51,7 +51,10 @@ struct AppendTransaction {
 
     /// Appends `events` atomically. Returns the conflict as a failure, having written nothing;
     /// throws only storage and observer errors, which doom the whole transaction.
-    mutating func append(_ events: [PreparedEvent]) throws -> Result<[AppendReceipt], EventLogError> {
+    ///
+    /// `knownUnused`: index keys read as unused in this transaction since its last write (by
+    /// a deciding request's closure), which need no second lookup.
+    mutating func append(_ events: [PreparedEvent], knownUnused: Set<[UInt8]> = []) throws -> Result<[AppendReceipt], EventLogError> {
         var plans: [Plan] = []
         plans.reserveCapacity(events.count)
         var plannedSequence = nextSequence
@@ -73,7 +76,7 @@ struct AppendTransaction {
                 plans.append(.duplicate(of: earlier.sequence))
                 continue
             }
-            if let original = try existingEvent(forIdempotencyKey: indexKey) {
+            if !knownUnused.contains(indexKey), let original = try existingEvent(forIdempotencyKey: indexKey) {
                 guard original.envelope.eventType == draft.eventType, original.envelope.payload == draft.payload else {
                     return .failure(.idempotencyConflict(organizationID: draft.organizationID, idempotencyKey: key, originalSequence: original.sequence))
                 }
