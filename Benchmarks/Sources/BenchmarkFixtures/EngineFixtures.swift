@@ -37,12 +37,15 @@ public enum EngineFixtures {
 
     /// Usage number `number`: API calls spread round-robin over the tenants, each with 25
     /// active users and 100 dashboards (so the per-user and per-resource rollups see realistic
-    /// reuse), a millisecond apart, with an ascending idempotency key.
+    /// reuse), a millisecond apart, with an ascending idempotency key: zero-padded hex, as the
+    /// bare log's baseline has (`Fixtures.usage`). Until 2026-11-30 it was unpadded, which does
+    /// not sort in number order ("f" after "10"), so each commit inserted its keys all over
+    /// each tenant's range and dirtied about twice the index pages the baseline's did.
     public static func usage(_ number: Int) -> UsageRecord {
         let round = number / organizations
         return UsageRecord(
             organizationID: organization(number % organizations), metric: "api_calls", quantity: Int64(1 + number % 100),
             userID: "usr_\(round % 25)", resourceID: "dash_\(round % 100)",
-            occurredAt: start.addingTimeInterval(60 + Double(number) / 1_000), idempotencyKey: "evt_\(String(number, radix: 16))")
+            occurredAt: start.addingTimeInterval(60 + Double(number) / 1_000), idempotencyKey: "evt_\(String(number, radix: 16).leftPadded(to: 16))")
     }
 }
