@@ -42,7 +42,7 @@ struct UsageBatchHalvesTests {
     /// log, meter what the plan does not, or name nobody.
     static func batch(_ count: Int, round: Int, using random: inout SeededGenerator) -> [UsageRecord] {
         let metrics = ["api_calls", "api_calls", "active_users", "storage_bytes", "dashboards", "compute_seconds"]
-        return (0..<count).map { _ in
+        var records: [UsageRecord] = (0..<count).map { _ in
             let organization = Int.random(in: 0..<100, using: &random) < 90
                 ? organizations[Int.random(in: 0..<5, using: &random)] : organizations.randomElement(using: &random)!
             let metric = metrics.randomElement(using: &random)!
@@ -58,6 +58,17 @@ struct UsageBatchHalvesTests {
                 organizationID: organization, metric: metric, quantity: key == nil ? quantity : 7, userID: "usr_\(Int.random(in: 0..<6, using: &random))",
                 resourceID: "res_\(Int.random(in: 0..<3, using: &random))", occurredAt: now.addingTimeInterval(offset), idempotencyKey: key)
         }
+        // True retries, which random keys seldom make: of earlier records of the batch, and of
+        // the usage each organization recorded before the batches.
+        for index in stride(from: 19, to: records.count, by: 20) {
+            records[index] = records[Int.random(in: 0..<index, using: &random)]
+        }
+        for organization in 0..<5 {
+            records[Int.random(in: 0..<records.count, using: &random)] = UsageRecord(
+                organizationID: organizations[organization], metric: "api_calls", quantity: 10, userID: "usr_0",
+                occurredAt: now.addingTimeInterval(30), idempotencyKey: "k\(organization)")
+        }
+        return records
     }
 
     @Test("a batch appends exactly what its records appended one at a time would, whatever the split")
