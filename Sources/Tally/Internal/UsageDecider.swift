@@ -86,20 +86,8 @@ struct UsageDecider {
                 return .retry(of: sequence)
             }
         }
-        let (record, plan) = try subscription(of: usage.organizationID)
-        guard usage.occurredAt >= record.startedAt else {
-            throw EngineError.invalid(field: "occurred_at", rule: "is before the subscription of \(usage.organizationID) started (\(record.startedAt.formatted(.iso8601)))")
-        }
-        let key = CounterKey(organizationID: usage.organizationID, metric: usage.metric, periodStart: QuotaContext.periodStart(of: record, at: usage.occurredAt))
-        var context: QuotaContext
-        if let known = contexts[key] {
-            context = known
-        } else {
-            guard let terms = plan.metrics[usage.metric] else {
-                throw EngineError.invalid(field: "metric", rule: "plan \(record.subscription.planID) does not meter \(usage.metric)")
-            }
-            context = try QuotaContext(usage.organizationID, metric: usage.metric, periodStart: key.periodStart, terms: terms, quotas: quotas)
-        }
+        let key = try counterKey(for: usage)
+        var context = try contexts[key] ?? newContext(for: usage, periodStart: key.periodStart)
 
         var payload = Tally_V1_UsageRecorded()
         payload.metric = usage.metric
@@ -156,6 +144,25 @@ struct UsageDecider {
         do { _ = try Metric(usage.metric, aggregation: .sum) } catch { throw EngineError.invalid(field: "metric", rule: Engine.rule(of: error)) }
     }
 
+    /// The period the usage counts in, from the organization's subscription.
+    private mutating func counterKey(for usage: UsageRecord) throws -> CounterKey {
+        let (record, _) = try subscription(of: usage.organizationID)
+        guard usage.occurredAt >= record.startedAt else {
+            throw EngineError.invalid(field: "occurred_at", rule: "is before the subscription of \(usage.organizationID) started (\(record.startedAt.formatted(.iso8601)))")
+        }
+        return CounterKey(organizationID: usage.organizationID, metric: usage.metric, periodStart: QuotaContext.periodStart(of: record, at: usage.occurredAt))
+    }
+
+    /// The first record of a counter in this batch: the plan's terms and the stored counter.
+    private mutating func newContext(for usage: UsageRecord, periodStart: Date) throws -> QuotaContext {
+        let (record, plan) = try subscription(of: usage.organizationID)
+        guard let terms = plan.metrics[usage.metric] else {
+            throw EngineError.invalid(field: "metric", rule: "plan \(record.subscription.planID) does not meter \(usage.metric)")
+        }
+        return try QuotaContext(usage.organizationID, metric: usage.metric, periodStart: periodStart, terms: terms, quotas: quotas)
+    }
+
+    /// The organization's subscription and plan, looked up once per batch.
     private mutating func subscription(of organizationID: String) throws -> (SubscriptionRecord, Plan) {
         if let known = organizations[organizationID] { return known }
         let record = try QuotaContext.subscriptionAcceptingUsage(of: organizationID, in: subscriptions)
