@@ -69,7 +69,8 @@ public struct AppendDecision: ~Copyable {
     /// has written nothing, and since it holds LMDB's writer lock so nobody else can commit,
     /// that reader sees exactly what the write transaction sees. When an earlier request of
     /// the same group commit already appended events, which only the write transaction sees,
-    /// or the machine has one core, both closures run here, one after the other.
+    /// or the machine has one core, both closures run here, one after the other; and `there`
+    /// runs here too when every reader slot is taken.
     public func inParallel<Here, There: Sendable>(
         _ here: (borrowing AppendDecision) throws -> Here,
         _ there: @escaping @Sendable (borrowing AppendDecision) throws -> There
@@ -80,20 +81,28 @@ public struct AppendDecision: ~Copyable {
         let context = HelperContext(
             head: head, environment: writer.environment, writer: writer.transaction, idempotencyIndex: idempotencyIndex, events: events,
             options: options, now: now)
-        let helper = HelperThreads.start {
-            try context.environment.read(besides: context.writer) { reader in
-                let decision = AppendDecision(
-                    head: context.head, transaction: reader, idempotencyIndex: context.idempotencyIndex, events: context.events,
-                    options: context.options, now: context.now, unwrittenWriter: nil)
-                return (try there(decision), UnusedKeysHandle(keys: decision.unusedKeys.keys))
+        let helper = HelperThreads.start { () throws -> HelperOutcome<There> in
+            do {
+                return try context.environment.read(besides: context.writer) { reader in
+                    let decision = AppendDecision(
+                        head: context.head, transaction: reader, idempotencyIndex: context.idempotencyIndex, events: context.events,
+                        options: context.options, now: context.now, unwrittenWriter: nil)
+                    return .decided(try there(decision), UnusedKeysHandle(keys: decision.unusedKeys.keys))
+                }
+            } catch let error as LMDBError where error.code == .readersFull {
+                return .noReader  // every reader slot is taken: `there` has not run
             }
         }
         let hereResult = Result { try here(self) }
         let thereResult = helper.result()  // before anything can throw: the helper reads inside this transaction
-        let (thereValue, helperKeys) = try thereResult.get()
-        // The reader saw what the write transaction sees, so its findings hold for the append.
-        unusedKeys.keys.formUnion(helperKeys.keys)
-        return (try hereResult.get(), thereValue)
+        switch try thereResult.get() {
+        case .decided(let thereValue, let helperKeys):
+            // The reader saw what the write transaction sees, so its findings hold for the append.
+            unusedKeys.keys.formUnion(helperKeys.keys)
+            return (try hereResult.get(), thereValue)
+        case .noReader:
+            return (try hereResult.get(), try there(self))
+        }
     }
 }
 
@@ -101,6 +110,13 @@ public struct AppendDecision: ~Copyable {
 /// record them; only the thread running the decision touches it.
 final class UnusedKeys {
     var keys: Set<[UInt8]> = []
+}
+
+/// What the helper of `inParallel` came back with: its half decided, or no reader slot to
+/// decide it with (then the writer decides it too, rather than fail the request).
+private enum HelperOutcome<There: Sendable>: Sendable {
+    case decided(There, UnusedKeysHandle)
+    case noReader
 }
 
 /// The helper's unused keys, handed back to the writer thread once the helper is done with them.
