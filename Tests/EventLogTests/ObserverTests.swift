@@ -88,17 +88,21 @@ struct ObserverTests {
         #expect(try log.verify().isIntact)
     }
 
-    @Test("deciding appends are strongly consistent: 200 racing tasks, a quota of 100, exactly 100 appended")
-    func quotaRace() async throws {
-        struct QuotaExceeded: Error {}
-        let directory = TemporaryDirectory()
-        let (log, observer) = try CountingObserver.openLog(directory.path)
-        let results = await withTaskGroup(of: Bool.self) { group in
+    struct QuotaExceeded: Error {}
+
+    /// Runs 200 racing deciding appends of org_quota usage, each refused with `QuotaExceeded`
+    /// once `count` (what the decision reads) reaches 100; how many appended. `whileQueued`
+    /// runs once they are all started (to release a held writer, say).
+    static func race(
+        _ log: EventLog, whileQueued: () async -> Void = {},
+        count: @escaping @Sendable (borrowing AppendDecision) throws -> UInt64
+    ) async -> Int {
+        await withTaskGroup(of: Bool.self) { group in
             for task in 0..<200 {
                 group.addTask {
                     do {
                         _ = try await log.append { decision in
-                            guard try observer.count(of: "org_quota", in: decision.transaction) < 100 else { throw QuotaExceeded() }
+                            guard try count(decision) < 100 else { throw QuotaExceeded() }
                             return [TestLogs.usage(organization: "org_quota", key: "q\(task)")]
                         }
                         return true
@@ -110,16 +114,23 @@ struct ObserverTests {
                     }
                 }
             }
-            return await group.reduce(into: []) { $0.append($1) }
+            await whileQueued()
+            return await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
         }
-        #expect(results.filter { $0 }.count == 100)
+    }
+
+    @Test("deciding appends are strongly consistent: 200 racing tasks, a quota of 100, exactly 100 appended")
+    func quotaRace() async throws {
+        let directory = TemporaryDirectory()
+        let (log, observer) = try CountingObserver.openLog(directory.path)
+        let appended = await Self.race(log) { decision in try observer.count(of: "org_quota", in: decision.transaction) }
+        #expect(appended == 100)
         #expect(try log.head()?.sequence == 100)
         #expect(try log.environment.read { try observer.count(of: "org_quota", in: $0) } == 100)
     }
 
     @Test("a decision split in two sees the same data on both threads, also after earlier requests of its commit appended")
     func decisionInParallel() async throws {
-        struct QuotaExceeded: Error {}
         let directory = TemporaryDirectory()
         let (log, observer) = try CountingObserver.openLog(directory.path)
         _ = try log.appendSynchronously(TestLogs.usage(organization: "org_quota", key: "first"))
@@ -128,35 +139,20 @@ struct ObserverTests {
         log.environment.submitToWriter { gate.wait() }
         final class Splits: Sendable { let counts = Mutex<(parallel: Int, inPlace: Int)>((0, 0)) }
         let splits = Splits()
-        let appended = await withTaskGroup(of: Bool.self) { group in
-            for task in 0..<200 {
-                group.addTask {
-                    do {
-                        _ = try await log.append { decision in
-                            let head = decision.head?.sequence ?? 0
-                            let (here, there) = try decision.inParallel(
-                                { decision in (try observer.count(of: "org_quota", in: decision.transaction), pthread_self()) },
-                                { decision in
-                                    (try observer.count(of: "org_quota", in: decision.transaction), try decision.event(at: head) != nil, pthread_self())
-                                })
-                            #expect(here.0 == there.0, "both threads see the same count")
-                            #expect(there.1, "the helper sees the head, even one appended earlier in this commit")
-                            splits.counts.withLock { here.1 == there.2 ? ($0.inPlace += 1) : ($0.parallel += 1) }
-                            guard here.0 < 100 else { throw QuotaExceeded() }
-                            return [TestLogs.usage(organization: "org_quota", key: "p\(task)")]
-                        }
-                        return true
-                    } catch is QuotaExceeded {
-                        return false
-                    } catch {
-                        Issue.record("unexpected \(error)")
-                        return false
-                    }
-                }
-            }
+        let appended = await Self.race(log, whileQueued: {
             try? await Task.sleep(for: .milliseconds(200))
             gate.signal()
-            return await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+        }) { decision in
+            let head = decision.head?.sequence ?? 0
+            let (here, there) = try decision.inParallel(
+                { decision in (try observer.count(of: "org_quota", in: decision.transaction), pthread_self()) },
+                { decision in
+                    (try observer.count(of: "org_quota", in: decision.transaction), try decision.event(at: head) != nil, pthread_self())
+                })
+            #expect(here.0 == there.0, "both threads see the same count")
+            #expect(there.1, "the helper sees the head, even one appended earlier in this commit")
+            splits.counts.withLock { here.1 == there.2 ? ($0.inPlace += 1) : ($0.parallel += 1) }
+            return here.0
         }
         #expect(appended == 99)
         #expect(try log.environment.read { try observer.count(of: "org_quota", in: $0) } == 100)
