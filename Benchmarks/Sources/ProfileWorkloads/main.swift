@@ -33,6 +33,19 @@ func fill() {
     }
 }
 
+/// `count` timings of `check`, in nanoseconds, sorted.
+func sortedLatencies(_ check: () throws -> Void) rethrows -> [Int64] {
+    var samples: [Int64] = []
+    samples.reserveCapacity(count)
+    for _ in 0..<count {
+        let began = ContinuousClock.now
+        try check()
+        let elapsed = ContinuousClock.now - began
+        samples.append(elapsed.components.attoseconds / 1_000_000_000 + elapsed.components.seconds * 1_000_000_000)
+    }
+    return samples.sorted()
+}
+
 switch workload {
 case "append":
     let elapsed = clock.measure { fill() }
@@ -86,31 +99,19 @@ case "quota":
     try await engine.register(OrganizationRegistration(id: "org_q", name: "Q", billingEmail: "q@q.test", country: "US", currency: .usd), at: start)
     try await engine.subscribe("org_q", to: "free", interval: .monthly, at: start)
     try await engine.recordUsage(UsageRecord(organizationID: "org_q", metric: "api_calls", quantity: 5, occurredAt: start))
-    var samples: [Int64] = []
-    samples.reserveCapacity(count)
-    for _ in 0..<count {
-        let began = ContinuousClock.now
-        let status = try engine.quota(for: "org_q", metric: "api_calls", at: start)
-        let elapsed = ContinuousClock.now - began
-        precondition(status.usage == 5)
-        samples.append(elapsed.components.attoseconds / 1_000_000_000 + elapsed.components.seconds * 1_000_000_000)
+    let samples = try sortedLatencies {
+        let usage = try engine.quota(for: "org_q", metric: "api_calls", at: start).usage
+        precondition(usage == 5)
     }
-    samples.sort()
     print("quota check: p50 \(samples[count / 2]) ns, p99 \(samples[count * 99 / 100]) ns")
 case "quota-tenants":
     // The package benchmark's quota fixture: 500 tenants, 20,000 usage events.
     let engine = try await EngineFixtures.engine("quota")
     for batch in 0..<20 { _ = try await engine.recordUsage((0..<1_000).map { EngineFixtures.usage(batch * 1_000 + $0) }) }
-    var samples: [Int64] = []
-    samples.reserveCapacity(count)
-    for _ in 0..<count {
-        let began = ContinuousClock.now
-        let status = try engine.quota(for: "org_7", metric: "api_calls", at: EngineFixtures.start.addingTimeInterval(3_600))
-        let elapsed = ContinuousClock.now - began
-        precondition(status.usage > 0)
-        samples.append(elapsed.components.attoseconds / 1_000_000_000 + elapsed.components.seconds * 1_000_000_000)
+    let samples = try sortedLatencies {
+        let usage = try engine.quota(for: "org_7", metric: "api_calls", at: EngineFixtures.start.addingTimeInterval(3_600)).usage
+        precondition(usage > 0)
     }
-    samples.sort()
     print("quota check, 500 tenants: p50 \(samples[count / 2]) ns, p99 \(samples[count * 99 / 100]) ns, p99.9 \(samples[count * 999 / 1000]) ns")
 case "engine":
     let engine = try await EngineFixtures.engine("engine")
