@@ -30,11 +30,22 @@ final class DecodeCache<Value: Sendable>: Sendable {
         }
         if let cached { return cached }
         let value = try decode(bytes)
+        insert(Array(bytes), value, hash: key)
+        return value
+    }
+
+    /// Remembers that `bytes` decode to `value`: for a writer that has both at hand, having
+    /// just encoded the one from the other, so that the next read of them decodes nothing.
+    /// Only for a `value` that decoding `bytes` gives back exactly.
+    func remember(_ bytes: [UInt8], as value: Value) {
+        insert(bytes, value, hash: bytes.withUnsafeBytes { Self.hash($0) })
+    }
+
+    private func insert(_ bytes: [UInt8], _ value: Value, hash: UInt64) {
         entries.withLock { entries in
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            entries[key] = Entry(bytes: Array(bytes), value: value)  // a colliding record replaces the other
+            entries[hash] = Entry(bytes: bytes, value: value)  // a colliding record replaces the other
         }
-        return value
     }
 
     /// FNV-1a over 8-byte words in four independent lanes, then a final mix: only picks the

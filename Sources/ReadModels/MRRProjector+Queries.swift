@@ -28,7 +28,7 @@ extension MRRProjector {
         try reader.transaction.withCursor(on: reader.database("customers")) { cursor in
             var entry = try cursor.first()
             while let current = entry {
-                histories.append(try decoder.decode(CustomerHistory.self, from: Data(current.value)))
+                histories.append(try Self.historyRecords.decode(current.value))
                 entry = try cursor.next()
             }
         }
@@ -38,7 +38,7 @@ extension MRRProjector {
     public static func history(of organizationID: String, in reader: ProjectionReader) throws -> CustomerHistory? {
         try Array(organizationID.utf8).withUnsafeBytes { key in
             try reader.transaction.withValue(forKey: key, in: reader.database("customers")) { bytes in
-                try bytes.map { try decoder.decode(CustomerHistory.self, from: Data($0)) }
+                try bytes.map(Self.historyRecords.decode)
             }
         }
     }

@@ -49,9 +49,9 @@ public struct MRRProjector: Projector {
         let subscriptionID = try Tally_V1_SubscriptionReactivated(serializedBytes: event.payload).subscriptionID
         let key = Array(subscriptionID.utf8)
         let subscriptions = store.database("subscriptions")
-        let record = try store.value(forKey: key, in: subscriptions).map { try Self.decoder.decode(SubscriptionRecord.self, from: Data($0)) }
+        let record = try SubscriptionsProjector.records.value(forKey: key, in: subscriptions, store)
         guard let next = try SubscriptionsProjector.folding(record, event) else { return }
-        try store.put(Array(try Self.encoder.encode(next)), forKey: key, in: subscriptions)
+        try SubscriptionsProjector.records.put(next, forKey: key, in: subscriptions, store)
 
         var history = try Self.history(event.organizationID, store)
         if let trialOutcome = Self.trialOutcome(from: record?.subscription.status, to: next.subscription.status) {
@@ -113,12 +113,11 @@ public struct MRRProjector: Projector {
     // MARK: Storage
 
     private static func history(_ organizationID: String, _ store: ProjectionStore) throws -> CustomerHistory {
-        try store.value(forKey: Array(organizationID.utf8), in: store.database("customers"))
-            .map { try decoder.decode(CustomerHistory.self, from: Data($0)) } ?? CustomerHistory(organizationID: organizationID)
+        try historyRecords.value(forKey: Array(organizationID.utf8), in: store.database("customers"), store) ?? CustomerHistory(organizationID: organizationID)
     }
 
     private static func save(_ history: CustomerHistory, _ store: ProjectionStore) throws {
-        try store.put(Array(try encoder.encode(history)), forKey: Array(history.organizationID.utf8), in: store.database("customers"))
+        try historyRecords.put(history, forKey: Array(history.organizationID.utf8), in: store.database("customers"), store)
     }
 
     private static func addMovement(_ movement: MRRMovement, currency: String, day: Int32, _ store: ProjectionStore) throws {
@@ -149,11 +148,5 @@ public struct MRRProjector: Projector {
         return totals
     }
 
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
-    }()
-
-    static let decoder = JSONDecoder()
+    static let historyRecords = JSONRecords<CustomerHistory>()
 }

@@ -34,11 +34,11 @@ public struct SubscriptionsProjector: Projector {
         let key = Array(event.organizationID.utf8)
         let current = store.database("current")
         let due = store.database("due")
-        let record = try store.value(forKey: key, in: current).map { try Self.decoder.decode(SubscriptionRecord.self, from: Data($0)) }
+        let record = try Self.records.value(forKey: key, in: current, store)
         guard let next = try Self.folding(record, event) else { return }
         if let old = record?.nextChangeAt, old != next.nextChangeAt { try store.delete(key: Self.dueKey(old, key), in: due) }
         if let new = next.nextChangeAt { try store.put([], forKey: Self.dueKey(new, key), in: due) }
-        try store.put(Array(try Self.encoder.encode(next)), forKey: key, in: current)
+        try Self.records.put(next, forKey: key, in: current, store)
     }
 
     /// The record after one event: the projection's only rule, which `Engine.advance(to:)`
@@ -162,7 +162,7 @@ public struct SubscriptionsProjector: Projector {
     public static func current(of organizationID: String, in reader: ProjectionReader) throws -> SubscriptionRecord? {
         try Array(organizationID.utf8).withUnsafeBytes { key in
             try reader.transaction.withValue(forKey: key, in: reader.database("current")) { bytes in
-                try bytes.map { bytes in try cache.value(for: bytes) { try decoder.decode(SubscriptionRecord.self, from: Data($0)) } }
+                try bytes.map(records.decode)
             }
         }
     }
@@ -173,7 +173,7 @@ public struct SubscriptionsProjector: Projector {
         try reader.transaction.withCursor(on: reader.database("current")) { cursor in
             var entry = try cursor.first()
             while let current = entry {
-                records.append(try cache.value(for: current.value) { try decoder.decode(SubscriptionRecord.self, from: Data($0)) })
+                records.append(try Self.records.decode(current.value))
                 entry = try cursor.next()
             }
         }
@@ -181,15 +181,7 @@ public struct SubscriptionsProjector: Projector {
     }
 
     /// Decoding JSON dominated quota checks; records change rarely, checks are constant.
-    private static let cache = DecodeCache<SubscriptionRecord>()
-
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
-    }()
-
-    static let decoder = JSONDecoder()
+    static let records = JSONRecords<SubscriptionRecord>()
 }
 
 /// An organization's current (or last) subscription.

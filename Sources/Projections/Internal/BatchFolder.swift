@@ -133,7 +133,7 @@ struct BatchFolder {
                 if event == nil { event = try StoredEvent(record: record) }
                 try projectors[index].apply(event!, to: stores[index])
             }
-            meter?.add(index, since: start)
+            meter?.addSampled(index, since: start)
         }
     }
 
@@ -147,7 +147,6 @@ struct BatchFolder {
 
     private func fold(_ event: StoredEvent) throws {
         guard let readers = routes[event.eventType] else { return }
-        let meter = meter?.samplesNextEvent() == true ? meter : nil
         for index in readers {
             let start = meter == nil ? 0 : FoldCostMeter.now()
             try projectors[index].apply(event, to: stores[index])
