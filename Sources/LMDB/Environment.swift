@@ -142,6 +142,27 @@ public final class Environment: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` in a read-only transaction on a thread that this process's writer may wait
+    /// for (a rebuild lane folding the next batch while the writer commits this one). It sees
+    /// what was last committed, and holds the map in place until `body` returns: a resize
+    /// waits for it. It never waits itself (the writer may be waiting for it): while the map
+    /// is being resized, or once another process has grown it, it throws `.mapResized`
+    /// instead, and the caller must do without.
+    public func readWithoutWaiting<R>(_ body: (Transaction) throws -> R) throws -> R {
+        guard resizeLock.tryLockShared() else {
+            throw LMDBError(code: .mapResized, message: "the map is being resized", operation: "read without waiting")
+        }
+        defer { resizeLock.unlock() }
+        var txn: OpaquePointer?
+        try check(beginRead(reusing: true, &txn), "mdb_txn_begin(read without waiting)")
+        let transaction = Transaction(pointer: txn!)
+        defer {
+            transaction.isOpen = false
+            keepForReuse(txn!)
+        }
+        return try body(transaction)
+    }
+
     /// Runs `body` in a read-only transaction on the calling thread while `writer`, this
     /// process's write transaction, is open on another: a helper thread's view of what `writer`
     /// began from (no other transaction can commit while it is open), such as a rebuild lane's.

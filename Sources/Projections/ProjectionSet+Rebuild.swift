@@ -58,12 +58,13 @@ extension ProjectionSet {
 
         // Bulk: batches in their own transactions, up to the head as it was when each began.
         let lanes = RebuildLanes(targets, options: options)
+        defer { lanes.discardAhead() }
         var next: UInt64 = 1
         while true {
             let head = try currentHead()
             guard head >= next else { break }
             let last = min(head, next + UInt64(max(1, lanes.batchSize(batchSize))) - 1)
-            try lanes.fold(from: next, through: last, head: head, in: self)
+            try lanes.fold(from: next, through: last, head: head, batchSize: batchSize, in: self)
             // Memory must not grow with the log: let go of the pages this batch read.
             environment.releaseMappedPages()
             progress?(RebuildProgress(projector: label, folded: last, total: head))

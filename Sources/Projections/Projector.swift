@@ -24,7 +24,9 @@ public protocol Projector: Sendable {
     /// Called once the fold has reached `sequence`, or before a fold that will reach it before
     /// anyone reads the projection: at each append commit, with the log's new head; before
     /// each catch-up or snapshot fold, with the last sequence it will fold; before each rebuild
-    /// batch, with the head the rebuild will reach before its slots go live. For projections
+    /// batch, with the head the rebuild will reach before its slots go live (a batch that a
+    /// rebuild lane folds ahead, for the same head as the batch before it, is not told again:
+    /// telling a projector the same sequence twice must change nothing). For projections
     /// that defer part of their work (a journal merged in blocks), so that what they hold
     /// after `sequence` depends on the events up to it only, never on how they were batched.
     /// Does nothing by default.
@@ -68,6 +70,9 @@ public final class ProjectionStore {
     public let lastSequence: UInt64?
     /// A rebuild lane's journal entries, held for the batch's thread to write.
     private let journalBuffer: JournalBuffer?
+    /// A lane folding the next batch ahead: the previous batch's cells, read where `cache`
+    /// lacks a key and before `reads`, which sees only what was committed before that batch.
+    private let previousBatch: WriteBackCache?
 
     init(
         transaction: WriteTransaction, handles: DatabaseHandles, cache: WriteBackCache? = nil, decoded: DecodedPayload? = nil,
@@ -80,11 +85,15 @@ public final class ProjectionStore {
         self.decoded = decoded
         self.lastSequence = lastSequence
         journalBuffer = nil
+        previousBatch = nil
     }
 
-    /// A store for a rebuild lane: reads through `reads` where `cache` lacks a key, holds
-    /// every write in `cache` or `journal`.
-    init(lane reads: Transaction, handles: DatabaseHandles, cache: WriteBackCache, journal: JournalBuffer, decoded: DecodedPayload, lastSequence: UInt64) {
+    /// A store for a rebuild lane: reads through `reads` where `cache` (then `previousBatch`,
+    /// when given) lacks a key, holds every write in `cache` or `journal`.
+    init(
+        lane reads: Transaction, handles: DatabaseHandles, cache: WriteBackCache, previousBatch: WriteBackCache?, journal: JournalBuffer,
+        decoded: DecodedPayload, lastSequence: UInt64
+    ) {
         transaction = nil
         self.reads = reads
         self.handles = handles
@@ -92,6 +101,7 @@ public final class ProjectionStore {
         self.decoded = decoded
         self.lastSequence = lastSequence
         journalBuffer = journal
+        self.previousBatch = previousBatch
     }
 
     /// The transaction for a write the cache does not take. In a lane only a key LMDB refuses
@@ -148,7 +158,21 @@ public final class ProjectionStore {
             case .absent: break
             }
         }
-        return try reads.withValue(forKey: key, in: database, body)
+        return try body(try stored(key, in: database))
+    }
+
+    /// What LMDB holds under `key`, as this fold sees it: a lane folding ahead looks in the
+    /// previous batch's cells first. Valid until the next write (LMDB is not written by a fold
+    /// until its flush, and the previous batch's cells do not change).
+    private func stored(_ key: UnsafeRawBufferPointer, in database: Database) throws -> UnsafeRawBufferPointer? {
+        if let previousBatch {
+            switch previousBatch.lookup(key, in: database) {
+            case .value(let bytes): return bytes
+            case .deleted: return nil
+            case .absent: break
+            }
+        }
+        return try reads.withValue(forKey: key, in: database) { $0 }
     }
 
     public func put(_ value: [UInt8], forKey key: [UInt8], in database: Database) throws {
@@ -207,9 +231,7 @@ public final class ProjectionStore {
         _ body: (_ old: UnsafeRawBufferPointer?, _ new: UnsafeMutableRawBufferPointer) throws -> Int
     ) throws {
         if let cache = cache(for: key) {
-            try cache.update(upTo: maximumCount, forKey: key, in: database, stored: {
-                try reads.withValue(forKey: key, in: database) { $0 }  // valid: LMDB is not written until the flush
-            }, body)
+            try cache.update(upTo: maximumCount, forKey: key, in: database, stored: { try stored(key, in: database) }, body)
             return
         }
         // The new value is built aside while the old one is valid, then stored: the put may move the old.

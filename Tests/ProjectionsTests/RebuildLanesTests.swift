@@ -151,8 +151,57 @@ struct RebuildLanesTests {
         }
         let incremental = try Self.dumps(projections)
         let growthsBefore = log.environment.mapGrowths
-        try projections.rebuild(projections.names, batchSize: 40, lanes: .init(helper: ["wide_counters"]))
+        let lanes = try #require(try projections.rebuild(projections.names, batchSize: 40, lanes: .init(helper: ["wide_counters"])))
         #expect(log.environment.mapGrowths > growthsBefore, "the rebuild must have retried a batch for this test to mean anything")
+        #expect(lanes.aheadsDiscarded > 0, "a retried batch discards the fold ahead it began")
+        #expect(lanes.aheadsAdopted > 0)
         #expect(try Self.dumps(projections) == incremental)
+    }
+
+    @Test("the helper folds each next batch ahead while the batch's thread commits: the bytes are those kept event by event")
+    func foldsAhead() throws {
+        let seed = TestEnvironment.seed()
+        var random = SeededGenerator(seed: seed)
+        let directory = Fixture.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (log, projections) = try Fixture.open(directory, projectors: [UsageTotals(), KeyValueChurn(), OtherCounts(name: "other")], mapSize: 1 << 26)
+        for _ in 0..<TestEnvironment.iterations(default: 40) {
+            let batch = (0..<Int.random(in: 1...80, using: &random)).map { _ in
+                Int.random(in: 0..<5, using: &random) == 0
+                    ? Fixture.other("org_\(Int.random(in: 0..<6, using: &random))")
+                    : Fixture.usage("org_\(Int.random(in: 0..<6, using: &random))", Int.random(in: 0..<10_000, using: &random), day: Int.random(in: 0..<4, using: &random))
+            }
+            _ = try log.appendSynchronously(contentsOf: batch)
+        }
+        let incremental = try Self.dumps(projections)
+        for (helper, batchSize) in [(["kv_churn"], 53), (["usage_totals", "other"], 11), (["usage_totals", "kv_churn"], 200)] {
+            let lanes = try #require(try projections.rebuild(projections.names, batchSize: batchSize, lanes: .init(helper: Set(helper))))
+            #expect(lanes.aheadsAdopted > 0, "helper \(helper), batch \(batchSize)")
+            #expect(lanes.aheadsDiscarded == 0, "helper \(helper), batch \(batchSize)")
+            #expect(try Self.dumps(projections) == incremental, "helper \(helper), batch \(batchSize), seed \(seed)")
+        }
+    }
+
+    @Test("events appended while a rebuild runs move its head: the batch folded ahead for the old head is discarded, the bytes stay right")
+    func headMovesDuringRebuild() throws {
+        let directory = Fixture.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (log, projections) = try Fixture.open(directory, projectors: [UsageTotals(), KeyValueChurn()], mapSize: 1 << 26)
+        _ = try log.appendSynchronously(contentsOf: (0..<2_000).map { Fixture.usage("org_\($0 % 5)", $0, day: $0 % 3) })
+        var appended = 0
+        let lanes = try #require(
+            try projections.rebuild(projections.names, batchSize: 300, lanes: .init(helper: ["kv_churn"])) { _ in
+                // Between batches, while the helper folds the next one ahead.
+                guard appended < 4 else { return }
+                appended += 1
+                _ = try? log.appendSynchronously(contentsOf: (0..<7).map { Fixture.usage("org_\($0 % 5)", 50_000 + appended * 10 + $0) })
+            })
+        #expect(appended == 4)
+        #expect(lanes.aheadsDiscarded >= 1, "adopted \(lanes.aheadsAdopted), discarded \(lanes.aheadsDiscarded)")
+        #expect(lanes.aheadsAdopted >= 1)
+        // What the rebuild switched in equals the whole log, appends included, folded in one lane.
+        let rebuilt = try Self.dumps(projections)
+        try projections.rebuild(projections.names, batchSize: 100_000, lanes: .init(helper: []))
+        #expect(rebuilt == (try Self.dumps(projections)))
     }
 }

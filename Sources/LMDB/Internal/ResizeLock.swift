@@ -25,6 +25,8 @@ final class ResizeLock: @unchecked Sendable {  // pthread_rwlock_t is thread-saf
     }
 
     @inline(__always) func lockShared() { pthread_rwlock_rdlock(lock) }
+    /// Takes the lock shared only if that needs no wait (no resize holds it); true if taken.
+    @inline(__always) func tryLockShared() -> Bool { pthread_rwlock_tryrdlock(lock) == 0 }
     @inline(__always) func lockExclusive() { pthread_rwlock_wrlock(lock) }
     @inline(__always) func unlock() { pthread_rwlock_unlock(lock) }
 }

@@ -46,15 +46,17 @@ struct BatchFolder {
     }
 
     /// A lane's folder: every target's databases must be held in `cache` (none duplicate-sorted).
+    /// A lane folding the next batch ahead reads `previousBatch`'s cells before `txn`.
     init(
         lane targets: [(projector: any Projector, slot: UInt8)], slots: [String: [DatabaseHandles]], reading txn: Transaction,
-        cache: WriteBackCache, journal: JournalBuffer, through last: UInt64
+        cache: WriteBackCache, previousBatch: WriteBackCache? = nil, journal: JournalBuffer, through last: UInt64
     ) {
         let decoded = DecodedPayload()
         let stores = targets.map { target in
             precondition(target.projector.writesCanBeHeld, "a rebuild lane holds every write in its cache")
             return ProjectionStore(
-                lane: txn, handles: slots[target.projector.name]![Int(target.slot)], cache: cache, journal: journal, decoded: decoded, lastSequence: last)
+                lane: txn, handles: slots[target.projector.name]![Int(target.slot)], cache: cache, previousBatch: previousBatch, journal: journal,
+                decoded: decoded, lastSequence: last)
         }
         self.init(targets.map(\.projector), stores: stores, cache: cache, retaining: true, transaction: nil)
     }

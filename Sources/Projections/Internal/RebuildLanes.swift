@@ -10,6 +10,10 @@ import LMDB
 /// thread writes once both lanes are done. Each projector still folds every event in order, on
 /// one thread at a time, so the bytes are those of a single lane (the rebuild tests compare).
 ///
+/// Once a batch's helper lane is done, the helper goes on to fold the next batch ahead
+/// (`FoldAhead`) while the batch's thread writes both lanes' cells and commits, which used to
+/// leave the helper idle for a third of each batch or more.
+///
 /// Who takes the helper's lane is a matter of speed only. Every batch times each projector on
 /// a sample of events, and the projectors are split so that the lanes' times are about even
 /// (largest first, each to the lighter lane, the helper's on a tie: the batch's thread also
@@ -43,8 +47,17 @@ final class RebuildLanes {
     private var measuringBatchesRun = 0
     private var lastProposal: [Int]?
     private let ownCache = WriteBackCache()
-    private let helperCache = WriteBackCache()
-    private let helperJournal = JournalBuffer()
+    /// The helper lane's cells and journal entries, in two sets: while the batch's thread
+    /// writes one batch's and commits, the helper folds the next batch into the other
+    /// (`FoldAhead`). `turn` is the current batch's.
+    private let helperCaches = [WriteBackCache(), WriteBackCache()]
+    private let helperJournals = [JournalBuffer(), JournalBuffer()]
+    private var turn = 0
+    /// The helper's fold of the next batch, begun once it had folded this one.
+    private var ahead: FoldAhead?
+    /// Batches the helper folded ahead that were used, and that were not (for tests and reports).
+    private(set) var aheadsAdopted = 0
+    private(set) var aheadsDiscarded = 0
 
     init(_ targets: [(projector: any Projector, slot: UInt8)], options: Options = .automatic) {
         self.targets = targets
@@ -67,7 +80,7 @@ final class RebuildLanes {
     /// with the lanes (a rebuild's peak is bounded, docs/PERFORMANCE.md).
     private func keepRetainedCellsBounded() {
         ownCache.retainedBytes = helper.isEmpty ? 64 << 20 : 32 << 20
-        helperCache.retainedBytes = 32 << 20
+        for cache in helperCaches { cache.retainedBytes = 32 << 20 }
     }
 
     /// The projectors in the helper's lane, by name (for tests and reports).
@@ -82,20 +95,32 @@ final class RebuildLanes {
     /// `head`: where the rebuild will have folded to before its slots go live (the log's head
     /// as this batch began), told to the projectors as the end of the run: no one reads the
     /// slots in between, so what they defer past each batch need not be settled batch by batch.
-    func fold(from first: UInt64, through last: UInt64, head: UInt64, in set: ProjectionSet) throws {
+    /// `batchSize`: the rebuild's, so that the helper may fold the next batch ahead.
+    func fold(from first: UInt64, through last: UInt64, head: UInt64, batchSize: Int, in set: ProjectionSet) throws {
         var meters: (own: FoldCostMeter, helper: FoldCostMeter)?
         var attempts = 0
-        try set.environment.write { txn in
-            attempts += 1
-            if attempts > 1 {
-                // A retry (the map grew): the aborted attempt's cells never reached LMDB.
-                ownCache.reset()
-                helperCache.reset()
-                helperJournal.reset()
+        // The batch after this one, if the head stays where it is: what the helper folds ahead.
+        let next = measured && last < head ? (last + 1)...min(head, last + UInt64(max(1, batchSize))) : nil
+        var foldsAhead = false
+        do {
+            try set.environment.write { txn in
+                attempts += 1
+                if attempts > 1 {
+                    // A retry (the map grew): the aborted attempt's cells never reached LMDB,
+                    // and what the helper folded ahead from them is void.
+                    discardAhead()
+                    ownCache.reset()
+                    for cache in helperCaches { cache.reset() }
+                    for journal in helperJournals { journal.reset() }
+                }
+                if balances { meters = (FoldCostMeter(projectors: own.count), FoldCostMeter(projectors: helper.count)) }
+                foldsAhead = try fold(from: first, through: last, head: head, in: txn, set, meters: &meters, next: next)
             }
-            if balances { meters = (FoldCostMeter(projectors: own.count), FoldCostMeter(projectors: helper.count)) }
-            try fold(from: first, through: last, head: head, in: txn, set, meters: meters)
+        } catch {
+            discardAhead()
+            throw error
         }
+        if foldsAhead { turn ^= 1 }
         guard let meters else { return }
         var costs = [UInt64](repeating: 0, count: targets.count)
         for (position, index) in own.enumerated() { costs[index] = meters.own.nanoseconds[position] }
@@ -131,12 +156,14 @@ final class RebuildLanes {
             max(lanes.own.reduce(0) { $0 + costs[$1] }, lanes.helper.reduce(0) { $0 + costs[$1] })
         }
         guard slower(proposed) * 10 <= slower((own, helper)) * 9 else { return }
+        // What the helper folds ahead was folded with the old split.
+        discardAhead()
         (own, helper) = proposed
         splits.append(helperNames)
         // A projector's clean cells live in its lane's cache: a moved one would leave stale
-        // copies behind. Both start empty (LMDB holds everything after each batch).
+        // copies behind. All start empty (LMDB holds everything after each batch).
         ownCache.reset()
-        helperCache.reset()
+        for cache in helperCaches { cache.reset() }
         keepRetainedCellsBounded()
     }
 
@@ -163,52 +190,161 @@ final class RebuildLanes {
         return (own.sorted(), helper.sorted())
     }
 
+    /// Folds the batch in `txn`, both lanes at once; returns whether the helper went on to
+    /// fold batch `next` ahead (in the other cache) while this thread writes and commits.
     private func fold(
         from first: UInt64, through last: UInt64, head: UInt64, in txn: WriteTransaction, _ set: ProjectionSet,
-        meters: (own: FoldCostMeter, helper: FoldCostMeter)?
-    ) throws {
+        meters: inout (own: FoldCostMeter, helper: FoldCostMeter)?, next: ClosedRange<UInt64>?
+    ) throws -> Bool {
         var folder = try BatchFolder(own.map { targets[$0] }, slots: set.slots, in: txn, cache: ownCache, retaining: true, through: head)
         folder.meter = meters?.own
-        let helperMeter = meters?.helper
         guard !helper.isEmpty else {
             _ = try folder.fold(from: first, through: last, events: set.eventsDatabase, in: txn)
-            return try folder.finish()
+            try folder.finish()
+            return false
         }
         let helperTargets = helper.map { targets[$0] }
-        // The helper's projectors on this thread: settling may drain journals, a write, so it
-        // happens here before the helper starts; and if the helper stops early, the rest of its
-        // run folds here too.
-        let helperHere = try BatchFolder(helperTargets, slots: set.slots, in: txn, cache: helperCache, retaining: true, through: head)
-        let feed = RecordFeed()
-        let (environment, slots, events, limit) = (set.environment, set.slots, set.eventsDatabase, options.helperHeldBytesLimit)
-        let (cache, journal) = (helperCache, helperJournal)
-        let writer = WriterHandle(transaction: txn)
-        let helperLane = HelperThreads.start {
-            defer { feed.abandon() }
-            return try environment.read(besides: writer.transaction) { reader in
-                var lane = BatchFolder(lane: helperTargets, slots: slots, reading: reader, cache: cache, journal: journal, through: head)
-                lane.heldBytesLimit = limit
-                lane.meter = helperMeter
-                return try lane.fold(feed, through: last)
+        let (cache, journal) = (helperCaches[turn], helperJournals[turn])
+        let events = set.eventsDatabase
+        let helperLane: HelperThreads.Handle<UInt64>
+        let ownResult: Result<Void, any Error>
+        var helperHere: BatchFolder?
+        let adopted = takeAhead(first: first, last: last, head: head)
+        if let adopted {
+            // The helper has been folding this batch since the last one was written: this
+            // thread reads the log for its own lane only. (The helper's projectors were told
+            // this head before an earlier batch; telling them again changes nothing.)
+            helperLane = adopted.lane
+            if let meter = adopted.meter { meters?.helper = meter }
+            ownResult = Result {
+                _ = try folder.fold(from: first, through: last, events: events, in: txn)
+                try folder.finish()
             }
-        }
-        // This thread reads and parses the log once for both lanes, and writes its lane's
-        // cells while the helper still folds: LMDB lets a write transaction write while a read
-        // transaction reads.
-        let ownResult = Result {
-            _ = try folder.fold(from: first, through: last, events: events, in: txn, feeding: feed)
-            try folder.finish()
+        } else {
+            // The helper's projectors on this thread first: settling may drain journals, a
+            // write, so it happens before the helper starts.
+            helperHere = try BatchFolder(helperTargets, slots: set.slots, in: txn, cache: cache, retaining: true, through: head)
+            let feed = RecordFeed()
+            let (environment, slots, limit) = (set.environment, set.slots, options.helperHeldBytesLimit)
+            let writer = WriterHandle(transaction: txn)
+            let helperMeter = meters?.helper
+            helperLane = HelperThreads.start {
+                defer { feed.abandon() }
+                return try environment.read(besides: writer.transaction) { reader in
+                    var lane = BatchFolder(lane: helperTargets, slots: slots, reading: reader, cache: cache, journal: journal, through: head)
+                    lane.heldBytesLimit = limit
+                    lane.meter = helperMeter
+                    return try lane.fold(feed, through: last)
+                }
+            }
+            // This thread reads and parses the log once for both lanes, and writes its lane's
+            // cells while the helper still folds: LMDB lets a write transaction write while a
+            // read transaction reads.
+            ownResult = Result {
+                _ = try folder.fold(from: first, through: last, events: events, in: txn, feeding: feed)
+                try folder.finish()
+            }
         }
         let helperResult = helperLane.result()  // before anything can throw: the helper reads inside this transaction
         try ownResult.get()
-        let reached = try helperResult.get()
-        try helperCache.flush(into: txn, retaining: true)
-        try helperJournal.write(into: txn)
+        let reached: UInt64
+        switch helperResult {
+        case .success(let folded): reached = folded
+        case .failure where adopted != nil:
+            // Folding ahead failed (no reader slot, the map grown by another process, or the
+            // error a projector will throw again here): its lane folds here, from scratch.
+            (aheadsAdopted, aheadsDiscarded) = (aheadsAdopted - 1, aheadsDiscarded + 1)
+            cache.reset()
+            journal.reset()
+            reached = first - 1
+        case .failure(let error): throw error
+        }
+        // The helper's cells of this batch are complete: it may fold the next batch on top of
+        // them while this thread writes them and commits.
+        let foldsAhead = reached == last && next != nil && startAhead(next!, head: head, on: cache, set, metered: meters != nil)
+        try cache.flush(into: txn, retaining: true, keepingAll: foldsAhead)
+        try journal.write(into: txn)
         if reached < last {
             // The helper's cache reached its bound: the rest of its run folds here.
-            _ = try helperHere.fold(from: reached + 1, through: last, events: events, in: txn)
-            try helperHere.finish()
+            let here = try helperHere ?? BatchFolder(helperTargets, slots: set.slots, in: txn, cache: cache, retaining: true, through: head)
+            _ = try here.fold(from: reached + 1, through: last, events: events, in: txn)
+            try here.finish()
         }
+        return foldsAhead
+    }
+
+    // MARK: Folding ahead
+
+    /// The helper's fold of the batch after the current one, begun as soon as it had folded
+    /// the current one: while the batch's thread writes that batch's cells and commits (a
+    /// third of its time or more, when the helper used to wait), the helper folds on. It reads
+    /// the current batch's cells from their cache, which nothing changes until the next batch
+    /// begins (the flush only marks them written), and the rest through a read transaction of
+    /// its own, which sees what was committed before the current batch: together, exactly what
+    /// the next batch's write transaction will see of the helper's databases. Its cells and
+    /// journal entries go to the other cache and journal. The next batch adopts it only if it
+    /// is the same batch (same first and last sequence, same head) folded with the same
+    /// split; otherwise, as after any failure, it is discarded and that batch folds as usual.
+    private struct FoldAhead {
+        let first: UInt64
+        let last: UInt64
+        let head: UInt64
+        let helper: [Int]
+        let lane: HelperThreads.Handle<UInt64>
+        let meter: FoldCostMeter?
+        let cache: WriteBackCache
+        let journal: JournalBuffer
+
+        /// Waits for it to end, then forgets what it folded.
+        func discard() {
+            _ = lane.result()
+            cache.reset()
+            journal.reset()
+        }
+    }
+
+    /// Starts the helper on `batch`, on top of `current`'s cells; false if it cannot begin
+    /// (the other cache is still read, or there is no second core).
+    private func startAhead(_ batch: ClosedRange<UInt64>, head: UInt64, on current: WriteBackCache, _ set: ProjectionSet, metered: Bool) -> Bool {
+        guard ahead == nil, HelperThreads.haveSecondCore else { return false }
+        let (cache, journal) = (helperCaches[turn ^ 1], helperJournals[turn ^ 1])
+        // It may hold cells older than the current batch's, which its lookups would find first.
+        cache.reset()
+        journal.reset()
+        let helperTargets = helper.map { targets[$0] }
+        let (environment, slots, events, limit) = (set.environment, set.slots, set.eventsDatabase, options.helperHeldBytesLimit)
+        let meter = metered ? FoldCostMeter(projectors: helper.count) : nil
+        let lane = HelperThreads.start {
+            try environment.readWithoutWaiting { reader in
+                var lane = BatchFolder(lane: helperTargets, slots: slots, reading: reader, cache: cache, previousBatch: current, journal: journal, through: head)
+                lane.heldBytesLimit = limit
+                lane.meter = meter
+                return try lane.fold(from: batch.lowerBound, through: batch.upperBound, events: events, in: reader)
+            }
+        }
+        ahead = FoldAhead(first: batch.lowerBound, last: batch.upperBound, head: head, helper: helper, lane: lane, meter: meter, cache: cache, journal: journal)
+        return true
+    }
+
+    /// The fold ahead, if it is this batch's and went well; otherwise discards it.
+    private func takeAhead(first: UInt64, last: UInt64, head: UInt64) -> FoldAhead? {
+        guard let pending = ahead else { return nil }
+        ahead = nil
+        guard pending.first == first, pending.last == last, pending.head == head, pending.helper == helper else {
+            pending.discard()
+            aheadsDiscarded += 1
+            return nil
+        }
+        aheadsAdopted += 1
+        return pending
+    }
+
+    /// Waits for the helper's fold ahead, if any, and forgets what it folded.
+    func discardAhead() {
+        guard let pending = ahead else { return }
+        ahead = nil
+        pending.discard()
+        aheadsDiscarded += 1
     }
 }
 

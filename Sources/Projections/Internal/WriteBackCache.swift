@@ -138,8 +138,9 @@ final class WriteBackCache: @unchecked Sendable {
     /// or, `retaining` them, keeps them as clean copies of what LMDB now holds: the next
     /// transaction may read them instead of LMDB, but only if this one commits and nothing
     /// else writes these databases in between (a rebuild's own slot); otherwise `reset()`.
-    /// Past `retainedBytes` it forgets them anyway.
-    func flush(into transaction: WriteTransaction, retaining: Bool = false) throws {
+    /// Past `retainedBytes` it forgets them anyway, unless `keepingAll` (another thread reads
+    /// them meanwhile: a rebuild lane folding the next batch ahead), when only `reset()` does.
+    func flush(into transaction: WriteTransaction, retaining: Bool = false, keepingAll: Bool = false) throws {
         guard count > 0 else { return }
         let arena = self.arena
         func key(_ entry: Int) -> UnsafeRawBufferPointer {
@@ -183,7 +184,7 @@ final class WriteBackCache: @unchecked Sendable {
         }
         dirtyEntries.removeAll(keepingCapacity: true)
         // What may be read back later is bounded; past that the next reads go to LMDB.
-        if !retaining || byteCount > retainedBytes { reset() }
+        if !keepingAll && (!retaining || byteCount > retainedBytes) { reset() }
     }
 
     /// The most clean cells a flush keeps (a rebuild's two lanes keep half each).
