@@ -19,7 +19,7 @@ struct RebuildCommand: AsyncParsableCommand {
 
     @OptionGroup var storage: DataDirectoryOptions
 
-    @Option(help: "One read model: catalog, subscriptions, quotas, usage_rollups, invoices or revenue (default: all).")
+    @Option(help: "One read model: catalog, subscriptions, quotas, usage_rollups, invoices, revenue or mrr (default: all).")
     var projection: String?
 
     @Flag(help: "Check that the rebuilt read models equal, byte for byte, the ones kept incrementally (exit 1 if not). Run it while nothing else appends.")
