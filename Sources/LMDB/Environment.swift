@@ -153,14 +153,7 @@ public final class Environment: @unchecked Sendable {
             throw LMDBError(code: .mapResized, message: "the map is being resized", operation: "read without waiting")
         }
         defer { resizeLock.unlock() }
-        var txn: OpaquePointer?
-        try check(beginRead(reusing: true, &txn), "mdb_txn_begin(read without waiting)")
-        let transaction = Transaction(pointer: txn!)
-        defer {
-            transaction.isOpen = false
-            keepForReuse(txn!)
-        }
-        return try body(transaction)
+        return try readWithoutLock("mdb_txn_begin(read without waiting)", body)
     }
 
     /// Runs `body` in a read-only transaction on the calling thread while `writer`, this
@@ -171,8 +164,13 @@ public final class Environment: @unchecked Sendable {
     /// return before `writer`'s closure does.
     public func read<R>(besides writer: WriteTransaction, _ body: (Transaction) throws -> R) throws -> R {
         precondition(writer.isOpen, "read(besides:) needs its write transaction open")
+        return try readWithoutLock("mdb_txn_begin(read besides a write)", body)
+    }
+
+    /// A kept read transaction around `body`, the map held in place by the caller.
+    private func readWithoutLock<R>(_ operation: String, _ body: (Transaction) throws -> R) throws -> R {
         var txn: OpaquePointer?
-        try check(beginRead(reusing: true, &txn), "mdb_txn_begin(read besides a write)")
+        try check(beginRead(reusing: true, &txn), operation)
         let transaction = Transaction(pointer: txn!)
         defer {
             transaction.isOpen = false

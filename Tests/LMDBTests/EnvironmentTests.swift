@@ -159,6 +159,24 @@ struct EnvironmentTests {
         #expect(try environment.read { try $0.entryCount(in: db) } == 1000)
     }
 
+    @Test("a read without waiting, on another thread, sees the last commit and none of an open write's changes")
+    func readWithoutWaiting() throws {
+        let environment = try Environment.open(at: Self.temporaryPath())
+        let db = try environment.database(named: "things")
+        try environment.write { try $0.put(Self.bytes("committed"), forKey: Self.bytes("k"), in: db) }
+        try environment.write { txn in
+            try txn.put(Self.bytes("pending"), forKey: Self.bytes("k"), in: db)
+            try txn.put(Self.bytes("new"), forKey: Self.bytes("other"), in: db)
+            let seen = try HelperThreads.start {
+                try environment.readWithoutWaiting { reader in
+                    [try reader.value(forKey: Self.bytes("k"), in: db), try reader.value(forKey: Self.bytes("other"), in: db)]
+                }
+            }.result().get()
+            #expect(seen == [Self.bytes("committed"), nil])
+        }
+        #expect(try environment.readWithoutWaiting { try $0.value(forKey: Self.bytes("k"), in: db) } == Self.bytes("pending"))
+    }
+
     @Test("read transactions are reused: each sees the latest commit, and reads take few reader slots")
     func readerReuse() async throws {
         let environment = try Environment.open(at: Self.temporaryPath())
