@@ -55,6 +55,20 @@ struct RebuildLanesTests {
         try Dictionary(uniqueKeysWithValues: projections.names.map { ($0, flatten(try projections.dump($0))) })
     }
 
+    /// `appends` random requests of up to `upTo` events each: usage (five in six) and other events.
+    static func appendRandomly(to log: EventLog, appends: Int, upTo: Int, organizations: Int, days: Int, _ random: inout SeededGenerator) throws {
+        for _ in 0..<appends {
+            let batch = (0..<Int.random(in: 1...upTo, using: &random)).map { _ in
+                Int.random(in: 0..<6, using: &random) == 0
+                    ? Fixture.other("org_\(Int.random(in: 0..<organizations, using: &random))")
+                    : Fixture.usage(
+                        "org_\(Int.random(in: 0..<organizations, using: &random))", Int.random(in: 0..<10_000, using: &random),
+                        day: Int.random(in: 0..<days, using: &random))
+            }
+            _ = try log.appendSynchronously(contentsOf: batch)
+        }
+    }
+
     @Test("projectors split between the lanes by hand, the helper's cache bound tiny or not: every rebuilt projection equals the one kept event by event")
     func splitByHand() async throws {
         let seed = TestEnvironment.seed()
@@ -62,14 +76,7 @@ struct RebuildLanesTests {
         let directory = Fixture.directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (log, projections) = try Fixture.open(directory, projectors: [UsageTotals(), KeyValueChurn(), DuplicateSortedSeen()], mapSize: 1 << 26)
-        for _ in 0..<TestEnvironment.iterations(default: 60) {
-            let batch = (0..<Int.random(in: 1...40, using: &random)).map { _ in
-                Int.random(in: 0..<6, using: &random) == 0
-                    ? Fixture.other("org_\(Int.random(in: 0..<4, using: &random))")
-                    : Fixture.usage("org_\(Int.random(in: 0..<4, using: &random))", Int.random(in: 0..<10_000, using: &random), day: Int.random(in: 0..<3, using: &random))
-            }
-            _ = try log.appendSynchronously(contentsOf: batch)
-        }
+        try Self.appendRandomly(to: log, appends: TestEnvironment.iterations(default: 60), upTo: 40, organizations: 4, days: 3, &random)
         let incremental = try Self.dumps(projections)
         let splits: [(helper: Set<String>, limit: Int, batchSize: Int)] = [
             (["kv_churn"], 256 << 20, 37),
@@ -165,14 +172,7 @@ struct RebuildLanesTests {
         let directory = Fixture.directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (log, projections) = try Fixture.open(directory, projectors: [UsageTotals(), KeyValueChurn(), OtherCounts(name: "other")], mapSize: 1 << 26)
-        for _ in 0..<TestEnvironment.iterations(default: 40) {
-            let batch = (0..<Int.random(in: 1...80, using: &random)).map { _ in
-                Int.random(in: 0..<5, using: &random) == 0
-                    ? Fixture.other("org_\(Int.random(in: 0..<6, using: &random))")
-                    : Fixture.usage("org_\(Int.random(in: 0..<6, using: &random))", Int.random(in: 0..<10_000, using: &random), day: Int.random(in: 0..<4, using: &random))
-            }
-            _ = try log.appendSynchronously(contentsOf: batch)
-        }
+        try Self.appendRandomly(to: log, appends: TestEnvironment.iterations(default: 40), upTo: 80, organizations: 6, days: 4, &random)
         let incremental = try Self.dumps(projections)
         for (helper, batchSize) in [(["kv_churn"], 53), (["usage_totals", "other"], 11), (["usage_totals", "kv_churn"], 200)] {
             let lanes = try #require(try projections.rebuild(projections.names, batchSize: batchSize, lanes: .init(helper: Set(helper))))
