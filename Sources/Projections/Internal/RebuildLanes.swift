@@ -207,8 +207,8 @@ final class RebuildLanes {
         let (cache, journal) = (helperCaches[turn], helperJournals[turn])
         let events = set.eventsDatabase
         let helperLane: HelperThreads.Handle<UInt64>
-        let ownResult: Result<Void, any Error>
         var helperHere: BatchFolder?
+        var feed: RecordFeed?
         let adopted = takeAhead(first: first, last: last, head: head)
         if let adopted {
             // The helper has been folding this batch since the last one was written: this
@@ -216,44 +216,43 @@ final class RebuildLanes {
             // this head before an earlier batch; telling them again changes nothing.)
             helperLane = adopted.lane
             if let meter = adopted.meter { meters?.helper = meter }
-            ownResult = Result {
-                _ = try folder.fold(from: first, through: last, events: events, in: txn)
-                try folder.finish()
-            }
         } else {
             // The helper's projectors on this thread first: settling may drain journals, a
             // write, so it happens before the helper starts.
             helperHere = try BatchFolder(helperTargets, slots: set.slots, in: txn, cache: cache, retaining: true, through: head)
-            let feed = RecordFeed()
+            let records = RecordFeed()
+            feed = records
             let (environment, slots, limit) = (set.environment, set.slots, options.helperHeldBytesLimit)
             let writer = WriterHandle(transaction: txn)
             let helperMeter = meters?.helper
             helperLane = HelperThreads.start {
-                defer { feed.abandon() }
+                defer { records.abandon() }
                 return try environment.read(besides: writer.transaction) { reader in
                     var lane = BatchFolder(lane: helperTargets, slots: slots, reading: reader, cache: cache, journal: journal, through: head)
                     lane.heldBytesLimit = limit
                     lane.meter = helperMeter
-                    return try lane.fold(feed, through: last)
+                    return try lane.fold(records, through: last)
                 }
             }
-            // This thread reads and parses the log once for both lanes, and writes its lane's
-            // cells while the helper still folds: LMDB lets a write transaction write while a
-            // read transaction reads.
-            ownResult = Result {
-                _ = try folder.fold(from: first, through: last, events: events, in: txn, feeding: feed)
-                try folder.finish()
-            }
+        }
+        // This thread reads and parses the log (for both lanes, unless the helper folded ahead),
+        // and writes its lane's cells while the helper still folds: LMDB lets a write
+        // transaction write while a read transaction reads.
+        let ownResult = Result {
+            _ = try folder.fold(from: first, through: last, events: events, in: txn, feeding: feed)
+            try folder.finish()
         }
         let helperResult = helperLane.result()  // before anything can throw: the helper reads inside this transaction
         try ownResult.get()
         let reached: UInt64
         switch helperResult {
-        case .success(let folded): reached = folded
+        case .success(let folded):
+            reached = folded
+            if adopted != nil { aheadsAdopted += 1 }
         case .failure where adopted != nil:
             // Folding ahead failed (no reader slot, the map grown by another process, or the
             // error a projector will throw again here): its lane folds here, from scratch.
-            (aheadsAdopted, aheadsDiscarded) = (aheadsAdopted - 1, aheadsDiscarded + 1)
+            aheadsDiscarded += 1
             cache.reset()
             journal.reset()
             reached = first - 1
@@ -326,7 +325,7 @@ final class RebuildLanes {
         return true
     }
 
-    /// The fold ahead, if it is this batch's and went well; otherwise discards it.
+    /// The fold ahead, if it is this batch's; otherwise discards it.
     private func takeAhead(first: UInt64, last: UInt64, head: UInt64) -> FoldAhead? {
         guard let pending = ahead else { return nil }
         ahead = nil
@@ -335,7 +334,6 @@ final class RebuildLanes {
             aheadsDiscarded += 1
             return nil
         }
-        aheadsAdopted += 1
         return pending
     }
 
