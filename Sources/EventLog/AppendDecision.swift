@@ -56,7 +56,7 @@ public struct AppendDecision: ~Copyable {
         guard key.utf8.count <= EventDraft.maximumTextBytes, EventDraft.isWellFormedOrganizationID(organizationID) else { return nil }
         let indexKey = LogKeys.idempotency(organizationID: organizationID, key: key)
         let sequence = try transaction.value(forKey: indexKey, in: idempotencyIndex).flatMap { $0.withUnsafeBytes { SequenceKey(bytes: $0)?.sequence } }
-        if sequence == nil { unusedKeys.keys.insert(indexKey) }
+        if sequence == nil { unusedKeys.keys.insert(IndexKey(indexKey)) }
         return sequence
     }
 
@@ -109,7 +109,7 @@ public struct AppendDecision: ~Copyable {
 /// Idempotency index keys a decision found unused. A class so that a borrowed decision can
 /// record them; only the thread running the decision touches it.
 final class UnusedKeys {
-    var keys: Set<[UInt8]> = []
+    var keys: Set<IndexKey> = []
 }
 
 /// What the helper of `inParallel` came back with: its half decided, or no reader slot to
@@ -121,7 +121,7 @@ private enum HelperOutcome<There: Sendable>: Sendable {
 
 /// The helper's unused keys, handed back to the writer thread once the helper is done with them.
 private struct UnusedKeysHandle: @unchecked Sendable {
-    let keys: Set<[UInt8]>
+    let keys: Set<IndexKey>
 }
 
 /// What the helper of `inParallel` needs. Sendable because: the helper only begins a read

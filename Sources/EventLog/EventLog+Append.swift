@@ -136,7 +136,7 @@ extension EventLog {
                     outcomes.append(try appender.append(events).mapError { $0 as any Error })
                 case .decide(let decide):
                     // The closure only reads; if it or its events fail, nothing was written.
-                    let decided: Result<([PreparedEvent], Set<[UInt8]>), any Error> = Result {
+                    let decided: Result<([PreparedEvent], Set<IndexKey>), any Error> = Result {
                         // Nothing appended yet: a reader begun beside `txn` sees what it sees.
                         let unwritten = appender.head?.sequence == firstHead ? (environment, txn) : nil
                         let decision = AppendDecision(

@@ -54,12 +54,12 @@ struct AppendTransaction {
     ///
     /// `knownUnused`: index keys read as unused in this transaction since its last write (by
     /// a deciding request's closure), which need no second lookup.
-    mutating func append(_ events: [PreparedEvent], knownUnused: Set<[UInt8]> = []) throws -> Result<[AppendReceipt], EventLogError> {
+    mutating func append(_ events: [PreparedEvent], knownUnused: Set<IndexKey> = []) throws -> Result<[AppendReceipt], EventLogError> {
         var plans: [Plan] = []
         plans.reserveCapacity(events.count)
         var plannedSequence = nextSequence
         // Keyed by the index key (organization and idempotency key), built once per event anyway.
-        var keysInRequest: [[UInt8]: (index: Int, sequence: UInt64)] = [:]
+        var keysInRequest: [IndexKey: (index: Int, sequence: UInt64)] = [:]
         if events.count > 1 { keysInRequest.reserveCapacity(events.count) }
 
         for (index, event) in events.enumerated() {
@@ -69,21 +69,22 @@ struct AppendTransaction {
                 plannedSequence += 1
                 continue
             }
-            if let earlier = keysInRequest[indexKey] {
+            let hashedKey = IndexKey(indexKey)
+            if let earlier = keysInRequest[hashedKey] {
                 guard events[earlier.index].draft.hasSameContent(as: draft) else {
                     return .failure(.idempotencyConflict(organizationID: draft.organizationID, idempotencyKey: key, originalSequence: earlier.sequence))
                 }
                 plans.append(.duplicate(of: earlier.sequence))
                 continue
             }
-            if !knownUnused.contains(indexKey), let original = try existingEvent(forIdempotencyKey: indexKey) {
+            if !knownUnused.contains(hashedKey), let original = try existingEvent(forIdempotencyKey: indexKey) {
                 guard original.envelope.eventType == draft.eventType, original.envelope.payload == draft.payload else {
                     return .failure(.idempotencyConflict(organizationID: draft.organizationID, idempotencyKey: key, originalSequence: original.sequence))
                 }
                 plans.append(.duplicate(of: original.sequence))
                 continue
             }
-            if events.count > 1 { keysInRequest[indexKey] = (index, plannedSequence) }
+            if events.count > 1 { keysInRequest[hashedKey] = (index, plannedSequence) }
             plans.append(.append(idempotencyKey: indexKey))
             plannedSequence += 1
         }
