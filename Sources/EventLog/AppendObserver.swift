@@ -26,6 +26,11 @@ public protocol AppendObserver: Sendable {
     /// what the next request reads is current.
     func requestDidAppend(in txn: WriteTransaction) throws
 
+    /// Called when a write transaction is about to abort (an error, or map growth, which
+    /// retries it), from inside it: an observer that handed work for it to another thread
+    /// must wait for that work here, and forget it.
+    func transactionWillAbort(in txn: WriteTransaction)
+
     /// Called after a write transaction that appended at least one event (through `append`
     /// or `restore`) committed durably, with its LMDB number (`Transaction.lmdbID`). Not
     /// called for one that aborted or appended nothing (LMDB does not use up the number of a
@@ -41,5 +46,6 @@ extension AppendObserver {
 
     public func transactionWillCommit(head: Checkpoint?, in txn: WriteTransaction) throws {}
     public func requestDidAppend(in txn: WriteTransaction) throws {}
+    public func transactionWillAbort(in txn: WriteTransaction) {}
     public func transactionDidCommit(lmdbID: UInt64) {}
 }

@@ -115,6 +115,18 @@ extension EventLog {
         return PreparedEvent.preparing(drafts, onWriterThread: writerTime != nil)
     }
 
+    /// A write transaction whose observer hears of it before it aborts (`transactionWillAbort`).
+    func writeObserved<R>(_ body: (WriteTransaction) throws -> R) throws -> R {
+        try environment.write { txn in
+            do {
+                return try body(txn)
+            } catch {
+                options.observer?.transactionWillAbort(in: txn)
+                throw error
+            }
+        }
+    }
+
     /// One write transaction for several requests, each all or nothing.
     private func commit(_ requests: [AppendWork], abortIfAllFail: Bool = false) throws -> [Result<[AppendReceipt], any Error>] {
         // The number of the attempt that commits (a retry after map growth reuses it), and
@@ -123,7 +135,7 @@ extension EventLog {
         // take our commit for the latest.
         var committed: UInt64 = 0
         var appendedAny = false
-        let outcomes = try environment.write { txn in
+        let outcomes = try writeObserved { txn in
             committed = txn.lmdbID
             let now = options.clock()  // one reading for every decision of the commit
             var appender = try AppendTransaction(txn: txn, databases: databases, recordedAt: now, observer: options.observer)

@@ -25,7 +25,7 @@ extension EventLog {
     public func restoreSynchronously(_ events: [RestoredEvent]) throws -> Checkpoint? {
         guard !events.isEmpty else { return try head() }
         var committed: UInt64 = 0
-        let head = try environment.write { txn in
+        let head = try writeObserved { txn in
             committed = txn.lmdbID
             var appender = try AppendTransaction(txn: txn, databases: databases, recordedAt: options.clock(), observer: options.observer)
             var head: Checkpoint?

@@ -48,6 +48,13 @@ public final class ProjectionSet: AppendObserver {
     private let holdsWrites: [Bool]
     /// The event types some projector folds in place, and who reads and folds each.
     private let inPlaceRoutes: InPlaceRoutes
+    /// The projectors whose writes may be held (bit i: projector i): the helper folds events
+    /// that only these read.
+    private let heldMask: UInt64
+    /// Folds a request's usage on a second core while the writer writes the log.
+    private let lane = AppendLane()
+    /// How many times the helper folded part of a request (for tests and reports).
+    var requestsFoldedOnHelper: Int { lane.requestsFolded }
 
     /// The held writes and whose they are. The clean cells copy what LMDB held after the
     /// transaction numbered `cleanAsOf` committed (`transactionDidCommit`); a write transaction
@@ -98,6 +105,7 @@ public final class ProjectionSet: AppendObserver {
         }
         self.readers = readers
         holdsWrites = projectors.map(\.writesCanBeHeld)
+        heldMask = holdsWrites.enumerated().reduce(0) { mask, held in held.element ? mask | 1 << UInt64(held.offset) : mask }
         inPlaceRoutes = InPlaceRoutes(projectors)
     }
 
@@ -114,6 +122,7 @@ public final class ProjectionSet: AppendObserver {
         guard !inPlaceRoutes.isEmpty, let view = EventRecordView(record: record), let route = inPlaceRoutes.route(of: view.eventType) else {
             return try apply(try StoredEvent(record: record), in: txn)
         }
+        if try handToLane(record, sequence: view.sequence, route: route, in: txn) { return }
         var decoded: StoredEvent?
         try apply(sequence: view.sequence, readers: route.readers, view: view, inPlace: route.inPlace, event: {
             if let decoded { return decoded }
@@ -128,6 +137,7 @@ public final class ProjectionSet: AppendObserver {
     private func apply(
         sequence: UInt64, readers interested: UInt64, view: EventRecordView?, inPlace: UInt64, event: () throws -> StoredEvent, in txn: WriteTransaction
     ) throws {
+        try finishLane(in: txn)  // the helper's events come first
         var states = try takeStates(in: txn)
         let decoded = interested & (interested &- 1) != 0 ? DecodedPayload() : nil  // more than one reader
         let writes = heldWrites(for: txn)
@@ -138,6 +148,7 @@ public final class ProjectionSet: AppendObserver {
             guard state.checkpoint < sequence else { continue }
             if state.checkpoint + 1 < sequence {
                 try writes.flush(into: txn)  // the gap is folded straight into LMDB: no cell may stay
+                lane.bar(txn)
                 try fold(projectors[index], slot: state.slot, from: state.checkpoint + 1, through: sequence - 1, in: txn)
             }
             let bit: UInt64 = 1 << UInt64(index)
@@ -151,7 +162,15 @@ public final class ProjectionSet: AppendObserver {
             state.checkpoint = sequence
             states[index] = state
         }
-        if writes.byteCount > 256 << 20 { try writes.flush(into: txn) }
+        if writes.byteCount > 256 << 20 {
+            try writes.flush(into: txn)
+            lane.bar(txn)  // the cells this transaction wrote are no longer held
+        }
+        putStates(states, in: txn)
+    }
+
+    /// Puts back the states `takeStates` took, advanced.
+    private func putStates(_ states: [ProjectionState], in txn: WriteTransaction) {
         cache.withLock { cache in
             if cache?.transactionID == txn.id {
                 cache?.states = states
@@ -162,8 +181,59 @@ public final class ProjectionSet: AppendObserver {
         }
     }
 
+    /// Hands event `sequence` to the helper (`AppendLane`) if it may fold it: every projector
+    /// reading it holds its writes, the request has had its first few events, and nothing
+    /// was folded around the cache in this transaction. Advances the checkpoints here.
+    private func handToLane(_ record: UnsafeRawBufferPointer, sequence: UInt64, route: (readers: UInt64, inPlace: UInt64), in txn: WriteTransaction) throws -> Bool {
+        guard route.readers & ~heldMask == 0, lane.takesNext(in: txn) else { return false }
+        var states = try takeStates(in: txn)
+        var pending: UInt64 = 0
+        for index in projectors.indices where states[index].checkpoint < sequence {
+            guard states[index].checkpoint + 1 == sequence else {
+                putStates(states, in: txn)
+                return false  // a gap: folded into LMDB on the usual path
+            }
+            pending |= 1 << UInt64(index)
+            states[index].checkpoint = sequence
+        }
+        let slots = states.map(\.slot)
+        putStates(states, in: txn)
+        lane.add(sequence: sequence, record: record, readers: route.readers & pending, inPlace: route.inPlace) {
+            AppendLane.Context(
+                environment: environment, writer: txn, projectors: projectors,
+                handles: projectors.indices.map { holdsWrites[$0] ? slotsByIndex[$0][Int(slots[$0])] : nil }, cache: heldWrites(for: txn))
+        }
+        return true
+    }
+
+    /// Waits for the helper to fold what it was handed, and writes its journal entries; folds
+    /// here what it could not.
+    private func finishLane(in txn: WriteTransaction) throws {
+        guard lane.isRunning else { return }
+        let unfolded = try lane.finish(into: txn)
+        guard !unfolded.isEmpty else { return }
+        let states = try takeStates(in: txn)
+        putStates(states, in: txn)
+        let writes = heldWrites(for: txn)
+        let decoded = DecodedPayload()
+        let stores = projectors.indices.map { index in
+            holdsWrites[index]
+                ? ProjectionStore(transaction: txn, handles: slotsByIndex[index][Int(states[index].slot)], cache: writes, decoded: decoded) : nil
+        }
+        for item in unfolded { try AppendLane.fold(item, projectors: projectors, stores: stores) }
+    }
+
     public func requestDidAppend(in txn: WriteTransaction) throws {
-        try heldWrites(for: txn).flush(into: txn, retaining: true)
+        try finishLane(in: txn)
+        lane.requestEnded()
+        let writes = heldWrites(for: txn)
+        let held = writes.byteCount
+        try writes.flush(into: txn, retaining: true)
+        if held > 0 && writes.byteCount == 0 { lane.bar(txn) }  // past its bound the cache forgot this transaction's cells
+    }
+
+    public func transactionWillAbort(in txn: WriteTransaction) {
+        lane.abandon()
     }
 
     /// This transaction's held writes: the clean cells of the last commit if this is the next
@@ -189,6 +259,8 @@ public final class ProjectionSet: AppendObserver {
     }
 
     public func transactionWillCommit(head: Checkpoint?, in txn: WriteTransaction) throws {
+        try finishLane(in: txn)
+        lane.requestEnded()
         let writes = heldWrites(for: txn)
         let pending = cache.withLock { cache -> [ProjectionState] in
             guard let current = cache, current.transactionID == txn.id, current.applied else { return [] }

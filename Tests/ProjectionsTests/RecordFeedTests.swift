@@ -34,7 +34,7 @@ struct RecordFeedTests {
 
     @Test("every record reaches the helper once, in order, however far the batch's thread runs ahead")
     func inOrder() {
-        let count = RecordFeed.chunkSize * RecordFeed.chunksAhead * 3 + 17
+        let count = RecordFeed.defaultChunkSize * RecordFeed.chunksAhead * 3 + 17
         let taken = Self.run(count) { sequence in
             if sequence % 5_000 == 0 { usleep(20_000) }  // a helper that lags behind
             return true
@@ -44,7 +44,7 @@ struct RecordFeedTests {
 
     @Test("a helper that stops early never leaves the batch's thread waiting, with far more records than the feed holds")
     func abandoned() {
-        let count = RecordFeed.chunkSize * RecordFeed.chunksAhead * 4
+        let count = RecordFeed.defaultChunkSize * RecordFeed.chunksAhead * 4
         let taken = Self.run(count) { $0 < 1_000 }
         #expect(taken == Array(1...1_000))
     }

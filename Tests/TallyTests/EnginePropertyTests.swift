@@ -1,6 +1,7 @@
 import Billing
 import BillingEvents
 import EventLog
+import LMDB
 import Foundation
 import Payments
 @testable import Projections
@@ -138,6 +139,10 @@ struct EnginePropertyTests {
             }
         }
         #expect(refused > 0, "the stream should exercise refusals too (seed \(seed))")
+        // Batches past the first few records fold their usage on the helper thread (`AppendLane`).
+        if HelperThreads.haveSecondCore, commands >= 200 {
+            #expect(engine.projections.requestsFoldedOnHelper > 0, "usage folded on the helper during appends (seed \(seed))")
+        }
         let head = try #require(try engine.log.head())
         let projectors: [any Projector] = [
             CatalogProjector(), SubscriptionsProjector(), QuotasProjector(), UsageRollupsProjector(), InvoicesProjector(), RevenueProjector(), MRRProjector(),

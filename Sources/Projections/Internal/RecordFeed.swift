@@ -5,6 +5,7 @@ import Foundation
 /// place, handed in chunks to the helper thread that folds the other lane (`RebuildLanes`):
 /// the log is read and parsed once for both lanes. The bytes stay valid while the batch's
 /// write transaction is open, which outlasts the helper (the log is not written meanwhile).
+/// An append's writer thread hands its usage records to its helper the same way (`AppendLane`).
 ///
 /// `@unchecked Sendable`: the chunks cross threads only under `condition`, and each side
 /// touches its own end alone.
@@ -13,6 +14,10 @@ final class RecordFeed: @unchecked Sendable {
         let sequence: UInt64
         let record: UnsafeRawBufferPointer
         let view: EventRecordView?
+        /// For an append's helper: the projectors to fold the record into and which of them
+        /// fold it in place (bit i: projector i). A rebuild lane routes records itself.
+        var readers: UInt64 = 0
+        var inPlace: UInt64 = 0
     }
 
     private var filling: [Item] = []
@@ -22,18 +27,26 @@ final class RecordFeed: @unchecked Sendable {
     private var finished = false
     /// Set by the helper when it stops taking records: the batch's thread then never waits.
     private var abandoned = false
-    static let chunkSize = 256
+    /// Records per chunk: fewer chunks to hand over, against a later start for the helper.
+    private let chunkSize: Int
+    /// A rebuild's: its batches are long.
+    static let defaultChunkSize = 256
     /// Chunks the batch's thread may run ahead of the helper before it waits.
     static let chunksAhead = 64
 
-    init() {
-        filling.reserveCapacity(Self.chunkSize)
+    init(chunkSize: Int = defaultChunkSize) {
+        self.chunkSize = chunkSize
+        filling.reserveCapacity(chunkSize)
     }
 
     /// Adds a record (batch's thread).
     func add(sequence: UInt64, record: UnsafeRawBufferPointer, view: EventRecordView?) {
-        filling.append(Item(sequence: sequence, record: record, view: view))
-        if filling.count == Self.chunkSize { publish() }
+        add(Item(sequence: sequence, record: record, view: view))
+    }
+
+    func add(_ item: Item) {
+        filling.append(item)
+        if filling.count == chunkSize { publish() }
     }
 
     /// Hands over the last records and tells the helper there are no more (batch's thread).
@@ -53,7 +66,7 @@ final class RecordFeed: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
         filling = []
-        filling.reserveCapacity(Self.chunkSize)
+        filling.reserveCapacity(chunkSize)
     }
 
     /// The next chunk, waiting for it; nil once the feed is finished and drained (helper).
