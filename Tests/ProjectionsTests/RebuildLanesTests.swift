@@ -122,6 +122,18 @@ struct RebuildLanesTests {
         #expect(RebuildLanes.split([10, 900], movable: [false, false]) == (own: [0, 1], helper: []))
     }
 
+    @Test("a new split is taken when the slower lane gets a tenth faster, or, no slower, the batch's thread a tenth lighter")
+    func worthMoving() {
+        // Two projectors swapping lanes: the heavier goes to the helper, not back.
+        #expect(RebuildLanes.isWorthMoving([27, 62], from: (own: [1], helper: [0]), to: (own: [0], helper: [1])))
+        #expect(!RebuildLanes.isWorthMoving([27, 62], from: (own: [0], helper: [1]), to: (own: [1], helper: [0])))
+        // A tenth faster, or not enough faster to churn the caches.
+        #expect(RebuildLanes.isWorthMoving([50, 40, 30], from: (own: [0, 1], helper: [2]), to: (own: [0], helper: [1, 2])))
+        #expect(!RebuildLanes.isWorthMoving([50, 48, 47], from: (own: [0], helper: [1, 2]), to: (own: [1, 2], helper: [0])))
+        // Lighter here but slower overall: no.
+        #expect(!RebuildLanes.isWorthMoving([10, 60, 20], from: (own: [0, 2], helper: [1]), to: (own: [0], helper: [1, 2])))
+    }
+
     @Test("a projector with a duplicate-sorted database stays on the batch's thread, even when asked into the helper's lane")
     func duplicateSortedStays() {
         let targets: [(projector: any Projector, slot: UInt8)] = [(UsageTotals(), 0), (DuplicateSortedSeen(), 0)]

@@ -151,11 +151,7 @@ final class RebuildLanes {
             measured = proposed.helper == lastProposal || measuringBatchesRun >= Self.measuringBatches
             lastProposal = proposed.helper
         }
-        guard proposed.helper != helper else { return }
-        func slower(_ lanes: (own: [Int], helper: [Int])) -> UInt64 {
-            max(lanes.own.reduce(0) { $0 + costs[$1] }, lanes.helper.reduce(0) { $0 + costs[$1] })
-        }
-        guard slower(proposed) * 10 <= slower((own, helper)) * 9 else { return }
+        guard proposed.helper != helper, Self.isWorthMoving(costs, from: (own, helper), to: proposed) else { return }
         // What the helper folds ahead was folded with the old split.
         discardAhead()
         (own, helper) = proposed
@@ -165,6 +161,21 @@ final class RebuildLanes {
         ownCache.reset()
         for cache in helperCaches { cache.reset() }
         keepRetainedCellsBounded()
+    }
+
+    /// Whether to move from the `current` split to `proposed`, given the targets' times: when
+    /// the slower lane gets a tenth faster; or, no slower, the batch's thread gets a tenth
+    /// less, since it also reads the log and writes both lanes' cells. (Two projectors that
+    /// swap lanes time the same either way, and the heavier one must go to the helper: a log
+    /// of usage rebuilt about a tenth faster once the rollups did, where the setup events
+    /// at its start had put the quotas there.)
+    static func isWorthMoving(_ costs: [UInt64], from current: (own: [Int], helper: [Int]), to proposed: (own: [Int], helper: [Int])) -> Bool {
+        func load(_ lane: [Int]) -> UInt64 { lane.reduce(0) { $0 + costs[$1] } }
+        let slowerNow = max(load(current.own), load(current.helper))
+        let slowerProposed = max(load(proposed.own), load(proposed.helper))
+        let faster = slowerProposed * 10 <= slowerNow * 9
+        let lighterHere = slowerProposed <= slowerNow && load(proposed.own) * 10 <= load(current.own) * 9
+        return faster || lighterHere
     }
 
     /// Target indexes for each lane, given each target's time and whether it may leave the
