@@ -169,6 +169,8 @@ final class WriteBackCache: @unchecked Sendable {
             try transaction.withCursor(on: databases[id]!) { cursor in
                 while index < entries.count {
                     let entry = entries[index].entry
+                    // Key order is not arena order: start loading an entry a few puts ahead.
+                    if index + Self.flushPrefetchDistance < entries.count { tally_prefetch(arena + entries[index + Self.flushPrefetchDistance].entry) }
                     guard arena.loadUnaligned(fromByteOffset: entry, as: UInt32.self) == id else { return }
                     let key = key(entry)
                     let length = arena.loadUnaligned(fromByteOffset: entry + Self.lengthOffset, as: UInt32.self)
@@ -186,6 +188,9 @@ final class WriteBackCache: @unchecked Sendable {
         // What may be read back later is bounded; past that the next reads go to LMDB.
         if !keepingAll && (!retaining || byteCount > retainedBytes) { reset() }
     }
+
+    /// How many entries ahead of the one it writes a flush starts loading.
+    private static let flushPrefetchDistance = 8
 
     /// The most clean cells a flush keeps (a rebuild's two lanes keep half each).
     var retainedBytes = 64 << 20
