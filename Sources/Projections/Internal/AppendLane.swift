@@ -85,7 +85,8 @@ final class AppendLane: @unchecked Sendable {
     /// with `context()` if it is not running.
     func add(sequence: UInt64, record: UnsafeRawBufferPointer, readers: UInt64, inPlace: UInt64, context: () -> Context) {
         let copy = records.copy(record)
-        let item = RecordFeed.Item(sequence: sequence, record: copy, view: EventRecordView(record: copy), readers: readers, inPlace: inPlace)
+        // The view is parsed where the record is folded: the writer's time is the scarcer.
+        let item = RecordFeed.Item(sequence: sequence, record: copy, view: nil, readers: readers, inPlace: inPlace)
         if running == nil { running = start(context()) }
         fed.append(item)
         running!.feed.add(item)
@@ -159,13 +160,14 @@ final class AppendLane: @unchecked Sendable {
     /// place where the projector can, else through the decoded event. The helper's fold, and
     /// the writer's when the helper could not fold.
     static func fold(_ item: RecordFeed.Item, projectors: [any Projector], stores: [ProjectionStore?]) throws {
+        let view = item.inPlace & item.readers != 0 ? EventRecordView(record: item.record) : nil
         var event: StoredEvent?
         var readers = item.readers
         while readers != 0 {
             let index = readers.trailingZeroBitCount
             readers &= readers &- 1
             let store = stores[index]!
-            let folded = try item.inPlace & (1 << UInt64(index)) != 0 && item.view.map { try projectors[index].applyInPlace($0, to: store) } == true
+            let folded = try item.inPlace & (1 << UInt64(index)) != 0 && view.map { try projectors[index].applyInPlace($0, to: store) } == true
             if !folded {
                 if event == nil { event = try StoredEvent(record: item.record) }
                 try projectors[index].apply(event!, to: store)

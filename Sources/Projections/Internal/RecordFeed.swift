@@ -13,6 +13,7 @@ final class RecordFeed: @unchecked Sendable {
     struct Item {
         let sequence: UInt64
         let record: UnsafeRawBufferPointer
+        /// The envelope parsed in place; nil from an append's writer, whose helper parses it.
         let view: EventRecordView?
         /// For an append's helper: the projectors to fold the record into and which of them
         /// fold it in place (bit i: projector i). A rebuild lane routes records itself.
