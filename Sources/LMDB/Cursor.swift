@@ -64,6 +64,13 @@ public final class Cursor {
         return true
     }
 
+    /// Deletes the entry the cursor is on (`mdb_cursor_del`). The cursor is then on the entry
+    /// after it, which `current()` returns: deleting a run of entries in order takes no search.
+    public func deleteCurrent() throws {
+        precondition(isOpen, "an LMDB cursor was used after its closure returned")
+        try check(mdb_cursor_del(pointer, 0), "mdb_cursor_del(\(database))")
+    }
+
     @inline(__always)
     private func move(_ operation: MDB_cursor_op, key: UnsafeRawBufferPointer? = nil, value: UnsafeRawBufferPointer? = nil) throws -> Entry? {
         precondition(isOpen, "an LMDB cursor was used after its closure returned")

@@ -299,7 +299,18 @@ public final class ProjectionStore {
         if drainsAll {
             try transaction.removeAll(in: database)
         } else {
-            for (journaled, _) in ranges { try withUnsafeBytes(of: journaled.bigEndian) { _ = try transaction.delete(key: $0, in: database) } }
+            // The drained entries are the journal's first: deleted in order through one cursor,
+            // without a search each (a search per entry was a quarter of a merge).
+            try transaction.withCursor(on: database) { cursor in
+                var entry = try cursor.first()
+                for (journaled, _) in ranges {
+                    guard let current = entry, UInt64(bigEndian: current.key.loadUnaligned(as: UInt64.self)) == journaled else {
+                        throw LMDBError(code: .corrupted, message: "journal entry \(journaled) moved while it was drained", operation: "drain journal")
+                    }
+                    try cursor.deleteCurrent()
+                    entry = try cursor.current()
+                }
+            }
         }
         try entries.withUnsafeBytes { entries in
             for (journaled, range) in ranges { try body(journaled, UnsafeRawBufferPointer(rebasing: entries[range])) }

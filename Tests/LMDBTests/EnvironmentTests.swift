@@ -93,6 +93,42 @@ struct EnvironmentTests {
         #expect(last == "delta")
     }
 
+    @Test("deleting at a cursor, again and again, removes a run of entries in order, across many pages")
+    func deleteCurrentRun() throws {
+        let environment = try Environment.open(at: Self.temporaryPath())
+        let db = try environment.database(named: "run")
+        let value = [UInt8](repeating: 7, count: 60)
+        try environment.write { txn in
+            for sequence in UInt64(1)...5_000 { try withUnsafeBytes(of: sequence.bigEndian) { try txn.put(value, forKey: Array($0), in: db) } }
+        }
+        // The first 3,210 go, as a journal's drain deletes them: each delete leaves the cursor on the next.
+        let seen = try environment.write { txn in
+            try txn.withCursor(on: db) { cursor in
+                var seen: [UInt64] = []
+                var entry = try cursor.first()
+                for _ in 0..<3_210 {
+                    seen.append(UInt64(bigEndian: entry!.key.loadUnaligned(as: UInt64.self)))
+                    try cursor.deleteCurrent()
+                    entry = try cursor.current()
+                }
+                return seen
+            }
+        }
+        #expect(seen == Array(1...3_210))
+        let left = try environment.read { txn in
+            try txn.withCursor(on: db) { cursor in
+                var keys: [UInt64] = []
+                var entry = try cursor.first()
+                while let current = entry {
+                    keys.append(UInt64(bigEndian: current.key.loadUnaligned(as: UInt64.self)))
+                    entry = try cursor.next()
+                }
+                return keys
+            }
+        }
+        #expect(left == Array(3_211...5_000))
+    }
+
     @Test("duplicate-sorted databases keep several values per key, in order")
     func duplicates() throws {
         let environment = try Environment.open(at: Self.temporaryPath())
