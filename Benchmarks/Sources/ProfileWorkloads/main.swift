@@ -129,6 +129,9 @@ case "engine":
     let sorted = batchTimes.sorted()
     let rate = { (quantile: Double) in Int(1000 / sorted[min(sorted.count - 1, Int(Double(sorted.count) * quantile))]) }
     print("  per batch (building it excluded): mean \(Int(Double(count) / sorted.reduce(0, +))) events/s; p50 \(rate(0.5)), p75 \(rate(0.75)), p90 \(rate(0.9)), p99 \(rate(0.99))")
+    // One batch in 16 crosses a block of the member journal and merges it (16,384 sequences).
+    let slowest = sorted.suffix(max(1, sorted.count / 16))
+    print("  slowest sixteenth of the batches (the journal merges): mean \(Int(slowest.reduce(0, +) / Double(slowest.count) * 1_000)) ms, the others \(String(format: "%.2f", sorted.dropLast(slowest.count).reduce(0, +) / Double(sorted.count - slowest.count) * 1_000)) ms")
     // A member query reads the cells and adds the journal's unmerged entries (up to a block).
     let journaled = try engine.projections.dump(UsageRollupsProjector.name)["member_journal"]?.count ?? 0
     let queryTime = try clock.measure {
