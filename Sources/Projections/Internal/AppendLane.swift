@@ -30,7 +30,9 @@ final class AppendLane: @unchecked Sendable {
     static let chunkSize = 64
 
     /// What the helper folds with: the projectors, by index, with each one's live slot (nil
-    /// for one whose writes cannot be held, which the helper never folds).
+    /// for one whose writes cannot be held, which the helper never folds). Sendable because:
+    /// the helper only begins a read beside `writer`, which stays open until the writer has
+    /// waited for the helper, and uses `cache` only while the writer leaves it alone.
     struct Context: @unchecked Sendable {
         let environment: Environment
         let writer: WriteTransaction
