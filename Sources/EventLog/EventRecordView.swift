@@ -25,6 +25,22 @@ public struct EventRecordView {
         self.init(envelope: UnsafeRawBufferPointer(rebasing: record[EnvelopeCoding.hashLength...]))
     }
 
+    /// The sequence and event type of the event stored as `record`, read from the envelope's
+    /// first fields only, as Tally writes them (fields 1 to 5 in order): enough to route an
+    /// event, for a fraction of a full parse. Nil for any other layout, which the full parse
+    /// (`init(record:)`) then reads or refuses; it also checks everything this skips. For
+    /// records the log itself just wrote (an observer's `apply(record:in:)`).
+    public static func routing(record: UnsafeRawBufferPointer) -> (sequence: UInt64, eventType: UnsafeRawBufferPointer)? {
+        guard record.count > EnvelopeCoding.hashLength else { return nil }
+        var reader = ProtobufWireReader(UnsafeRawBufferPointer(rebasing: record[EnvelopeCoding.hashLength...]))
+        guard reader.varint() == 1 << 3, let sequence = reader.varint() else { return nil }
+        for field in UInt64(2)...4 {
+            guard reader.varint() == field << 3 | 2, reader.lengthDelimited() != nil else { return nil }
+        }
+        guard reader.varint() == 5 << 3 | 2, let eventType = reader.lengthDelimited() else { return nil }
+        return (sequence, eventType)
+    }
+
     init?(envelope: UnsafeRawBufferPointer) {
         var reader = ProtobufWireReader(envelope)
         var seen: UInt16 = 0

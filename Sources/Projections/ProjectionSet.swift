@@ -119,10 +119,16 @@ public final class ProjectionSet: AppendObserver {
     /// straight from the record, without decoding an envelope and a payload per event, exactly
     /// as rebuilds fold them; every other event is decoded and goes through `apply(_:in:)`.
     public func apply(record: UnsafeRawBufferPointer, in txn: WriteTransaction) throws {
+        // Usage for the helper is routed from the envelope's first fields alone: the writer's
+        // time is the scarcer, and the helper parses the rest.
+        if !inPlaceRoutes.isEmpty, let (sequence, type) = EventRecordView.routing(record: record), let route = inPlaceRoutes.route(of: type),
+            try handToLane(record, sequence: sequence, route: route, in: txn)
+        {
+            return
+        }
         guard !inPlaceRoutes.isEmpty, let view = EventRecordView(record: record), let route = inPlaceRoutes.route(of: view.eventType) else {
             return try apply(try StoredEvent(record: record), in: txn)
         }
-        if try handToLane(record, sequence: view.sequence, route: route, in: txn) { return }
         var decoded: StoredEvent?
         try apply(sequence: view.sequence, readers: route.readers, view: view, inPlace: route.inPlace, event: {
             if let decoded { return decoded }
@@ -186,6 +192,11 @@ public final class ProjectionSet: AppendObserver {
     /// was folded around the cache in this transaction. Advances the checkpoints here.
     private func handToLane(_ record: UnsafeRawBufferPointer, sequence: UInt64, route: (readers: UInt64, inPlace: UInt64), in txn: WriteTransaction) throws -> Bool {
         guard route.readers & ~heldMask == 0, lane.takesNext(in: txn) else { return false }
+        // The helper's run goes on: the checkpoints it advances are written back when it ends.
+        if let pending = lane.pendingOfRun(continuingAt: sequence) {
+            lane.add(sequence: sequence, record: record, readers: route.readers & pending, inPlace: route.inPlace, context: { preconditionFailure("the helper runs") })
+            return true
+        }
         var states = try takeStates(in: txn)
         var pending: UInt64 = 0
         for index in projectors.indices where states[index].checkpoint < sequence {
@@ -198,6 +209,7 @@ public final class ProjectionSet: AppendObserver {
         }
         let slots = states.map(\.slot)
         putStates(states, in: txn)
+        lane.startRun(pending: pending)
         lane.add(sequence: sequence, record: record, readers: route.readers & pending, inPlace: route.inPlace) {
             AppendLane.Context(
                 environment: environment, writer: txn, projectors: projectors,
@@ -210,10 +222,14 @@ public final class ProjectionSet: AppendObserver {
     /// here what it could not.
     private func finishLane(in txn: WriteTransaction) throws {
         guard lane.isRunning else { return }
-        let unfolded = try lane.finish(into: txn)
-        guard !unfolded.isEmpty else { return }
-        let states = try takeStates(in: txn)
+        let (unfolded, run) = try lane.finish(into: txn)
+        // The checkpoints the run advanced past its first event.
+        var states = try takeStates(in: txn)
+        for index in projectors.indices where run.pending & 1 << UInt64(index) != 0 && states[index].checkpoint < run.through {
+            states[index].checkpoint = run.through
+        }
         putStates(states, in: txn)
+        guard !unfolded.isEmpty else { return }
         let writes = heldWrites(for: txn)
         let decoded = DecodedPayload()
         let stores = projectors.indices.map { index in

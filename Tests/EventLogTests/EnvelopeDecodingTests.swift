@@ -81,6 +81,41 @@ struct EnvelopeDecodingTests {
         }
     }
 
+    @Test("routing from the first fields: wherever it answers, the full view or SwiftProtobuf read the same sequence and type; it answers for what the log writes")
+    func routing() throws {
+        let seed = TestEnvironment.seed()
+        var random = SeededGenerator(seed: seed)
+        let hash = [UInt8](repeating: 0xAB, count: EnvelopeCoding.hashLength)
+        var answered = 0
+        for round in 0..<TestEnvironment.iterations(default: 3000) {
+            var envelope = Self.randomEnvelope(&random)
+            if round % 2 == 0 {
+                // As the log writes them: every field through 5 present.
+                envelope.sequence = UInt64.random(in: 1...UInt64(1) << 40, using: &random)
+                envelope.occurredAt = Google_Protobuf_Timestamp(seconds: Int64.random(in: 0...2_000_000_000, using: &random))
+                envelope.recordedAt = Google_Protobuf_Timestamp(seconds: Int64.random(in: 0...2_000_000_000, using: &random))
+                envelope.organizationID = "org_\(round)"
+                envelope.eventType = "usage.recorded"
+            }
+            var bytes: [UInt8] = try envelope.serializedBytes()
+            if round % 4 == 1, !bytes.isEmpty { bytes[Int.random(in: 0..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random) }
+            let record = hash + bytes
+            let routed = record.withUnsafeBytes { EventRecordView.routing(record: $0).map { ($0.sequence, Array($0.eventType)) } }
+            if round % 4 == 0 { #expect(routed != nil, "seed \(seed): the log's own layout must route") }
+            guard let routed else { continue }
+            answered += 1
+            // Where the strict view accepts (no field twice, valid text), all three agree. (A
+            // field repeated later, which SwiftProtobuf takes the last of, is no layout the log
+            // writes: routing only ever sees records the writer just spliced.)
+            if let view = record.withUnsafeBytes({ EventRecordView(record: $0) }) {
+                #expect(view.sequence == routed.0 && Array(view.eventType) == routed.1, "seed \(seed), bytes \(bytes)")
+                let decoded = Self.decodeBoth(bytes).generic
+                #expect(decoded?.sequence == routed.0 && decoded.map { Array($0.eventType.utf8) } == routed.1, "seed \(seed), bytes \(bytes)")
+            }
+        }
+        #expect(answered > 0)
+    }
+
     @Test("varints of every length, at the end of the bytes or before more: read as written; cut short, not at all")
     func varintLengths() {
         var random = SeededGenerator(seed: 7)

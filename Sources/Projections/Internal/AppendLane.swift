@@ -53,6 +53,10 @@ final class AppendLane: @unchecked Sendable {
     }
 
     private var running: Running?
+    /// The run of events handed over since the helper started: the projectors whose
+    /// checkpoints they advance (bit i: projector i), and the last one's sequence. The writer
+    /// advances the checkpoints once, when the helper is done (`finish`).
+    private var run: (pending: UInt64, through: UInt64) = (0, 0)
     /// What was handed to the helper since it started, for the writer to fold if it cannot.
     private var fed: [RecordFeed.Item] = []
     private let records = RecordArena()
@@ -83,9 +87,22 @@ final class AppendLane: @unchecked Sendable {
         eventsInRequest = 0
     }
 
+    /// The projectors whose checkpoints the running helper's run advances, if event `sequence`
+    /// continues it (the next in the log); nil when the helper is not running.
+    func pendingOfRun(continuingAt sequence: UInt64) -> UInt64? {
+        guard running != nil, sequence == run.through &+ 1 else { return nil }
+        return run.pending
+    }
+
+    /// A run begins with the next event handed over, advancing `pending`'s checkpoints.
+    func startRun(pending: UInt64) {
+        run = (pending, 0)
+    }
+
     /// Hands the helper `record` (copied: the writer reuses its buffer), starting the helper
     /// with `context()` if it is not running.
     func add(sequence: UInt64, record: UnsafeRawBufferPointer, readers: UInt64, inPlace: UInt64, context: () -> Context) {
+        run.through = sequence
         let copy = records.copy(record)
         // The view is parsed where the record is folded: the writer's time is the scarcer.
         let item = RecordFeed.Item(sequence: sequence, record: copy, view: nil, readers: readers, inPlace: inPlace)
@@ -96,10 +113,13 @@ final class AppendLane: @unchecked Sendable {
 
     /// Waits for the helper to fold everything handed to it, then writes its journal entries
     /// into `txn`. Returns what it could not fold (every reader slot was taken), which the
-    /// writer must fold, in order; throws what the helper threw.
-    func finish(into txn: WriteTransaction) throws -> [RecordFeed.Item] {
-        guard let current = running else { return [] }
+    /// writer must fold, in order, and the run's checkpoints to advance; throws what the
+    /// helper threw.
+    func finish(into txn: WriteTransaction) throws -> (unfolded: [RecordFeed.Item], run: (pending: UInt64, through: UInt64)) {
+        guard let current = running else { return ([], (0, 0)) }
         running = nil
+        let finished = run
+        run = (0, 0)
         current.feed.finish()
         let outcome = current.handle.result()
         defer {
@@ -110,9 +130,9 @@ final class AppendLane: @unchecked Sendable {
         case .success(.folded):
             requestsFolded += 1
             try journal.write(into: txn)
-            return []
+            return ([], finished)
         case .success(.noReader):
-            return fed
+            return (fed, finished)
         case .failure(let error):
             journal.reset()
             throw error
@@ -127,6 +147,7 @@ final class AppendLane: @unchecked Sendable {
             current.feed.finish()
             _ = current.handle.result()
         }
+        run = (0, 0)
         fed.removeAll(keepingCapacity: true)
         records.reset()
         journal.reset()
