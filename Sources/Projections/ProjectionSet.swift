@@ -189,12 +189,13 @@ public final class ProjectionSet: AppendObserver {
 
     /// Hands event `sequence` to the helper (`AppendLane`) if it may fold it: every projector
     /// reading it holds its writes, the request has had its first few events, and nothing
-    /// was folded around the cache in this transaction. Advances the checkpoints here.
+    /// was folded around the cache in this transaction. The first event of the helper's run
+    /// advances the checkpoints here, the rest when the helper is done (`finishLane`).
     private func handToLane(_ record: UnsafeRawBufferPointer, sequence: UInt64, route: (readers: UInt64, inPlace: UInt64), in txn: WriteTransaction) throws -> Bool {
         guard route.readers & ~heldMask == 0, lane.takesNext(in: txn) else { return false }
         // The helper's run goes on: the checkpoints it advances are written back when it ends.
         if let pending = lane.pendingOfRun(continuingAt: sequence) {
-            lane.add(sequence: sequence, record: record, readers: route.readers & pending, inPlace: route.inPlace, context: { preconditionFailure("the helper runs") })
+            lane.add(sequence: sequence, record: record, readers: route.readers & pending, inPlace: route.inPlace)
             return true
         }
         var states = try takeStates(in: txn)
@@ -209,12 +210,12 @@ public final class ProjectionSet: AppendObserver {
         }
         let slots = states.map(\.slot)
         putStates(states, in: txn)
-        lane.startRun(pending: pending)
-        lane.add(sequence: sequence, record: record, readers: route.readers & pending, inPlace: route.inPlace) {
+        lane.start(
             AppendLane.Context(
                 environment: environment, writer: txn, projectors: projectors,
-                handles: projectors.indices.map { holdsWrites[$0] ? slotsByIndex[$0][Int(slots[$0])] : nil }, cache: heldWrites(for: txn))
-        }
+                handles: projectors.indices.map { holdsWrites[$0] ? slotsByIndex[$0][Int(slots[$0])] : nil }, cache: heldWrites(for: txn)),
+            advancing: pending)
+        lane.add(sequence: sequence, record: record, readers: route.readers & pending, inPlace: route.inPlace)
         return true
     }
 

@@ -94,21 +94,22 @@ final class AppendLane: @unchecked Sendable {
         return run.pending
     }
 
-    /// A run begins with the next event handed over, advancing `pending`'s checkpoints.
-    func startRun(pending: UInt64) {
+    /// Starts the helper with `context`, for a run of events that advances the checkpoints of
+    /// the projectors in `pending` (bit i: projector i).
+    func start(_ context: Context, advancing pending: UInt64) {
+        precondition(running == nil, "the helper runs already")
+        running = startHelper(context)
         run = (pending, 0)
     }
 
-    /// Hands the helper `record` (copied: the writer reuses its buffer), starting the helper
-    /// with `context()` if it is not running.
-    func add(sequence: UInt64, record: UnsafeRawBufferPointer, readers: UInt64, inPlace: UInt64, context: () -> Context) {
+    /// Hands the running helper `record` (copied: the writer reuses its buffer).
+    func add(sequence: UInt64, record: UnsafeRawBufferPointer, readers: UInt64, inPlace: UInt64) {
+        guard let running else { preconditionFailure("no helper to hand a record to") }
         run.through = sequence
-        let copy = records.copy(record)
         // The view is parsed where the record is folded: the writer's time is the scarcer.
-        let item = RecordFeed.Item(sequence: sequence, record: copy, view: nil, readers: readers, inPlace: inPlace)
-        if running == nil { running = start(context()) }
+        let item = RecordFeed.Item(sequence: sequence, record: records.copy(record), view: nil, readers: readers, inPlace: inPlace)
         fed.append(item)
-        running!.feed.add(item)
+        running.feed.add(item)
     }
 
     /// Waits for the helper to fold everything handed to it, then writes its journal entries
@@ -154,7 +155,7 @@ final class AppendLane: @unchecked Sendable {
         eventsInRequest = 0
     }
 
-    private func start(_ context: Context) -> Running {
+    private func startHelper(_ context: Context) -> Running {
         let feed = RecordFeed(chunkSize: Self.chunkSize)
         let journal = journal
         let handle = HelperThreads.start { () throws -> Outcome in
