@@ -92,6 +92,7 @@ struct AppendLaneTests {
         let kept = flatten(try projections.dump("lane_totals"))
         try projections.rebuild("lane_totals", batchSize: 53)
         let rebuilt = flatten(try projections.dump("lane_totals"))
+        #expect(Set(kept.keys) == Set(rebuilt.keys), comment)
         for (database, entries) in kept where rebuilt[database] != entries {
             Issue.record("\(database): kept \(entries.count / 2) entries, rebuilt \((rebuilt[database]?.count ?? 0) / 2) (\(comment))")
         }
