@@ -119,14 +119,14 @@ public final class ProjectionSet: AppendObserver {
     /// straight from the record, without decoding an envelope and a payload per event, exactly
     /// as rebuilds fold them; every other event is decoded and goes through `apply(_:in:)`.
     public func apply(record: UnsafeRawBufferPointer, in txn: WriteTransaction) throws {
-        // Usage for the helper is routed from the envelope's first fields alone: the writer's
-        // time is the scarcer, and the helper parses the rest.
-        if !inPlaceRoutes.isEmpty, let (sequence, type) = EventRecordView.routing(record: record), let route = inPlaceRoutes.route(of: type),
-            try handToLane(record, sequence: sequence, route: route, in: txn)
-        {
-            return
+        guard !inPlaceRoutes.isEmpty else { return try apply(try StoredEvent(record: record), in: txn) }
+        // Routed from the envelope's first fields alone: the writer's time is the scarcer, and
+        // the helper, or the full parse below, reads the rest.
+        if let (sequence, type) = EventRecordView.routing(record: record) {
+            guard let route = inPlaceRoutes.route(of: type) else { return try apply(try StoredEvent(record: record), in: txn) }
+            if try handToLane(record, sequence: sequence, route: route, in: txn) { return }
         }
-        guard !inPlaceRoutes.isEmpty, let view = EventRecordView(record: record), let route = inPlaceRoutes.route(of: view.eventType) else {
+        guard let view = EventRecordView(record: record), let route = inPlaceRoutes.route(of: view.eventType) else {
             return try apply(try StoredEvent(record: record), in: txn)
         }
         var decoded: StoredEvent?
@@ -277,7 +277,6 @@ public final class ProjectionSet: AppendObserver {
 
     public func transactionWillCommit(head: Checkpoint?, in txn: WriteTransaction) throws {
         try finishLane(in: txn)
-        lane.requestEnded()
         let writes = heldWrites(for: txn)
         let pending = cache.withLock { cache -> [ProjectionState] in
             guard let current = cache, current.transactionID == txn.id, current.applied else { return [] }

@@ -185,18 +185,7 @@ final class AppendLane: @unchecked Sendable {
     /// the writer's when the helper could not fold.
     static func fold(_ item: RecordFeed.Item, projectors: [any Projector], stores: [ProjectionStore?]) throws {
         let view = item.inPlace & item.readers != 0 ? EventRecordView(record: item.record) : nil
-        var event: StoredEvent?
-        var readers = item.readers
-        while readers != 0 {
-            let index = readers.trailingZeroBitCount
-            readers &= readers &- 1
-            let store = stores[index]!
-            let folded = try item.inPlace & (1 << UInt64(index)) != 0 && view.map { try projectors[index].applyInPlace($0, to: store) } == true
-            if !folded {
-                if event == nil { event = try StoredEvent(record: item.record) }
-                try projectors[index].apply(event!, to: store)
-            }
-        }
+        try RecordFold.fold(item.record, view: view, readers: item.readers, inPlace: item.inPlace, projectors: projectors, store: { stores[$0]! })
     }
 }
 

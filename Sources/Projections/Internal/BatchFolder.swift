@@ -123,20 +123,9 @@ struct BatchFolder {
             }) { return }
             return try fold(try StoredEvent(record: record))
         }
-        let meter = meter?.samplesNextEvent() == true ? meter : nil
-        var event: StoredEvent?
-        var readers = route.readers
-        while readers != 0 {
-            let index = readers.trailingZeroBitCount
-            readers &= readers &- 1
-            let start = meter == nil ? 0 : FoldCostMeter.now()
-            let foldedInPlace = try route.inPlace & (1 << UInt64(index)) != 0 && projectors[index].applyInPlace(view, to: stores[index])
-            if !foldedInPlace {
-                if event == nil { event = try StoredEvent(record: record) }
-                try projectors[index].apply(event!, to: stores[index])
-            }
-            meter?.addSampled(index, since: start)
-        }
+        try RecordFold.fold(
+            record, view: view, readers: route.readers, inPlace: route.inPlace, projectors: projectors,
+            meter: meter?.samplesNextEvent() == true ? meter : nil, store: { stores[$0] })
     }
 
     /// Folds `events` (read from another log: a snapshot's).

@@ -338,13 +338,11 @@ final class RebuildLanes {
 
     /// The fold ahead, if it is this batch's; otherwise discards it.
     private func takeAhead(first: UInt64, last: UInt64, head: UInt64) -> FoldAhead? {
-        guard let pending = ahead else { return nil }
-        ahead = nil
-        guard pending.first == first, pending.last == last, pending.head == head, pending.helper == helper else {
-            pending.discard()
-            aheadsDiscarded += 1
+        guard let pending = ahead, pending.first == first, pending.last == last, pending.head == head, pending.helper == helper else {
+            discardAhead()
             return nil
         }
+        ahead = nil
         return pending
     }
 
