@@ -124,9 +124,10 @@ private struct UnusedKeysHandle: @unchecked Sendable {
     let keys: Set<IndexKey>
 }
 
-/// What the helper of `inParallel` needs. Sendable because: the helper only begins a read
-/// beside the write transaction, which stays open (and unwritten) until the helper is done.
-private struct HelperContext: @unchecked Sendable {
+/// What a helper deciding beside the writer needs (`inParallel`, streamed appends). Sendable
+/// because the helper only begins a read beside the write transaction, which stays open
+/// until the helper is done; what the writer writes meanwhile is not in that read's view.
+struct HelperContext: @unchecked Sendable {
     let head: Checkpoint?
     let environment: Environment
     let writer: WriteTransaction

@@ -44,6 +44,25 @@ extension EventLog {
         try await enqueue(.decide(decide))
     }
 
+    /// Appends the events `decide` emits into its sink, in order, appending the first ones
+    /// while it decides the rest: for a large request whose deciding costs about as much as
+    /// appending (a batch of usage, each event checked against a quota).
+    ///
+    /// When this request is the first of its group commit to write and the machine has a
+    /// second core, `decide` runs there, reading through a read-only transaction begun beside
+    /// the write transaction: it sees exactly what the write transaction began from, never the
+    /// events being appended meanwhile, so it must account for its own earlier events itself.
+    /// Otherwise it runs on the writer thread, reading through the write transaction (after the
+    /// earlier requests of the group commit), and its events are appended when it returns.
+    /// Either way the request is all or nothing: if `decide` throws, or an event is invalid or
+    /// reuses an idempotency key for other content, none of its events commits (the other
+    /// requests of the group commit are then appended without it, deciding again). `emit`
+    /// throws when the append is called off; let that error through. Receipts come in the
+    /// order of emission.
+    public func append(streaming decide: @escaping @Sendable (borrowing AppendDecision, DraftSink) throws -> Void) async throws -> [AppendReceipt] {
+        try await enqueue(.stream(decide))
+    }
+
     private func enqueue(_ work: AppendWork) async throws -> [AppendReceipt] {
         try await withCheckedThrowingContinuation { continuation in
             let mustSchedule = pendingAppends.withLock { pending in
@@ -99,6 +118,11 @@ extension EventLog {
         try commit([.decide(decide)], abortIfAllFail: true)[0].get()
     }
 
+    /// `append(streaming:)` on the calling thread, blocking until the commit is durable.
+    public func appendSynchronously(streaming decide: @escaping @Sendable (borrowing AppendDecision, DraftSink) throws -> Void) throws -> [AppendReceipt] {
+        try commit([.stream(decide)], abortIfAllFail: true)[0].get()
+    }
+
     // MARK: Shared
 
     /// Validates every draft and serializes what it can. `now` is the writer thread's commit
@@ -127,8 +151,22 @@ extension EventLog {
         }
     }
 
-    /// One write transaction for several requests, each all or nothing.
+    /// One write transaction for several requests, each all or nothing. A streamed request
+    /// that fails after some of its events were written dooms the transaction: it is then
+    /// committed again without that request.
     private func commit(_ requests: [AppendWork], abortIfAllFail: Bool = false) throws -> [Result<[AppendReceipt], any Error>] {
+        do {
+            return try commitOnce(requests, abortIfAllFail: abortIfAllFail)
+        } catch let failed as StreamedRequestFailed {
+            var others = requests
+            others.remove(at: failed.request)
+            var outcomes = others.isEmpty ? [] : try commit(others, abortIfAllFail: abortIfAllFail)
+            outcomes.insert(.failure(failed.error), at: failed.request)
+            return outcomes
+        }
+    }
+
+    private func commitOnce(_ requests: [AppendWork], abortIfAllFail: Bool) throws -> [Result<[AppendReceipt], any Error>] {
         // The number of the attempt that commits (a retry after map growth reuses it), and
         // whether it appended anything: LMDB does not use up the number of a transaction that
         // wrote nothing, so another writer may commit under it, and observers must not then
@@ -142,24 +180,19 @@ extension EventLog {
             let firstHead = appender.head?.sequence
             var outcomes: [Result<[AppendReceipt], any Error>] = []
             outcomes.reserveCapacity(requests.count)
-            for work in requests {
+            for (index, work) in requests.enumerated() {
+                // Nothing appended yet: a reader begun beside `txn` sees what it sees.
+                let unwritten = appender.head?.sequence == firstHead ? (environment, txn) : nil
                 switch work {
                 case .events(let events):
                     outcomes.append(try appender.append(events).mapError { $0 as any Error })
                 case .decide(let decide):
-                    // The closure only reads; if it or its events fail, nothing was written.
-                    let decided: Result<([PreparedEvent], Set<IndexKey>), any Error> = Result {
-                        // Nothing appended yet: a reader begun beside `txn` sees what it sees.
-                        let unwritten = appender.head?.sequence == firstHead ? (environment, txn) : nil
-                        let decision = AppendDecision(
-                            head: appender.head, transaction: txn, idempotencyIndex: databases.idempotency, events: databases.events,
-                            options: options, now: now, unwrittenWriter: unwritten)
-                        return (try prepare(decide(decision), now: now), decision.unusedKeys.keys)
-                    }
-                    switch decided {
-                    case .success(let (events, unusedKeys)):
-                        outcomes.append(try appender.append(events, knownUnused: unusedKeys).mapError { $0 as any Error })
-                    case .failure(let error): outcomes.append(.failure(error))
+                    outcomes.append(try decideHere(decide, unwritten: unwritten, into: &appender, txn, now: now))
+                case .stream(let decide):
+                    if let unwritten, HelperThreads.haveSecondCore {
+                        outcomes.append(try stream(decide, request: index, beside: unwritten, into: &appender, now: now))
+                    } else {
+                        outcomes.append(try decideHere({ decision in try Self.collect(decide, decision) }, unwritten: unwritten, into: &appender, txn, now: now))
                     }
                 }
             }
@@ -173,6 +206,130 @@ extension EventLog {
         if appendedAny { options.observer?.transactionDidCommit(lmdbID: committed) }
         return outcomes
     }
+
+    /// A deciding request, decided on the writer thread and then appended. The closure only
+    /// reads; if it or its events fail, nothing was written.
+    private func decideHere(
+        _ decide: (borrowing AppendDecision) throws -> [EventDraft], unwritten: (Environment, WriteTransaction)?,
+        into appender: inout AppendTransaction, _ txn: WriteTransaction, now: Date
+    ) throws -> Result<[AppendReceipt], any Error> {
+        let decided: Result<([PreparedEvent], Set<IndexKey>), any Error> = Result {
+            let decision = AppendDecision(
+                head: appender.head, transaction: txn, idempotencyIndex: databases.idempotency, events: databases.events,
+                options: options, now: now, unwrittenWriter: unwritten)
+            return (try prepare(decide(decision), now: now), decision.unusedKeys.keys)
+        }
+        switch decided {
+        case .success(let (events, unusedKeys)):
+            return try appender.append(events, knownUnused: unusedKeys).mapError { $0 as any Error }
+        case .failure(let error):
+            return .failure(error)
+        }
+    }
+
+    /// A streaming decision run to the end on this thread: everything it emitted.
+    private static func collect(
+        _ decide: (borrowing AppendDecision, DraftSink) throws -> Void, _ decision: borrowing AppendDecision
+    ) throws -> [EventDraft] {
+        let sink = DraftSink()
+        try decide(decision, sink)
+        return sink.pending
+    }
+
+    /// A streamed request: decided on a helper thread, which hands its events over in chunks,
+    /// each appended here as it comes. The writer waits for the helper before it returns or
+    /// throws, since the helper reads beside the write transaction.
+    private func stream(
+        _ decide: @escaping @Sendable (borrowing AppendDecision, DraftSink) throws -> Void, request: Int,
+        beside unwritten: (environment: Environment, transaction: WriteTransaction), into appender: inout AppendTransaction, now: Date
+    ) throws -> Result<[AppendReceipt], any Error> {
+        let txn = unwritten.transaction
+        let channel = DraftChannel()
+        let context = HelperContext(
+            head: appender.head, environment: unwritten.environment, writer: txn, idempotencyIndex: databases.idempotency,
+            events: databases.events, options: options, now: now)
+        let helper = HelperThreads.start {
+            var began = false
+            do {
+                try context.environment.read(besides: context.writer) { reader in
+                    began = true
+                    let decision = AppendDecision(
+                        head: context.head, transaction: reader, idempotencyIndex: context.idempotencyIndex, events: context.events,
+                        options: context.options, now: context.now, unwrittenWriter: nil)
+                    let sink = DraftSink(streamingTo: channel, rules: .init(options: context.options, now: context.now, unusedKeys: decision.unusedKeys))
+                    try decide(decision, sink)
+                    try sink.handOver(to: channel)
+                }
+                channel.push(.finished)
+            } catch let error as LMDBError where error.code == .readersFull && !began {
+                channel.push(.noReader)  // every reader slot is taken: the decision has not run
+            } catch {
+                channel.push(.failed(error))
+            }
+        }
+        var joined = false
+        func join() {
+            guard !joined else { return }
+            joined = true
+            _ = helper.result()
+        }
+        options.observer?.requestWillStream(in: txn)
+        var progress = AppendTransaction.RequestProgress()
+        /// The request failed: as if it never ran when nothing of it was written, else the
+        /// transaction must go.
+        func failed(_ error: any Error) throws -> Result<[AppendReceipt], any Error> {
+            guard !progress.wroteEvents else { throw StreamedRequestFailed(request: request, error: error) }
+            try appender.endRequest()
+            return .failure(error)
+        }
+        do {
+            while true {
+                switch channel.receive() {
+                case .chunk(let chunk, let knownUnused):
+                    let events: [PreparedEvent]
+                    switch chunk {
+                    case .prepared(let prepared): events = prepared
+                    case .drafts(let drafts, let firstIndex):
+                        do {
+                            events = try DraftSink.prepare(drafts, from: firstIndex, by: options, now: now)
+                        } catch {
+                            channel.cancel()
+                            join()
+                            return try failed(error)
+                        }
+                    }
+                    if case .failure(let conflict) = try appender.append(chunk: events, knownUnused: knownUnused, to: &progress) {
+                        channel.cancel()
+                        join()
+                        return try failed(conflict)
+                    }
+                case .finished:
+                    join()
+                    try appender.endRequest()
+                    countStreamedRequest()
+                    return .success(progress.receipts)
+                case .failed(let error):
+                    join()
+                    return try failed(error)
+                case .noReader:
+                    join()
+                    try appender.endRequest()
+                    return try decideHere({ decision in try Self.collect(decide, decision) }, unwritten: nil, into: &appender, txn, now: now)
+                }
+            }
+        } catch {
+            channel.cancel()
+            join()
+            throw error
+        }
+    }
+}
+
+/// A streamed request failed after some of its events were written: the transaction aborts,
+/// and the group commit goes again without it.
+private struct StreamedRequestFailed: Error {
+    let request: Int
+    let error: any Error
 }
 
 extension Result {

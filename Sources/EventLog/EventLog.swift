@@ -25,6 +25,15 @@ public final class EventLog: Sendable {
     let logger: Logger
     let databases: LogDatabases
     let pendingAppends = Mutex(PendingAppends())
+    private let streamedCount = Atomic<Int>(0)
+
+    /// How many streamed requests (`append(streaming:)`) were decided on a second core while
+    /// their events were appended, commits and retries alike (for tests and reports).
+    public var requestsStreamed: Int { streamedCount.load(ordering: .relaxed) }
+
+    func countStreamedRequest() {
+        streamedCount.add(1, ordering: .relaxed)
+    }
 
     /// The format this build writes; see docs/FORMAT.md.
     public static let formatName = "tally.event-log"

@@ -249,6 +249,10 @@ public final class ProjectionSet: AppendObserver {
         if held > 0 && writes.byteCount == 0 { lane.bar(txn) }  // past its bound the cache forgot this transaction's cells
     }
 
+    public func requestWillStream(in txn: WriteTransaction) {
+        lane.requestStreams()
+    }
+
     public func transactionWillAbort(in txn: WriteTransaction) {
         lane.abandon()
     }

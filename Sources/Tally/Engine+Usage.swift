@@ -31,10 +31,19 @@ extension Engine {
         let projections = projections
         // The decision can run again (after map growth); the run that committed sets this last.
         let decided = Mutex<[UsageDecider.Outcome]>([])
-        let receipts = try await log.append { decision in
-            let result = try UsageDecider.decide(batch: batch, in: decision, projections: projections)
-            decided.withLock { $0 = result.outcomes }
-            return result.drafts
+        let receipts: [AppendReceipt]
+        if batch.count >= UsageDecider.smallestStreamedBatch {
+            // Decided on a second core while the writer appends what is decided.
+            receipts = try await log.append(streaming: { decision, sink in
+                let outcomes = try UsageDecider.decide(batch: batch, in: decision, projections: projections, emittingTo: sink)
+                decided.withLock { $0 = outcomes }
+            })
+        } else {
+            receipts = try await log.append { decision in
+                let result = try UsageDecider.decide(batch: batch, in: decision, projections: projections)
+                decided.withLock { $0 = result.outcomes }
+                return result.drafts
+            }
         }
         let outcomes = decided.withLock { $0 }
         var results: [Result<AppendReceipt, EngineError>] = []

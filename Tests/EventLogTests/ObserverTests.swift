@@ -34,10 +34,10 @@ final class CountingObserver: AppendObserver {
     }
 
     /// Opens a log in `directory` with this observer watching it.
-    static func openLog(_ directory: String) throws -> (EventLog, CountingObserver) {
-        let environment = try Environment.open(at: directory, options: TestLogs.options().environment)
+    static func openLog(_ directory: String, options: EventLogOptions = TestLogs.options()) throws -> (EventLog, CountingObserver) {
+        let environment = try Environment.open(at: directory, options: options.environment)
         let observer = try CountingObserver(environment: environment)
-        var options = TestLogs.options()
+        var options = options
         options.observer = observer
         return (try EventLog(directory: directory, options: options), observer)
     }

@@ -7,7 +7,10 @@ import SwiftProtobuf
 ///
 /// Each request is checked completely (idempotency lookups only read) before any of its
 /// events is written, so a request that fails leaves nothing behind and the transaction
-/// carries on with the next one: one bad request never poisons a group commit.
+/// carries on with the next one: one bad request never poisons a group commit. A streamed
+/// request comes in chunks, each checked before it is written; one that fails after an
+/// earlier chunk was written takes the transaction down, and the log commits the group again
+/// without it (`EventLog.append(streaming:)`).
 struct AppendTransaction {
     private let txn: WriteTransaction
     private let databases: LogDatabases
@@ -55,12 +58,39 @@ struct AppendTransaction {
     /// `knownUnused`: index keys read as unused in this transaction since its last write (by
     /// a deciding request's closure), which need no second lookup.
     mutating func append(_ events: [PreparedEvent], knownUnused: Set<IndexKey> = []) throws -> Result<[AppendReceipt], EventLogError> {
+        var request = RequestProgress()
+        if case .failure(let conflict) = try append(chunk: events, knownUnused: knownUnused, to: &request, moreMayFollow: false) {
+            return .failure(conflict)
+        }
+        try endRequest()
+        return .success(request.receipts)
+    }
+
+    /// A request appended in chunks (a streamed decision's): its receipts so far, and what
+    /// a later chunk's idempotency keys are checked against.
+    struct RequestProgress {
+        fileprivate(set) var receipts: [AppendReceipt] = []
+        /// The chunks appended, kept for their drafts: a key used again must carry the same event.
+        fileprivate var chunks: [[PreparedEvent]] = []
+        /// The request's idempotency index keys so far: where their event is and its sequence.
+        fileprivate var keys: [IndexKey: (chunk: Int, index: Int, sequence: UInt64)] = [:]
+        /// Whether a chunk wrote events: a failure after that cannot leave nothing behind.
+        fileprivate(set) var wroteEvents = false
+    }
+
+    /// Appends one chunk of a request, checked as a whole before any of it is written; returns
+    /// a conflict as a failure, having written nothing of this chunk (earlier chunks stay:
+    /// `request.wroteEvents` says whether there were any). `moreMayFollow`: whether later
+    /// chunks of the same request may repeat this one's idempotency keys.
+    mutating func append(
+        chunk events: [PreparedEvent], knownUnused: Set<IndexKey>, to request: inout RequestProgress, moreMayFollow: Bool = true
+    ) throws -> Result<Void, EventLogError> {
         var plans: [Plan] = []
         plans.reserveCapacity(events.count)
         var plannedSequence = nextSequence
-        // Keyed by the index key (organization and idempotency key), built once per event anyway.
-        var keysInRequest: [IndexKey: (index: Int, sequence: UInt64)] = [:]
-        if events.count > 1 { keysInRequest.reserveCapacity(events.count) }
+        let chunkIndex = request.chunks.count
+        let remembersKeys = moreMayFollow || events.count > 1
+        if remembersKeys { request.keys.reserveCapacity(request.keys.count + events.count) }
 
         for (index, event) in events.enumerated() {
             let draft = event.draft
@@ -70,8 +100,9 @@ struct AppendTransaction {
                 continue
             }
             let hashedKey = IndexKey(indexKey)
-            if let earlier = keysInRequest[hashedKey] {
-                guard events[earlier.index].draft.hasSameContent(as: draft) else {
+            if let earlier = request.keys[hashedKey] {
+                let earlierDraft = earlier.chunk == chunkIndex ? events[earlier.index].draft : request.chunks[earlier.chunk][earlier.index].draft
+                guard earlierDraft.hasSameContent(as: draft) else {
                     return .failure(.idempotencyConflict(organizationID: draft.organizationID, idempotencyKey: key, originalSequence: earlier.sequence))
                 }
                 plans.append(.duplicate(of: earlier.sequence))
@@ -84,24 +115,29 @@ struct AppendTransaction {
                 plans.append(.duplicate(of: original.sequence))
                 continue
             }
-            if events.count > 1 { keysInRequest[hashedKey] = (index, plannedSequence) }
+            if remembersKeys { request.keys[hashedKey] = (chunkIndex, index, plannedSequence) }
             plans.append(.append(idempotencyKey: indexKey))
             plannedSequence += 1
         }
 
-        var receipts: [AppendReceipt] = []
-        receipts.reserveCapacity(events.count)
+        request.receipts.reserveCapacity(request.receipts.count + events.count)
         for (event, plan) in zip(events, plans) {
             switch plan {
             case .duplicate(let sequence):
-                receipts.append(AppendReceipt(sequence: sequence, isDuplicate: true))
+                request.receipts.append(AppendReceipt(sequence: sequence, isDuplicate: true))
             case .append(let idempotencyKey):
                 let sequence = try write(event, idempotencyKey: idempotencyKey)
-                receipts.append(AppendReceipt(sequence: sequence, isDuplicate: false))
+                request.receipts.append(AppendReceipt(sequence: sequence, isDuplicate: false))
+                request.wroteEvents = true
             }
         }
+        if moreMayFollow { request.chunks.append(events) }
+        return .success(())
+    }
+
+    /// The request's last event is in: the observer writes back what it held for it.
+    mutating func endRequest() throws {
         try observer?.requestDidAppend(in: txn)
-        return .success(receipts)
     }
 
     private func existingEvent(forIdempotencyKey key: [UInt8]) throws -> StoredEvent? {

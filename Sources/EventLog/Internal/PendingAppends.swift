@@ -30,11 +30,14 @@ enum AppendWork: Sendable {
     case events([PreparedEvent])
     /// A closure that decides the events inside the write transaction.
     case decide(@Sendable (borrowing AppendDecision) throws -> [EventDraft])
+    /// A closure that decides the events one by one, appended as they come when it can run on
+    /// a second core (`EventLog.append(streaming:)`).
+    case stream(@Sendable (borrowing AppendDecision, DraftSink) throws -> Void)
 
     var eventCountEstimate: Int {
         switch self {
         case .events(let events): events.count
-        case .decide: 1
+        case .decide, .stream: 1
         }
     }
 }

@@ -65,6 +65,8 @@ final class AppendLane: @unchecked Sendable {
     /// cache: the helper's view would miss it, so the lane stays shut until it ends.
     private var barredIn: UInt64?
     private var eventsInRequest = 0
+    /// Whether the current request is streamed: the second core is deciding it.
+    private var requestIsStreamed = false
     /// Requests whose events the helper folded (for tests and reports).
     private(set) var requestsFolded = 0
 
@@ -74,7 +76,7 @@ final class AppendLane: @unchecked Sendable {
     func takesNext(in txn: WriteTransaction) -> Bool {
         if running != nil { return true }
         eventsInRequest += 1
-        return eventsInRequest > Self.eventsBeforeStarting && barredIn != txn.id && HelperThreads.haveSecondCore
+        return eventsInRequest > Self.eventsBeforeStarting && !requestIsStreamed && barredIn != txn.id && HelperThreads.haveSecondCore
     }
 
     /// Something was written around the cache in `txn`: the helper may not run again in it.
@@ -82,9 +84,16 @@ final class AppendLane: @unchecked Sendable {
         barredIn = txn.id
     }
 
+    /// The current request is streamed (`AppendObserver.requestWillStream`): the helper stays
+    /// out of it, since the second core is busy deciding it.
+    func requestStreams() {
+        requestIsStreamed = true
+    }
+
     /// The current request ended: the next one starts counting its events afresh.
     func requestEnded() {
         eventsInRequest = 0
+        requestIsStreamed = false
     }
 
     /// The projectors whose checkpoints the running helper's run advances, if event `sequence`
@@ -153,6 +162,7 @@ final class AppendLane: @unchecked Sendable {
         records.reset()
         journal.reset()
         eventsInRequest = 0
+        requestIsStreamed = false
     }
 
     private func startHelper(_ context: Context) -> Running {

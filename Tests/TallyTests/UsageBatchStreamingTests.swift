@@ -1,17 +1,20 @@
 import EventLog
 import Foundation
+import LMDB
+@testable import Projections
 import ReadModels
 @testable import Tally
 import TallyTestSupport
 import Testing
 
-/// A large usage batch is decided in two halves, split by organization, the second on another
-/// core. Whatever the split, the batch must append exactly what one record at a time appends:
-/// the same events in the same order, byte for byte, and the same result for every record.
+/// A large usage batch is decided on a second core, which hands its events to the writer in
+/// chunks while it decides the rest (`EventLog.append(streaming:)`). The batch must append
+/// exactly what one record at a time appends: the same events in the same order, byte for
+/// byte, and the same result for every record.
 ///
 /// TALLY_TEST_SEED and TALLY_TEST_ITERATIONS (batches) vary it.
-@Suite("Engine: a usage batch decided in two halves")
-struct UsageBatchHalvesTests {
+@Suite("Engine: a usage batch decided while it is appended")
+struct UsageBatchStreamingTests {
     static let now = SubscribeCommandTests.now
     /// org_5 is registered but has no subscription; org_6 does not exist.
     static let organizations = (0...6).map { "org_\($0)" }
@@ -71,21 +74,18 @@ struct UsageBatchHalvesTests {
         return records
     }
 
-    @Test("a batch appends exactly what its records appended one at a time would, whatever the split")
+    @Test("a batch appends exactly what its records appended one at a time would")
     func sameAsOneAtATime() async throws {
         let seed = TestEnvironment.seed()
-        print("UsageBatchHalvesTests: TALLY_TEST_SEED=\(seed)")
+        print("UsageBatchStreamingTests: TALLY_TEST_SEED=\(seed)")
         var random = SeededGenerator(seed: seed)
         let (batchDirectory, singleDirectory) = (TemporaryDirectory(), TemporaryDirectory())
         let batched = try await Self.engine(batchDirectory)
         let single = try await Self.engine(singleDirectory)
         var outcomes: [String: Int] = [:]
         for round in 0..<TestEnvironment.iterations(default: 4) {
-            let batch = Self.batch(Int.random(in: UsageDecider.smallestSplitBatch...600, using: &random), round: round, using: &random)
-            let halves = try #require(UsageDecider.halves(of: batch))
-            let organizations = halves.indices.map { Set($0.map { batch[$0].organizationID }) }
-            #expect(organizations[0].isDisjoint(with: organizations[1]))
-
+            let batch = Self.batch(Int.random(in: UsageDecider.smallestStreamedBatch...600, using: &random), round: round, using: &random)
+            let streamed = batched.log.requestsStreamed
             let together = try await batched.recordUsage(batch)
             var alone: [Result<AppendReceipt, EngineError>] = []
             for usage in batch { alone.append(contentsOf: try await single.recordUsage([usage])) }
@@ -94,6 +94,7 @@ struct UsageBatchHalvesTests {
             let (a, b) = (together.map(Self.outcome), alone.map(Self.outcome))
             let first = a.indices.first { $0 >= b.count || a[$0] != b[$0] }
             #expect(a.count == b.count && first == nil, "record \(first ?? -1): \(first.map { a[$0] } ?? "") vs \(first.map { b[$0] } ?? "") (seed \(seed))")
+            #expect(batched.log.requestsStreamed == streamed + 1, "the batch was decided on the second core")
             let (batchHead, singleHead) = (try batched.log.head(), try single.log.head())
             #expect(batchHead == singleHead, "the same events, byte for byte: round \(round) (seed \(seed))")
             for result in together {
@@ -107,7 +108,7 @@ struct UsageBatchHalvesTests {
                 outcomes[kind, default: 0] += 1
             }
         }
-        // The batches exercised what the halves must keep apart: retries, refusals of every kind.
+        // The batches exercised what the chunks must carry across: retries, refusals of every kind.
         for kind in ["appended", "retry", "quotaExceeded", "invalid", "notFound", "conflict"] {
             #expect(outcomes[kind, default: 0] > 0, "no \(kind) outcome: \(outcomes) (seed \(seed))")
         }
@@ -124,25 +125,41 @@ struct UsageBatchHalvesTests {
         }
     }
 
-    @Test("organizations are spread so that both halves get about as many records")
-    func balancedHalves() throws {
-        let batch = (0..<1_000).map {
-            UsageRecord(organizationID: "org_\($0 % 500)", metric: "api_calls", quantity: 1, occurredAt: Self.now)
-        }
-        let halves = try #require(UsageDecider.halves(of: batch))
-        #expect(halves.indices.map(\.count) == [500, 500])
-        #expect(halves.indices[0].prefix(3) == [0, 2, 4] && halves.halfOfRecord.prefix(4) == [0, 1, 0, 1])
-    }
-
-    @Test("one organization's batch, or a small one, is decided on one thread and still right")
-    func unsplitBatches() async throws {
+    @Test("one organization's batch streams and is right; a small one is decided on the writer")
+    func oneOrganizationAndSmallBatches() async throws {
         let directory = TemporaryDirectory()
         let engine = try await Self.engine(directory)
-        let oneOrganization = (0..<200).map {
+        let records = (0..<200).map {
             UsageRecord(organizationID: "org_1", metric: "api_calls", quantity: 5, userID: "usr_\($0 % 4)", occurredAt: Self.now.addingTimeInterval(Double(60 + $0)))
         }
-        #expect(UsageDecider.halves(of: oneOrganization) == nil)
-        #expect(try await engine.recordUsage(oneOrganization).allSatisfy { (try? $0.get()) != nil })
-        #expect(try engine.quota(for: "org_1", metric: "api_calls", at: Self.now).usage == 10 + 1_000)
+        #expect(try await engine.recordUsage(records).allSatisfy { (try? $0.get()) != nil })
+        #expect(engine.log.requestsStreamed == 1)
+        #expect(try await engine.recordUsage(Array(records.prefix(UsageDecider.smallestStreamedBatch - 1))).allSatisfy { (try? $0.get()) != nil })
+        #expect(engine.log.requestsStreamed == 1)
+        #expect(try engine.quota(for: "org_1", metric: "api_calls", at: Self.now).usage == 10 + 5 * (200 + UsageDecider.smallestStreamedBatch - 1))
+    }
+
+    @Test("a batch too small to stream folds its usage on the helper past its first events, and equals a rebuild")
+    func midSizedBatchFoldsOnTheHelper() async throws {
+        guard HelperThreads.haveSecondCore else { return }
+        let directory = TemporaryDirectory()
+        let engine = try await Self.engine(directory)
+        // Professional organizations (1 and 3): nothing here reaches a limit, so every record appends.
+        let records = (0..<(UsageDecider.smallestStreamedBatch - 1)).map { (number: Int) -> UsageRecord in
+            let organization = number % 2 == 0 ? "org_1" : "org_3"
+            let occurredAt = Self.now.addingTimeInterval(Double(120 + number))
+            return UsageRecord(
+                organizationID: organization, metric: "api_calls", quantity: Int64(1 + number), userID: "usr_\(number % 5)",
+                resourceID: "res_\(number % 3)", occurredAt: occurredAt, idempotencyKey: "mid-\(number)")
+        }
+        let folded = engine.projections.requestsFoldedOnHelper
+        #expect(try await engine.recordUsage(records).allSatisfy { (try? $0.get()) != nil })
+        #expect(engine.projections.requestsFoldedOnHelper == folded + 1, "folded on the helper past the first events")
+        #expect(engine.log.requestsStreamed == 0)
+        for name in [QuotasProjector.name, UsageRollupsProjector.name] {
+            let kept = try engine.projections.flatDump(name)
+            try engine.projections.rebuild(name, batchSize: 50)
+            #expect(try engine.projections.flatDump(name) == kept, "\(name) equals a rebuild")
+        }
     }
 }

@@ -1,0 +1,75 @@
+import Foundation
+
+/// Where a streaming decision (`EventLog.append(streaming:)`) puts the events it decides, in
+/// order. On a second core, every few events go to the writer, which appends them while the
+/// decision goes on; otherwise they are kept and appended when the decision returns.
+public final class DraftSink {
+    /// Drafts emitted and not yet handed over (or all of them, when collecting).
+    private(set) var pending: [EventDraft] = []
+    private let channel: DraftChannel?
+    private let preparing: PreparingRules?
+    /// How many drafts were handed over before `pending`: the index of its first.
+    private var handedOver = 0
+
+    /// The rules a streamed chunk is validated by, on the deciding thread.
+    struct PreparingRules {
+        let options: EventLogOptions
+        let now: Date
+        let unusedKeys: UnusedKeys
+    }
+
+    /// A sink that keeps every draft, for a decision run on the writer thread.
+    init() {
+        channel = nil
+        preparing = nil
+    }
+
+    /// A sink that hands chunks of drafts, validated and prepared, to the writer through `channel`.
+    init(streamingTo channel: DraftChannel, rules: PreparingRules) {
+        self.channel = channel
+        preparing = rules
+    }
+
+    /// The next decided event. Throws if the append was called off (the write transaction is
+    /// aborting): the decision should then stop, letting the error through.
+    public func emit(_ draft: EventDraft) throws {
+        pending.append(draft)
+        guard let channel else { return }
+        // The first chunk is small, so the writer starts early; the rest amortize the handover.
+        if pending.count >= (handedOver == 0 ? DraftChannel.firstChunk : DraftChannel.chunk) { try handOver(to: channel) }
+    }
+
+    /// Hands the pending drafts over. Prepared (validated and serialized) here while the writer
+    /// has chunks waiting, so that it catches up; raw while it is waiting for this one, so
+    /// that it gets going: it prepares those itself.
+    func handOver(to channel: DraftChannel) throws {
+        guard let preparing else { return }
+        if channel.isCancelled { throw DraftChannel.Cancelled() }
+        guard !pending.isEmpty else { return }
+        // The keys the decision found unused so far: the writer need not look them up again.
+        let unused = preparing.unusedKeys.keys
+        preparing.unusedKeys.keys.removeAll(keepingCapacity: true)
+        if channel.hasBacklog {
+            channel.push(.chunk(.prepared(try Self.prepare(pending, from: handedOver, by: preparing.options, now: preparing.now)), knownUnused: unused))
+        } else {
+            channel.push(.chunk(.drafts(pending, firstIndex: handedOver), knownUnused: unused))
+        }
+        handedOver += pending.count
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// `drafts`, the first of which is the request's draft `firstIndex`, validated and prepared.
+    static func prepare(_ drafts: [EventDraft], from firstIndex: Int, by options: EventLogOptions, now: Date) throws -> [PreparedEvent] {
+        var prepared: [PreparedEvent] = []
+        prepared.reserveCapacity(drafts.count)
+        for (offset, draft) in drafts.enumerated() {
+            do {
+                try draft.validate(against: options, now: now, index: firstIndex + offset)
+            } catch {
+                throw EventLogError.invalidEvent(error)
+            }
+            prepared.append(PreparedEvent(draft))
+        }
+        return prepared
+    }
+}
