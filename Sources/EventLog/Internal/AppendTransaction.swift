@@ -90,7 +90,9 @@ struct AppendTransaction {
         var plannedSequence = nextSequence
         let chunkIndex = request.chunks.count
         let remembersKeys = moreMayFollow || events.count > 1
-        if remembersKeys { request.keys.reserveCapacity(request.keys.count + events.count) }
+        // Reserved once for a whole request; chunks let the table grow by doubling (reserving
+        // a chunk's worth more each time would rehash it every chunk).
+        if !moreMayFollow && events.count > 1 { request.keys.reserveCapacity(events.count) }
 
         for (index, event) in events.enumerated() {
             let draft = event.draft
