@@ -313,6 +313,8 @@ extension EventLog {
                     return try failed(error)
                 case .noReader:
                     join()
+                    // Nothing of the request was streamed: end it (the observer may hand work
+                    // to another thread again) and decide it here.
                     try appender.endRequest()
                     return try decideHere({ decision in try Self.collect(decide, decision) }, unwritten: nil, into: &appender, txn, now: now)
                 }

@@ -19,8 +19,12 @@ struct CrashTests {
 
         for round in 0..<kills {
             let organization = "crash-\(round)"
-            let batch = Int.random(in: 1...16, using: &random)
-            let child = try ChildProcess(Probe.executable, ["append-loop", directory.path, organization, "\(batch)"])
+            // Every other round or so the batches are streamed appends (killed while a helper
+            // thread decides them), large enough to cross several chunks.
+            let streamed = Bool.random(using: &random)
+            let batch = streamed ? Int.random(in: 1...300, using: &random) : Int.random(in: 1...16, using: &random)
+            let child = try ChildProcess(
+                Probe.executable, ["append-loop", directory.path, organization, "\(batch)"] + (streamed ? ["stream"] : []))
             let started = child.waitForLines(1)
             #expect(started, "round \(round), seed \(seed): the probe acknowledged nothing")
             Thread.sleep(forTimeInterval: Double.random(in: 0.0...0.08, using: &random))

@@ -1,8 +1,9 @@
 // A child process for the crash and multi-process tests of EventLogTests.
 //
-//   TallyTestProbe append-loop DIR ORG [BATCH]
-//       Appends forever (synchronously, batches of BATCH events, default 1) and prints
-//       "ack SEQUENCE KEY" for every event once its commit has returned. Killed by the test.
+//   TallyTestProbe append-loop DIR ORG [BATCH [stream]]
+//       Appends forever (synchronously, batches of BATCH events, default 1; with "stream",
+//       as streamed appends) and prints "ack SEQUENCE KEY" for every event once its commit
+//       has returned. Killed by the test.
 //   TallyTestProbe concurrent DIR PROCESS TASKS EVENTS
 //       TASKS tasks each append EVENTS events asynchronously; every third event is appended
 //       twice (a retry with the same idempotency key). Prints "ack SEQUENCE KEY DUPLICATE".
@@ -61,11 +62,16 @@ case "append-loop":
     let log = try openLog(arguments[2])
     let organization = arguments[3]
     let batchSize = arguments.count > 4 ? Int(arguments[4]) ?? 1 : 1
+    // "stream": each batch is a streamed append, decided on a helper thread while appended.
+    let streamed = arguments.count > 5 && arguments[5] == "stream"
     var counter = 0
     while true {
         let keys = (0..<batchSize).map { "\(organization)-\(counter + $0)" }
         counter += batchSize
-        let receipts = try log.appendSynchronously(contentsOf: keys.map { draft(organization: organization, key: $0) })
+        let drafts = keys.map { draft(organization: organization, key: $0) }
+        let receipts = streamed
+            ? try log.appendSynchronously(streaming: { _, sink in for draft in drafts { try sink.emit(draft) } })
+            : try log.appendSynchronously(contentsOf: drafts)
         for (receipt, key) in zip(receipts, keys) {
             emit("ack \(receipt.sequence) \(key)")
         }
