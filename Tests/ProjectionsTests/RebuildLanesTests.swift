@@ -162,19 +162,26 @@ struct RebuildLanesTests {
 
     @Test("a laned batch retried after the map grew starts both lanes from what LMDB holds")
     func mapGrowthRetry() throws {
-        let directory = Fixture.directory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let (log, projections) = try Fixture.open(directory, projectors: [WideCounters(), UsageTotals()], mapSize: 1 << 16)
-        for batch in 0..<30 {
-            _ = try log.appendSynchronously(contentsOf: (0..<50).map { Fixture.usage("org_\($0 % 3)", batch * 50 + $0) })
+        // Whether the helper has begun the next batch's fold when a batch is retried depends
+        // on timing (on a loaded machine it may be late): up to five fresh logs in a small map,
+        // until one retry discarded a fold ahead; every rebuild must give the same bytes.
+        var discarded = 0
+        for _ in 0..<5 where discarded == 0 {
+            let directory = Fixture.directory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let (log, projections) = try Fixture.open(directory, projectors: [WideCounters(), UsageTotals()], mapSize: 1 << 16)
+            for batch in 0..<30 {
+                _ = try log.appendSynchronously(contentsOf: (0..<50).map { Fixture.usage("org_\($0 % 3)", batch * 50 + $0) })
+            }
+            let incremental = try Self.dumps(projections)
+            let growthsBefore = log.environment.mapGrowths
+            let lanes = try #require(try projections.rebuild(projections.names, batchSize: 40, lanes: .init(helper: ["wide_counters"])))
+            #expect(log.environment.mapGrowths > growthsBefore, "the rebuild must have retried a batch for this test to mean anything")
+            #expect(lanes.aheadsAdopted > 0)
+            #expect(try Self.dumps(projections) == incremental)
+            discarded += lanes.aheadsDiscarded
         }
-        let incremental = try Self.dumps(projections)
-        let growthsBefore = log.environment.mapGrowths
-        let lanes = try #require(try projections.rebuild(projections.names, batchSize: 40, lanes: .init(helper: ["wide_counters"])))
-        #expect(log.environment.mapGrowths > growthsBefore, "the rebuild must have retried a batch for this test to mean anything")
-        #expect(lanes.aheadsDiscarded > 0, "a retried batch discards the fold ahead it began")
-        #expect(lanes.aheadsAdopted > 0)
-        #expect(try Self.dumps(projections) == incremental)
+        #expect(discarded > 0, "a retried batch discards the fold ahead it began")
     }
 
     @Test("the helper folds each next batch ahead while the batch's thread commits: the bytes are those kept event by event")
