@@ -35,8 +35,14 @@ public final class DraftSink {
     public func emit(_ draft: EventDraft) throws {
         pending.append(draft)
         guard let channel else { return }
-        // The first chunk is small, so the writer starts early; the rest amortize the handover.
-        if pending.count >= (handedOver == 0 ? DraftChannel.firstChunk : DraftChannel.chunk) { try handOver(to: channel) }
+        // Chunks amortize the handover, but the writer should not wait for a whole one: the
+        // first goes over small, and so does any other while the writer has none waiting.
+        let count = pending.count
+        if count >= DraftChannel.chunk
+            || (count % DraftChannel.smallChunk == 0 && (handedOver == 0 || !channel.hasBacklog))
+        {
+            try handOver(to: channel)
+        }
     }
 
     /// Hands the pending drafts over. Prepared (validated and serialized) here while the writer

@@ -26,8 +26,9 @@ final class DraftChannel: @unchecked Sendable {  // All mutable state is guarded
     /// Thrown into the decision when the writer calls the append off.
     struct Cancelled: Error {}
 
-    /// Drafts per chunk: the first few go over at once, so that the writer starts early.
-    static let firstChunk = 16
+    /// Drafts per chunk: `chunk` while the writer has chunks waiting, else `smallChunk`
+    /// (and the first), so that the writer does not wait for a whole chunk to be decided.
+    static let smallChunk = 4
     static let chunk = 64
 
     private let condition = NSCondition()
