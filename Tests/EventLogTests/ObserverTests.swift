@@ -171,27 +171,15 @@ struct ObserverTests {
         let log = try EventLog(directory: directory.path, options: options)
         _ = try log.appendSynchronously(TestLogs.usage(key: "first"))
         // Two readers held open on threads of their own fill both slots.
-        let (started, release, ended) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0), DispatchSemaphore(value: 0))
-        for _ in 0..<2 {
-            Thread {
-                _ = try? log.environment.read { _ in
-                    started.signal()
-                    release.wait()
-                }
-                ended.signal()
-            }.start()
+        let threads = try withReadersHeld(2, in: log.environment) {
+            try log.appendSynchronously { decision in
+                let (here, there) = try decision.inParallel({ _ in pthread_self() }, { decision in
+                    (pthread_self(), try decision.event(at: 1) != nil)
+                })
+                #expect(there.1, "the second half still reads the log")
+                return [TestLogs.usage(key: here == there.0 ? "same-thread" : "two-threads")]
+            }
         }
-        started.wait()
-        started.wait()
-        let threads = try log.appendSynchronously { decision in
-            let (here, there) = try decision.inParallel({ _ in pthread_self() }, { decision in
-                (pthread_self(), try decision.event(at: 1) != nil)
-            })
-            #expect(there.1, "the second half still reads the log")
-            return [TestLogs.usage(key: here == there.0 ? "same-thread" : "two-threads")]
-        }
-        for _ in 0..<2 { release.signal() }
-        for _ in 0..<2 { ended.wait() }
         #expect(threads.count == 1 && !threads[0].isDuplicate)
         #expect(try log.events(from: 2, limit: 1).first?.idempotencyKey == "same-thread")
     }

@@ -174,21 +174,9 @@ struct StreamingAppendTests {
         var options = Self.options()
         options.environment.maxReaders = 2
         let log = try EventLog(directory: directory.path, options: options)
-        let (started, release, ended) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0), DispatchSemaphore(value: 0))
-        for _ in 0..<2 {
-            Thread {
-                _ = try? log.environment.read { _ in
-                    started.signal()
-                    release.wait()
-                }
-                ended.signal()
-            }.start()
+        let receipts = try withReadersHeld(2, in: log.environment) {
+            try log.appendSynchronously(streaming: { _, sink in for draft in Self.drafts(200, prefix: "r") { try sink.emit(draft) } })
         }
-        started.wait()
-        started.wait()
-        let receipts = try log.appendSynchronously(streaming: { _, sink in for draft in Self.drafts(200, prefix: "r") { try sink.emit(draft) } })
-        for _ in 0..<2 { release.signal() }
-        for _ in 0..<2 { ended.wait() }
         #expect(receipts.map(\.sequence) == Array(1...200))
         #expect(log.requestsStreamed == 0)
         #expect(try log.verify().isIntact)
