@@ -37,11 +37,11 @@ public final class DraftSink {
         guard let channel else { return }
         // Chunks amortize the handover, but the writer should not wait for a whole one: the
         // first goes over small, and so does any other while the writer has none waiting.
-        let count = pending.count
-        if count >= DraftChannel.chunk
-            || (count % DraftChannel.smallChunk == 0 && (handedOver == 0 || !channel.hasBacklog))
-        {
-            try handOver(to: channel)
+        // (`chunk` is a multiple of `smallChunk`: only every `smallChunk`th draft can end one.)
+        guard pending.count % DraftChannel.smallChunk == 0 else { return }
+        let writerIsBehind = channel.hasBacklog
+        if pending.count >= DraftChannel.chunk || handedOver == 0 || !writerIsBehind {
+            try handOver(to: channel, writerIsBehind: writerIsBehind)
         }
     }
 
@@ -49,13 +49,17 @@ public final class DraftSink {
     /// has chunks waiting, so that it catches up; raw while it is waiting for this one, so
     /// that it gets going: it prepares those itself.
     func handOver(to channel: DraftChannel) throws {
+        try handOver(to: channel, writerIsBehind: channel.hasBacklog)
+    }
+
+    private func handOver(to channel: DraftChannel, writerIsBehind: Bool) throws {
         guard let preparing else { return }
         if channel.isCancelled { throw DraftChannel.Cancelled() }
         guard !pending.isEmpty else { return }
         // The keys the decision found unused so far: the writer need not look them up again.
         let unused = preparing.unusedKeys.keys
         preparing.unusedKeys.keys.removeAll(keepingCapacity: true)
-        if channel.hasBacklog {
+        if writerIsBehind {
             channel.push(.chunk(.prepared(try Self.prepare(pending, from: handedOver, by: preparing.options, now: preparing.now)), knownUnused: unused))
         } else {
             channel.push(.chunk(.drafts(pending, firstIndex: handedOver), knownUnused: unused))
@@ -66,16 +70,7 @@ public final class DraftSink {
 
     /// `drafts`, the first of which is the request's draft `firstIndex`, validated and prepared.
     static func prepare(_ drafts: [EventDraft], from firstIndex: Int, by options: EventLogOptions, now: Date) throws -> [PreparedEvent] {
-        var prepared: [PreparedEvent] = []
-        prepared.reserveCapacity(drafts.count)
-        for (offset, draft) in drafts.enumerated() {
-            do {
-                try draft.validate(against: options, now: now, index: firstIndex + offset)
-            } catch {
-                throw EventLogError.invalidEvent(error)
-            }
-            prepared.append(PreparedEvent(draft))
-        }
-        return prepared
+        try EventDraft.validate(drafts, from: firstIndex, against: options, now: now)
+        return drafts.map(PreparedEvent.init)
     }
 }

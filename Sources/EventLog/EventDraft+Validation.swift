@@ -1,6 +1,18 @@
 import Foundation
 
 extension EventDraft {
+    /// Validates `drafts` in order, the first being its request's draft `firstIndex` (nil for
+    /// a request of one, whose error names no place): the first rule broken fails them all.
+    static func validate(_ drafts: [EventDraft], from firstIndex: Int?, against options: EventLogOptions, now: Date) throws(EventLogError) {
+        for (offset, draft) in drafts.enumerated() {
+            do {
+                try draft.validate(against: options, now: now, index: firstIndex.map { $0 + offset })
+            } catch {
+                throw .invalidEvent(error)
+            }
+        }
+    }
+
     /// Throws the first rule this draft breaks: each names the field and the rule.
     func validate(against options: EventLogOptions, now: Date, index: Int?) throws(EventValidationError) {
         func fail(_ field: String, _ rule: String) -> EventValidationError {

@@ -128,14 +128,7 @@ extension EventLog {
     /// Validates every draft and serializes what it can. `now` is the writer thread's commit
     /// time, for decided drafts; callers' drafts are prepared on their own task.
     private func prepare(_ drafts: [EventDraft], now writerTime: Date? = nil) throws(EventLogError) -> [PreparedEvent] {
-        let now = writerTime ?? options.clock()
-        for (index, draft) in drafts.enumerated() {
-            do {
-                try draft.validate(against: options, now: now, index: drafts.count > 1 ? index : nil)
-            } catch {
-                throw .invalidEvent(error)
-            }
-        }
+        try EventDraft.validate(drafts, from: drafts.count > 1 ? 0 : nil, against: options, now: writerTime ?? options.clock())
         return PreparedEvent.preparing(drafts, onWriterThread: writerTime != nil)
     }
 
@@ -282,6 +275,12 @@ extension EventLog {
             try appender.endRequest()
             return .failure(error)
         }
+        /// The writer found the request failing: the decision stops, then the request fails.
+        func callOff(_ error: any Error) throws -> Result<[AppendReceipt], any Error> {
+            channel.cancel()
+            join()
+            return try failed(error)
+        }
         do {
             while true {
                 switch channel.receive() {
@@ -293,15 +292,11 @@ extension EventLog {
                         do {
                             events = try DraftSink.prepare(drafts, from: firstIndex, by: options, now: now)
                         } catch {
-                            channel.cancel()
-                            join()
-                            return try failed(error)
+                            return try callOff(error)
                         }
                     }
                     if case .failure(let conflict) = try appender.append(chunk: events, knownUnused: knownUnused, to: &progress) {
-                        channel.cancel()
-                        join()
-                        return try failed(conflict)
+                        return try callOff(conflict)
                     }
                 case .finished:
                     join()
