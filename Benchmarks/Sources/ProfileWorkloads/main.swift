@@ -11,7 +11,10 @@
 //            rebuild of every read model, reporting both rates and the peak RSS
 //   engine-rebuild DIR   opens the engine left in DIR by `engine` (run with TALLY_BENCH_KEEP=1,
 //            which keeps /tmp/tally-bench-engine-*) and rebuilds every read
-//            model, reporting the rate and the peak RSS of the rebuild alone
+//            model, reporting the rate and the peak RSS of the rebuild alone; with
+//            TALLY_BENCH_REPEAT=N it rebuilds N times first, in the same process (as the
+//            package benchmark's iterations follow its warm-up), and TALLY_BENCH_BATCHES=1
+//            prints the time at the end of each batch
 import BenchmarkFixtures
 import EventLog
 import Foundation
@@ -152,7 +155,21 @@ case "engine-rebuild":
     let events = try engine.log.head()?.sequence ?? 0
     print("opened: peak \(peakRSS())")
     let batchSize = ProcessInfo.processInfo.environment["TALLY_BENCH_BATCH"].flatMap(Int.init) ?? 100_000
-    let rebuildTime = try clock.measure { try engine.projections.rebuildAll(batchSize: batchSize) }
+    // TALLY_BENCH_BATCHES=1: the time at the end of each batch, and of the switch that follows.
+    let timesBatches = ProcessInfo.processInfo.environment["TALLY_BENCH_BATCHES"] != nil
+    // TALLY_BENCH_REPEAT=N: N rebuilds before the one measured, in this process (the package
+    // benchmark's iterations follow a warm-up in one process).
+    for _ in 0..<(ProcessInfo.processInfo.environment["TALLY_BENCH_REPEAT"].flatMap(Int.init) ?? 0) {
+        try engine.projections.rebuildAll(batchSize: batchSize)
+    }
+    let began = clock.now
+    var marks: [String] = []
+    let rebuildTime = try clock.measure {
+        try engine.projections.rebuildAll(batchSize: batchSize) { progress in
+            if timesBatches { marks.append("\(progress.folded): \(Int(seconds(clock.now - began) * 1_000)) ms") }
+        }
+    }
+    if timesBatches { print(marks.joined(separator: ", ") + ", end: \(Int(seconds(rebuildTime) * 1_000)) ms") }
     print("rebuild of every read model: \(Double(events) / seconds(rebuildTime)) events/s over \(events) events")
     print("peak \(peakRSS())")
 default:

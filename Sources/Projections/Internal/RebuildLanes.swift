@@ -136,7 +136,13 @@ final class RebuildLanes {
         measured ? requested : min(requested, Self.measuringBatchSize)
     }
 
-    static let measuringBatchSize = 16_384
+    /// Short enough that measuring costs little: these batches fold without the helper folding
+    /// ahead, and the very first on one thread (16,384 measured: a 500,000-event log spent 40 to
+    /// 100 ms more in its first three batches than the same events take once split; 4,096 and
+    /// 2,048 within the noise of each other, docs/PERFORMANCE.md). Long enough that a batch's
+    /// fixed costs (a commit, waking the helper) do not swamp its times: one event in 32 is
+    /// timed, 128 per projector here.
+    static let measuringBatchSize = 4_096
     static let measuringBatches = 4
 
     /// Splits the projectors anew by the times a batch took (`split(_:movable:)`), when that
