@@ -23,7 +23,7 @@ import SwiftProtobuf
 public struct InvoicesProjector: Projector {
     public static let name = "invoices"
     public var name: String { Self.name }
-    public let version: UInt32 = 3
+    public let version: UInt32 = 4
     public let eventTypes: Set<String> = Set([
         BillingEventType.invoiceDrafted, .invoiceIssued, .invoiceVoided, .invoiceMarkedUncollectible, .paymentSucceeded, .paymentFailed,
         .paymentRefunded, .creditNoteIssued,
@@ -131,7 +131,7 @@ public struct InvoicesProjector: Projector {
         let collection = store.database("collection")
         if let old = previous?.nextAttemptAt, old != status.nextAttemptAt { try store.delete(key: Self.timeKey(old) + Array(invoiceID.utf8), in: collection) }
         if let new = status.nextAttemptAt { try store.put(organization, forKey: Self.timeKey(new) + Array(invoiceID.utf8), in: collection) }
-        try store.put(Array(try Self.encoder.encode(status)), forKey: Array(invoiceID.utf8), in: store.database("status"))
+        try store.put(try RecordJSONEncoder.encode(status), forKey: Array(invoiceID.utf8), in: store.database("status"))
     }
 
     private static func organization(ofInvoiceID invoiceID: String, _ numbers: Database, _ store: ProjectionStore) throws -> [UInt8]? {
@@ -144,7 +144,7 @@ public struct InvoicesProjector: Projector {
     }
 
     private static func putBilled(_ billed: BilledUsage, subscriptionID: String, _ store: ProjectionStore) throws {
-        try store.put(Array(try encoder.encode(billed)), forKey: billedKey(subscriptionID, billed.periodStart), in: store.database("billed"))
+        try store.put(try RecordJSONEncoder.encode(billed), forKey: billedKey(subscriptionID, billed.periodStart), in: store.database("billed"))
     }
 
     static func billedKey(_ subscriptionID: String, _ periodStart: Int64) -> [UInt8] {
@@ -168,12 +168,6 @@ public struct InvoicesProjector: Projector {
         guard let dash = id.lastIndex(of: "-"), let number = UInt64(id[id.index(after: dash)...]), number > 0 else { return nil }
         return (String(id[..<dash]), number)
     }
-
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
-    }()
 
     static let decoder = JSONDecoder()
 }

@@ -3,8 +3,8 @@ import LMDB
 import Projections
 import Synchronization
 
-/// How a read model stores one kind of record: JSON with sorted keys (deterministic bytes),
-/// read through a cache keyed by the bytes themselves (`DecodeCache`).
+/// How a read model stores one kind of record: JSON with sorted keys (deterministic bytes,
+/// `RecordJSONEncoder`), read through a cache keyed by the bytes themselves (`DecodeCache`).
 ///
 /// What a projector writes is remembered under the bytes it wrote, so folding the next event
 /// of the same record decodes nothing: a subscription or a customer's history is read and
@@ -18,13 +18,10 @@ import Synchronization
 final class JSONRecords<Value: Codable & Sendable & Equatable>: Sendable {
     private let cache: DecodeCache<Value>
     private let lastEncoded = Mutex<(value: Value, bytes: [UInt8])?>(nil)
-    private let encoder: JSONEncoder
     private let decoder = JSONDecoder()
 
     init(capacity: Int = 4096) {
         cache = DecodeCache(capacity: capacity)
-        encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
     }
 
     func decode(_ bytes: UnsafeRawBufferPointer) throws -> Value {
@@ -33,7 +30,7 @@ final class JSONRecords<Value: Codable & Sendable & Equatable>: Sendable {
 
     func encode(_ value: Value) throws -> [UInt8] {
         if let last = lastEncoded.withLock({ $0 }), last.value == value { return last.bytes }
-        let bytes = Array(try encoder.encode(value))
+        let bytes = try RecordJSONEncoder.encode(value)
         cache.remember(bytes, as: value)
         lastEncoded.withLock { $0 = (value, bytes) }
         return bytes

@@ -21,7 +21,7 @@ import SwiftProtobuf
 public struct MRRProjector: Projector {
     public static let name = "mrr"
     public var name: String { Self.name }
-    public let version: UInt32 = 1
+    public let version: UInt32 = 2
     public let eventTypes: Set<String> = Set(
         [BillingEventType.organizationRegistered.rawValue, BillingEventType.invoiceIssued.rawValue] + SubscriptionsProjector().eventTypes)
     public let databases: [String: DatabaseOptions] = ["subscriptions": [], "customers": [], "daily": [], "metered": []]

@@ -20,7 +20,7 @@ import SwiftProtobuf
 public struct SubscriptionsProjector: Projector {
     public static let name = "subscriptions"
     public var name: String { Self.name }
-    public let version: UInt32 = 6
+    public let version: UInt32 = 7
     public let eventTypes: Set<String> = Set([
         BillingEventType.trialStarted, .subscriptionActivated, .planChanged, .subscriptionRenewed, .subscriptionPastDue,
         .gracePeriodStarted, .cancellationScheduled, .subscriptionCanceled, .subscriptionReactivated, .subscriptionExpired,
