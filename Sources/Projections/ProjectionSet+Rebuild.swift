@@ -53,7 +53,7 @@ extension ProjectionSet {
         let targets = zip(chosen, live).map { projector, state in
             (projector: projector, slot: state.slot == 0 ? UInt8(1) : UInt8(0))
         }
-        for target in targets { try clear(target.projector, slot: target.slot) }
+        try clear(targets.map { ($0.projector, $0.slot) })
         let label = chosen.count == 1 ? chosen[0].name : "all"
 
         // Bulk: batches in their own transactions, up to the head as it was when each began.
@@ -82,13 +82,17 @@ extension ProjectionSet {
         }
         // The old slots are no longer read by new transactions; readers still on them keep
         // their snapshot (LMDB is MVCC), so clearing them is safe and frees their pages.
-        for (projector, state) in zip(chosen, live) { try clear(projector, slot: state.slot) }
+        try clear(zip(chosen, live).map { ($0, $1.slot) })
         return lanes
     }
 
-    private func clear(_ projector: any Projector, slot: UInt8) throws {
+    /// Empties each projector's databases in the given slot, all in one transaction (a commit
+    /// each cost a rebuild a flush to disk per projector, twice).
+    private func clear(_ slotsToClear: [(projector: any Projector, slot: UInt8)]) throws {
         try environment.write { txn in
-            for entry in slots[projector.name]![Int(slot)].entries { try txn.removeAll(in: entry.database) }
+            for (projector, slot) in slotsToClear {
+                for entry in slots[projector.name]![Int(slot)].entries { try txn.removeAll(in: entry.database) }
+            }
         }
     }
 
