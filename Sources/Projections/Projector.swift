@@ -246,9 +246,14 @@ public final class ProjectionStore {
     }
 
     /// A hint that `key` will be read or written soon: when writes are held (rebuilds, and an
-    /// append's request), starts loading where the write-back cache keeps it. Changes nothing.
+    /// append's request), starts loading where the write-back cache keeps it, and, for a lane
+    /// folding ahead, where the previous batch's cache does (a cell's first change in a batch
+    /// looks there next: a second wait for memory). Changes nothing.
     public func prefetch(forKey key: UnsafeRawBufferPointer, in database: Database) {
-        cache(for: key)?.prefetch(key, in: database)
+        guard let cache = cache(for: key) else { return }
+        let hash = WriteBackCache.hash(key, database.id)
+        cache.prefetch(hash: hash)
+        previousBatch?.prefetch(hash: hash)
     }
 
     public func delete(key: [UInt8], in database: Database) throws {

@@ -123,10 +123,10 @@ final class WriteBackCache: @unchecked Sendable {
         arena.storeBytes(of: UInt32(count), toByteOffset: offset - keyCount - Self.header + Self.lengthOffset, as: UInt32.self)
     }
 
-    /// Starts loading the table slot `key` hashes to, so that a lookup of it soon after waits
-    /// less for memory.
-    func prefetch(_ key: UnsafeRawBufferPointer, in database: Database) {
-        tally_prefetch(slots + (Int(truncatingIfNeeded: Self.hash(key, database.id)) & (slotCount - 1)))
+    /// Starts loading the table slot of the key whose `hash(_:_:)` this is, so that a lookup
+    /// of it soon after waits less for memory.
+    func prefetch(hash: UInt64) {
+        tally_prefetch(slots + (Int(truncatingIfNeeded: hash) & (slotCount - 1)))
     }
 
     func delete(_ key: UnsafeRawBufferPointer, in database: Database) {
