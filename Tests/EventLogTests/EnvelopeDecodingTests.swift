@@ -148,6 +148,34 @@ struct EnvelopeDecodingTests {
         }
     }
 
+    @Test("any bytes, any number of them: the varint read eight bytes at a time is the one read byte by byte")
+    func varintAnyBytes() {
+        let seed = TestEnvironment.seed()
+        var random = SeededGenerator(seed: seed)
+        /// The plain reader: byte by byte, up to 64 bits' worth of groups.
+        func reference(_ bytes: [UInt8]) -> (UInt64, Int)? {
+            var result: UInt64 = 0
+            for (index, byte) in bytes.prefix(10).enumerated() {
+                result |= UInt64(byte & 0x7F) << UInt64(7 * index)
+                if byte & 0x80 == 0 { return (result, index + 1) }
+            }
+            return nil
+        }
+        for _ in 0..<TestEnvironment.iterations(default: 20_000) {
+            // Mostly continuation bytes, so that every length up to 10 and every cut comes up.
+            let bytes = (0..<Int.random(in: 1...12, using: &random)).map { _ in
+                UInt8.random(in: 0...0x7F, using: &random) | (Int.random(in: 0...5, using: &random) == 0 ? 0 : 0x80)
+            }
+            bytes.withUnsafeBytes { buffer in
+                var reader = ProtobufWireReader(buffer)
+                let read = reader.varint()
+                let expected = reference(bytes)
+                #expect(read == expected?.0, "seed \(seed), bytes \(bytes)")
+                if let expected { #expect(reader.position == expected.1, "seed \(seed), bytes \(bytes)") }
+            }
+        }
+    }
+
     @Test("over-long and overflowing varints: the same verdict as SwiftProtobuf")
     func varintEdges() {
         let cases: [[UInt8]] = [
