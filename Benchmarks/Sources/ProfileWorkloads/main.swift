@@ -154,7 +154,7 @@ case "engine-rebuild":
     let engine = try Engine(directory: argument, environment: options)
     let events = try engine.log.head()?.sequence ?? 0
     print("opened: peak \(peakRSS())")
-    let batchSize = ProcessInfo.processInfo.environment["TALLY_BENCH_BATCH"].flatMap(Int.init) ?? 100_000
+    let batchSize = ProcessInfo.processInfo.environment["TALLY_BENCH_BATCH"].flatMap(Int.init) ?? ProjectionSet.rebuildBatchSize
     // TALLY_BENCH_BATCHES=1: the time at the end of each batch, and of the switch that follows.
     let timesBatches = ProcessInfo.processInfo.environment["TALLY_BENCH_BATCHES"] != nil
     // TALLY_BENCH_REPEAT=N: N rebuilds before the one measured, in this process (the package
