@@ -69,13 +69,21 @@ enum RecordJSONNode {
         case .string(let text): Self.write(string: text, to: &bytes)
         case .object(let object):
             bytes.append(UInt8(ascii: "{"))
-            // Each object is written once: sorted where it lies.
-            object.fields.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-            for (index, field) in object.fields.enumerated() {
-                if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                Self.write(string: field.key, to: &bytes)
+            let fields = object.fields
+            // By key, then in the order encoded, so that of a key encoded twice the last is
+            // written, as JSONEncoder keeps it.
+            func same(_ a: Int, _ b: Int) -> Bool { fields[a].key.utf8.elementsEqual(fields[b].key.utf8) }
+            let order = fields.indices.sorted { a, b in
+                same(a, b) ? a < b : fields[a].key.utf8.lexicographicallyPrecedes(fields[b].key.utf8)
+            }
+            var first = true
+            for (position, index) in order.enumerated() {
+                if position + 1 < order.count, same(order[position + 1], index) { continue }
+                if !first { bytes.append(UInt8(ascii: ",")) }
+                first = false
+                Self.write(string: fields[index].key, to: &bytes)
                 bytes.append(UInt8(ascii: ":"))
-                field.value.write(to: &bytes)
+                fields[index].value.write(to: &bytes)
             }
             bytes.append(UInt8(ascii: "}"))
         case .array(let array):
@@ -116,15 +124,11 @@ enum RecordJSONNode {
 
 /// An object being filled: a class, because a container handed out keeps adding to it.
 final class RecordJSONObject {
+    /// In the order encoded; a key encoded twice appears twice, and the last one is written.
     var fields: [(key: String, value: RecordJSONNode)] = []
 
     func set(_ key: String, _ value: RecordJSONNode) {
-        // A key encoded twice keeps the last value, as JSONEncoder does.
-        if let index = fields.firstIndex(where: { $0.key == key }) {
-            fields[index].value = value
-        } else {
-            fields.append((key, value))
-        }
+        fields.append((key, value))
     }
 }
 

@@ -65,6 +65,25 @@ struct RecordJSONEncoderTests {
         #expect(try JSONDecoder().decode(BilledUsage.self, from: Data(try RecordJSONEncoder.encode(billed))) == billed)
     }
 
+    @Test("a key encoded twice keeps the last value, as JSONEncoder does; a dictionary of thousands of keys, sorted")
+    func duplicatesAndLargeObjects() throws {
+        struct Twice: Encodable {
+            enum Keys: String, CodingKey { case a, b }
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: Keys.self)
+                try container.encode(1, forKey: .b)
+                try container.encode("first", forKey: .a)
+                try container.encode("last", forKey: .a)
+            }
+        }
+        #expect(String(decoding: try RecordJSONEncoder.encode(Twice()), as: UTF8.self) == #"{"a":"last","b":1}"#)
+        let large = Dictionary(uniqueKeysWithValues: (0..<5_000).map { ("sub_\($0)", Int64($0)) })
+        let bytes = try RecordJSONEncoder.encode(large)
+        #expect(try JSONDecoder().decode([String: Int64].self, from: Data(bytes)) == large)
+        let keys = large.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        #expect(String(decoding: bytes, as: UTF8.self).hasPrefix("{\"\(keys[0])\":\(large[keys[0]]!),\"\(keys[1])\":"))
+    }
+
     @Test("a class's superclass goes under \"super\", as JSONEncoder puts it")
     func superclass() throws {
         let value = Derived(base: 1, extra: "x")
