@@ -15,7 +15,7 @@ import Foundation
 /// (infinities, NaN), naming the field.
 enum RecordJSONEncoder {
     static func encode<Value: Encodable>(_ value: Value) throws -> [UInt8] {
-        let root = try RecordJSONNode.encoding(value, at: [])
+        let root = try RecordJSONNode.encoding(value, base: .root, key: nil)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(512)
         root.write(to: &bytes)
@@ -35,21 +35,23 @@ enum RecordJSONNode {
     case object(RecordJSONObject)
     case array(RecordJSONArray)
 
-    /// The node `value` encodes as; `path` names where it is, for errors.
-    static func encoding<Value: Encodable>(_ value: Value, at path: [any CodingKey]) throws -> RecordJSONNode {
+    /// The node `value` encodes as, where `key` (if any) leads from `base`.
+    static func encoding<Value: Encodable>(_ value: Value, base: RecordJSONPath, key: (any CodingKey)?) throws -> RecordJSONNode {
+        func path() -> [any CodingKey] { base.codingPath + (key.map { [$0] } ?? []) }
         if Value.self == Data.self || Value.self == URL.self || Value.self == Decimal.self {
-            throw EncodingError.invalidValue(value, .init(codingPath: path, debugDescription: "\(Value.self) is not stored in read-model records: JSONDecoder would not read back what this encoder writes"))
+            throw EncodingError.invalidValue(value, .init(codingPath: path(), debugDescription: "\(Value.self) is not stored in read-model records: JSONDecoder would not read back what this encoder writes"))
         }
         // What `Date` encodes itself as, without an encoder object for it.
-        if Value.self == Date.self { return try number((value as! Date).timeIntervalSinceReferenceDate, at: path) }
-        let encoder = RecordJSONValueEncoder(codingPath: path)
+        if Value.self == Date.self { return try number((value as! Date).timeIntervalSinceReferenceDate, at: path()) }
+        let encoder = RecordJSONValueEncoder(base: base, key: key)
         try value.encode(to: encoder)
         return encoder.node ?? .object(RecordJSONObject())
     }
 
-    static func number<Float: BinaryFloatingPoint & LosslessStringConvertible>(_ value: Float, at path: [any CodingKey]) throws -> RecordJSONNode {
+    /// `path`: where the number is, built only if it is refused.
+    static func number<Float: BinaryFloatingPoint & LosslessStringConvertible>(_ value: Float, at path: @autoclosure () -> [any CodingKey]) throws -> RecordJSONNode {
         guard value.isFinite else {
-            throw EncodingError.invalidValue(value, .init(codingPath: path, debugDescription: "\(value) is not a JSON number: a record's numbers must be finite"))
+            throw EncodingError.invalidValue(value, .init(codingPath: path(), debugDescription: "\(value) is not a JSON number: a record's numbers must be finite"))
         }
         // Negative zero equals zero: one value, one spelling.
         if value == 0 { return .number("0") }

@@ -1,7 +1,11 @@
 /// The `Encoder` a value encodes itself into for `RecordJSONEncoder`: it ends up holding one
 /// node, the value's, with its containers filling the objects and arrays in it.
 final class RecordJSONValueEncoder: Encoder {
-    let codingPath: [any CodingKey]
+    /// Where the value is: under `key` in what `base` leads to (nil for the root, and for a
+    /// super encoder's value written where its key says).
+    private let base: RecordJSONPath
+    private let key: (any CodingKey)?
+    var codingPath: [any CodingKey] { base.codingPath + (key.map { [$0] } ?? []) }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
     private(set) var node: RecordJSONNode? {
         didSet { if let node { attach?(node) } }
@@ -9,24 +13,28 @@ final class RecordJSONValueEncoder: Encoder {
     /// Where a super encoder puts its value, in its parent's container.
     private let attach: ((RecordJSONNode) -> Void)?
 
-    init(codingPath: [any CodingKey], attach: ((RecordJSONNode) -> Void)? = nil) {
-        self.codingPath = codingPath
+    init(base: RecordJSONPath, key: (any CodingKey)?, attach: ((RecordJSONNode) -> Void)? = nil) {
+        self.base = base
+        self.key = key
         self.attach = attach
     }
 
+    /// The path of this encoder's own containers.
+    private var here: RecordJSONPath { RecordJSONPath(encoder: self) }
+
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         // Asked again (a superclass, say), the same object goes on filling.
-        if case .object(let object)? = node { return KeyedEncodingContainer(KeyedContainer(object: object, codingPath: codingPath)) }
+        if case .object(let object)? = node { return KeyedEncodingContainer(KeyedContainer(object: object, base: here)) }
         let object = RecordJSONObject()
         node = .object(object)
-        return KeyedEncodingContainer(KeyedContainer(object: object, codingPath: codingPath))
+        return KeyedEncodingContainer(KeyedContainer(object: object, base: here))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
-        if case .array(let array)? = node { return UnkeyedContainer(array: array, codingPath: codingPath) }
+        if case .array(let array)? = node { return UnkeyedContainer(array: array, base: here) }
         let array = RecordJSONArray()
         node = .array(array)
-        return UnkeyedContainer(array: array, codingPath: codingPath)
+        return UnkeyedContainer(array: array, base: here)
     }
 
     func singleValueContainer() -> any SingleValueEncodingContainer {
@@ -39,9 +47,27 @@ final class RecordJSONValueEncoder: Encoder {
     }
 }
 
+/// Where a container is, as an array only when asked for (an error, or a type that reads its
+/// coding path): building one for every nested value cost an allocation each.
+struct RecordJSONPath {
+    /// The encoder whose path this continues (nil: the root's parent), then `keys` (a nested
+    /// container's, rarely any).
+    var encoder: RecordJSONValueEncoder?
+    var keys: [any CodingKey] = []
+
+    static var root: RecordJSONPath { RecordJSONPath(encoder: nil) }
+
+    var codingPath: [any CodingKey] { (encoder?.codingPath ?? []) + keys }
+
+    func appending(_ key: any CodingKey) -> RecordJSONPath {
+        RecordJSONPath(encoder: encoder, keys: keys + [key])
+    }
+}
+
 private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let object: RecordJSONObject
-    let codingPath: [any CodingKey]
+    let base: RecordJSONPath
+    var codingPath: [any CodingKey] { base.codingPath }
 
     mutating func encodeNil(forKey key: Key) throws { object.set(key.stringValue, .null) }
     mutating func encode(_ value: Bool, forKey key: Key) throws { object.set(key.stringValue, .bool(value)) }
@@ -60,43 +86,45 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encode(_ value: UInt64, forKey key: Key) throws { object.set(key.stringValue, .unsigned(value)) }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        object.set(key.stringValue, try .encoding(value, at: codingPath + [key]))
+        object.set(key.stringValue, try .encoding(value, base: base, key: key))
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
         let nested = RecordJSONObject()
         object.set(key.stringValue, .object(nested))
-        return KeyedEncodingContainer(KeyedContainer<NestedKey>(object: nested, codingPath: codingPath + [key]))
+        return KeyedEncodingContainer(KeyedContainer<NestedKey>(object: nested, base: base.appending(key)))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
         let nested = RecordJSONArray()
         object.set(key.stringValue, .array(nested))
-        return UnkeyedContainer(array: nested, codingPath: codingPath + [key])
+        return UnkeyedContainer(array: nested, base: base.appending(key))
     }
 
     mutating func superEncoder() -> any Encoder {
         let object = object
-        return RecordJSONValueEncoder(codingPath: codingPath + [IndexKey(stringValue: "super")]) { object.set("super", $0) }
+        return RecordJSONValueEncoder(base: base, key: IndexKey(stringValue: "super")) { object.set("super", $0) }
     }
 
     mutating func superEncoder(forKey key: Key) -> any Encoder {
         let object = object
-        return RecordJSONValueEncoder(codingPath: codingPath + [key]) { object.set(key.stringValue, $0) }
+        return RecordJSONValueEncoder(base: base, key: key) { object.set(key.stringValue, $0) }
     }
 }
 
 private struct UnkeyedContainer: UnkeyedEncodingContainer {
     let array: RecordJSONArray
-    let codingPath: [any CodingKey]
+    let base: RecordJSONPath
+    var codingPath: [any CodingKey] { base.codingPath }
     var count: Int { array.items.count }
 
-    /// Where the next item goes, for errors.
-    private var nextPath: [any CodingKey] { codingPath + [IndexKey(intValue: count)] }
+    /// Where the next item goes.
+    private var nextKey: IndexKey { IndexKey(intValue: count) }
+    private var nextPath: [any CodingKey] { codingPath + [nextKey] }
 
-    init(array: RecordJSONArray, codingPath: [any CodingKey]) {
+    init(array: RecordJSONArray, base: RecordJSONPath) {
         self.array = array
-        self.codingPath = codingPath
+        self.base = base
     }
 
     mutating func encodeNil() throws { array.items.append(.null) }
@@ -116,28 +144,28 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
     mutating func encode(_ value: UInt64) throws { array.items.append(.unsigned(value)) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        array.items.append(try .encoding(value, at: nextPath))
+        array.items.append(try .encoding(value, base: base, key: nextKey))
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
         let nested = RecordJSONObject()
-        let path = nextPath
+        let path = base.appending(nextKey)
         array.items.append(.object(nested))
-        return KeyedEncodingContainer(KeyedContainer<NestedKey>(object: nested, codingPath: path))
+        return KeyedEncodingContainer(KeyedContainer<NestedKey>(object: nested, base: path))
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
         let nested = RecordJSONArray()
-        let path = nextPath
+        let path = base.appending(nextKey)
         array.items.append(.array(nested))
-        return UnkeyedContainer(array: nested, codingPath: path)
+        return UnkeyedContainer(array: nested, base: path)
     }
 
     mutating func superEncoder() -> any Encoder {
-        let (array, path, index) = (array, nextPath, count)
+        let (array, key, index) = (array, nextKey, count)
         // A placeholder, which the super encoder's value replaces.
         array.items.append(.null)
-        return RecordJSONValueEncoder(codingPath: path) { array.items[index] = $0 }
+        return RecordJSONValueEncoder(base: base, key: key) { array.items[index] = $0 }
     }
 }
 
@@ -162,7 +190,7 @@ private struct SingleValueContainer: SingleValueEncodingContainer {
     mutating func encode(_ value: UInt64) throws { encoder.set(.unsigned(value)) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        encoder.set(try .encoding(value, at: codingPath))
+        encoder.set(try .encoding(value, base: RecordJSONPath(encoder: encoder), key: nil))
     }
 }
 
