@@ -104,10 +104,21 @@ struct BatchFolder {
         }
     }
 
-    /// Starts loading a record's first cache lines (an engine's usage record is about 190 bytes).
+    /// Starts loading a record's first cache lines (an engine's usage record is about 190 bytes),
+    /// and those where the record after it most likely lies. LMDB adds each node of a leaf page
+    /// just below the one added before, and the log appends in sequence order, so the next
+    /// record is usually the node just below this one (its 8-byte header and 8-byte key, then
+    /// its value): once the record itself was prefetched, moving the cursor onto the next one
+    /// waited on memory instead. A wrong guess (the next record on another page) loads lines
+    /// that go unused, nothing more.
     private static func prefetch(_ record: UnsafeRawBufferPointer) {
         guard let start = record.baseAddress else { return }
-        for offset in stride(from: 0, to: min(record.count, 256), by: 64) { tally_prefetch_for_reading(start + offset) }
+        let count = min(record.count, 256)
+        for offset in stride(from: 0, to: count, by: 64) { tally_prefetch_for_reading(start + offset) }
+        // This node's start is 16 bytes before its value; the one below begins about a node's
+        // size lower (a value of about the same length, its header and key).
+        let below = start - 16 - (16 + count)
+        for offset in stride(from: 0, to: 16 + count, by: 64) { tally_prefetch_for_reading(below + offset) }
     }
 
     /// Folds the records `feed` hands over until it is finished (a lane's helper). Returns the
