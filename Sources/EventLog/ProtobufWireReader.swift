@@ -27,52 +27,6 @@ public struct ProtobufWireReader {
             offset += 1
             return UInt64(bytes[offset - 1])
         }
-        // Up to eight bytes at once (every timestamp's seconds and nanoseconds): the byte loop's
-        // branches on each continuation bit were most of a rebuild's timestamp parsing.
-        if offset < bytes.count, let (value, length) = Self.shortVarint(bytes.baseAddress! + offset, available: bytes.count - offset) {
-            offset += length
-            return value
-        }
-        return longVarint()
-    }
-
-    /// The varint at `start` and its length in bytes, if it takes at most 8 of the `available`
-    /// ones (at most 56 bits); nil otherwise, for the byte-by-byte reader to decide.
-    @inlinable static func shortVarint(_ start: UnsafeRawPointer, available: Int) -> (value: UInt64, length: Int)? {
-        // The bytes, little-endian, as many as there are up to 8 (never read past the slice).
-        var word: UInt64
-        if available >= 8 {
-            word = UInt64(littleEndian: start.loadUnaligned(as: UInt64.self))
-        } else {
-            word = 0
-            var loaded = 0
-            if available & 4 != 0 {
-                word = UInt64(UInt32(littleEndian: start.loadUnaligned(as: UInt32.self)))
-                loaded = 4
-            }
-            if available & 2 != 0 {
-                word |= UInt64(UInt16(littleEndian: start.loadUnaligned(fromByteOffset: loaded, as: UInt16.self))) << (loaded * 8)
-                loaded += 2
-            }
-            if available & 1 != 0 { word |= UInt64(start.load(fromByteOffset: loaded, as: UInt8.self)) << (loaded * 8) }
-        }
-        // The last byte is the first without its high bit; past `available` the word holds zeros,
-        // so a varint cut short ends there and is refused.
-        let ends = ~word & 0x8080_8080_8080_8080
-        guard ends != 0 else { return nil }
-        let length = ends.trailingZeroBitCount / 8 + 1
-        guard length <= available else { return nil }
-        // Keep the varint's bytes, drop their high bits, then close the gaps: 7-bit groups into
-        // 14, 14 into 28, 28 into 56.
-        var value = (length == 8 ? word : word & ((1 << (UInt64(length) * 8)) - 1)) & 0x7F7F_7F7F_7F7F_7F7F
-        value = (value & 0x007F_007F_007F_007F) | ((value & 0x7F00_7F00_7F00_7F00) >> 1)
-        value = (value & 0x0000_3FFF_0000_3FFF) | ((value & 0x3FFF_0000_3FFF_0000) >> 2)
-        value = (value & 0x0000_0000_0FFF_FFFF) | ((value & 0x0FFF_FFFF_0000_0000) >> 4)
-        return (value, length)
-    }
-
-    /// A varint read byte by byte: one of 9 or 10 bytes, or one that runs past the slice.
-    @inlinable mutating func longVarint() -> UInt64? {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while offset < bytes.count && shift < 64 {

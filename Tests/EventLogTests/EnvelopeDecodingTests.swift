@@ -148,7 +148,7 @@ struct EnvelopeDecodingTests {
         }
     }
 
-    @Test("any bytes, any number of them: the varint read eight bytes at a time is the one read byte by byte")
+    @Test("any bytes, any number of them: the varint read is the one a plain byte-by-byte reader finds, and none where that finds none")
     func varintAnyBytes() {
         let seed = TestEnvironment.seed()
         var random = SeededGenerator(seed: seed)
