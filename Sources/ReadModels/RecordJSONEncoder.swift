@@ -73,14 +73,14 @@ enum RecordJSONNode {
             bytes.append(UInt8(ascii: "{"))
             let fields = object.fields
             // By key, then in the order encoded, so that of a key encoded twice the last is
-            // written, as JSONEncoder keeps it.
-            func same(_ a: Int, _ b: Int) -> Bool { fields[a].key.utf8.elementsEqual(fields[b].key.utf8) }
+            // written, as JSONEncoder keeps it. One pass over the two keys per comparison.
             let order = fields.indices.sorted { a, b in
-                same(a, b) ? a < b : fields[a].key.utf8.lexicographicallyPrecedes(fields[b].key.utf8)
+                let order = Self.byteOrder(fields[a].key, fields[b].key)
+                return order == 0 ? a < b : order < 0
             }
             var first = true
             for (position, index) in order.enumerated() {
-                if position + 1 < order.count, same(order[position + 1], index) { continue }
+                if position + 1 < order.count, Self.byteOrder(fields[order[position + 1]].key, fields[index].key) == 0 { continue }
                 if !first { bytes.append(UInt8(ascii: ",")) }
                 first = false
                 Self.write(string: fields[index].key, to: &bytes)
@@ -98,6 +98,22 @@ enum RecordJSONNode {
         }
     }
 
+    /// How `a` and `b` compare byte by byte in UTF-8: negative, zero or positive.
+    static func byteOrder(_ a: String, _ b: String) -> Int {
+        var (left, right) = (a.utf8.makeIterator(), b.utf8.makeIterator())
+        while true {
+            switch (left.next(), right.next()) {
+            case (nil, nil): return 0
+            case (nil, _): return -1
+            case (_, nil): return 1
+            case let (x?, y?) where x != y: return x < y ? -1 : 1
+            default: continue
+            }
+        }
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
     /// A JSON string: quotes, backslashes and control characters escaped; the rest as UTF-8.
     static func write(string: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
@@ -109,14 +125,11 @@ enum RecordJSONNode {
         }
         for byte in string.utf8 {
             switch byte {
-            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0x0A: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), byte]
+            case 0x0A: bytes += "\\n".utf8
+            case 0x0D: bytes += "\\r".utf8
+            case 0x09: bytes += "\\t".utf8
+            case 0..<0x20: bytes += "\\u00".utf8 + [hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 15)]]
             default: bytes.append(byte)
             }
         }
@@ -129,7 +142,7 @@ final class RecordJSONObject {
     /// In the order encoded; a key encoded twice appears twice, and the last one is written.
     var fields: [(key: String, value: RecordJSONNode)] = []
 
-    func set(_ key: String, _ value: RecordJSONNode) {
+    func add(_ key: String, _ value: RecordJSONNode) {
         fields.append((key, value))
     }
 }

@@ -69,46 +69,46 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let base: RecordJSONPath
     var codingPath: [any CodingKey] { base.codingPath }
 
-    mutating func encodeNil(forKey key: Key) throws { object.set(key.stringValue, .null) }
-    mutating func encode(_ value: Bool, forKey key: Key) throws { object.set(key.stringValue, .bool(value)) }
-    mutating func encode(_ value: String, forKey key: Key) throws { object.set(key.stringValue, .string(value)) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { object.set(key.stringValue, try .number(value, at: codingPath + [key])) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { object.set(key.stringValue, try .number(value, at: codingPath + [key])) }
-    mutating func encode(_ value: Int, forKey key: Key) throws { object.set(key.stringValue, .signed(Int64(value))) }
-    mutating func encode(_ value: Int8, forKey key: Key) throws { object.set(key.stringValue, .signed(Int64(value))) }
-    mutating func encode(_ value: Int16, forKey key: Key) throws { object.set(key.stringValue, .signed(Int64(value))) }
-    mutating func encode(_ value: Int32, forKey key: Key) throws { object.set(key.stringValue, .signed(Int64(value))) }
-    mutating func encode(_ value: Int64, forKey key: Key) throws { object.set(key.stringValue, .signed(value)) }
-    mutating func encode(_ value: UInt, forKey key: Key) throws { object.set(key.stringValue, .unsigned(UInt64(value))) }
-    mutating func encode(_ value: UInt8, forKey key: Key) throws { object.set(key.stringValue, .unsigned(UInt64(value))) }
-    mutating func encode(_ value: UInt16, forKey key: Key) throws { object.set(key.stringValue, .unsigned(UInt64(value))) }
-    mutating func encode(_ value: UInt32, forKey key: Key) throws { object.set(key.stringValue, .unsigned(UInt64(value))) }
-    mutating func encode(_ value: UInt64, forKey key: Key) throws { object.set(key.stringValue, .unsigned(value)) }
+    mutating func encodeNil(forKey key: Key) throws { object.add(key.stringValue, .null) }
+    mutating func encode(_ value: Bool, forKey key: Key) throws { object.add(key.stringValue, .bool(value)) }
+    mutating func encode(_ value: String, forKey key: Key) throws { object.add(key.stringValue, .string(value)) }
+    mutating func encode(_ value: Double, forKey key: Key) throws { object.add(key.stringValue, try .number(value, at: codingPath + [key])) }
+    mutating func encode(_ value: Float, forKey key: Key) throws { object.add(key.stringValue, try .number(value, at: codingPath + [key])) }
+    mutating func encode(_ value: Int, forKey key: Key) throws { object.add(key.stringValue, .signed(Int64(value))) }
+    mutating func encode(_ value: Int8, forKey key: Key) throws { object.add(key.stringValue, .signed(Int64(value))) }
+    mutating func encode(_ value: Int16, forKey key: Key) throws { object.add(key.stringValue, .signed(Int64(value))) }
+    mutating func encode(_ value: Int32, forKey key: Key) throws { object.add(key.stringValue, .signed(Int64(value))) }
+    mutating func encode(_ value: Int64, forKey key: Key) throws { object.add(key.stringValue, .signed(value)) }
+    mutating func encode(_ value: UInt, forKey key: Key) throws { object.add(key.stringValue, .unsigned(UInt64(value))) }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws { object.add(key.stringValue, .unsigned(UInt64(value))) }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws { object.add(key.stringValue, .unsigned(UInt64(value))) }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws { object.add(key.stringValue, .unsigned(UInt64(value))) }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws { object.add(key.stringValue, .unsigned(value)) }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        object.set(key.stringValue, try .encoding(value, base: base, key: key))
+        object.add(key.stringValue, try .encoding(value, base: base, key: key))
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
         let nested = RecordJSONObject()
-        object.set(key.stringValue, .object(nested))
+        object.add(key.stringValue, .object(nested))
         return KeyedEncodingContainer(KeyedContainer<NestedKey>(object: nested, base: base.appending(key)))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
         let nested = RecordJSONArray()
-        object.set(key.stringValue, .array(nested))
+        object.add(key.stringValue, .array(nested))
         return UnkeyedContainer(array: nested, base: base.appending(key))
     }
 
     mutating func superEncoder() -> any Encoder {
         let object = object
-        return RecordJSONValueEncoder(base: base, key: IndexKey(stringValue: "super")) { object.set("super", $0) }
+        return RecordJSONValueEncoder(base: base, key: IndexKey(stringValue: "super")) { object.add("super", $0) }
     }
 
     mutating func superEncoder(forKey key: Key) -> any Encoder {
         let object = object
-        return RecordJSONValueEncoder(base: base, key: key) { object.set(key.stringValue, $0) }
+        return RecordJSONValueEncoder(base: base, key: key) { object.add(key.stringValue, $0) }
     }
 }
 
@@ -194,18 +194,20 @@ private struct SingleValueContainer: SingleValueEncodingContainer {
     }
 }
 
-/// A coding key for an array's index (or a super encoder's "super").
+/// A coding key for an array's index (or a super encoder's "super"). Made for every item
+/// encoded, read only for a coding path: an index is spelled out only when asked for.
 private struct IndexKey: CodingKey {
-    let stringValue: String
+    private let name: String?
     let intValue: Int?
+    var stringValue: String { name ?? String(intValue ?? 0) }
 
     init(intValue: Int) {
-        stringValue = String(intValue)
+        name = nil
         self.intValue = intValue
     }
 
     init(stringValue: String) {
-        self.stringValue = stringValue
+        name = stringValue
         intValue = nil
     }
 }
