@@ -53,6 +53,8 @@ public final class ProjectionSet: AppendObserver {
     private let heldMask: UInt64
     /// Folds a request's usage on a second core while the writer writes the log.
     private let lane = AppendLane()
+    /// Which read models this process's commits wrote, and whether others wrote (`stamp`).
+    private let changes: Mutex<ReadModelChanges>
     /// How many times the helper folded part of a request (for tests and reports).
     var requestsFoldedOnHelper: Int { lane.requestsFolded }
 
@@ -75,6 +77,8 @@ public final class ProjectionSet: AppendObserver {
         /// By projector index.
         var states: [ProjectionState]
         var applied = false
+        /// The projectors that folded an event (bit i: projector i).
+        var written: UInt64 = 0
     }
 
     public init(environment: Environment, projectors: [any Projector]) throws {
@@ -107,6 +111,7 @@ public final class ProjectionSet: AppendObserver {
         holdsWrites = projectors.map(\.writesCanBeHeld)
         heldMask = holdsWrites.enumerated().reduce(0) { mask, held in held.element ? mask | 1 << UInt64(held.offset) : mask }
         inPlaceRoutes = InPlaceRoutes(projectors)
+        changes = Mutex(ReadModelChanges(projectors: projectors.count))
     }
 
     // MARK: AppendObserver
@@ -147,6 +152,7 @@ public final class ProjectionSet: AppendObserver {
         var states = try takeStates(in: txn)
         let decoded = interested & (interested &- 1) != 0 ? DecodedPayload() : nil  // more than one reader
         let writes = heldWrites(for: txn)
+        var written = interested
         // By index: an `any Projector` taken out of the array is copied (and retained), which
         // for every projector and every event was a fiftieth of an append.
         for index in projectors.indices {
@@ -156,6 +162,7 @@ public final class ProjectionSet: AppendObserver {
                 try writes.flush(into: txn)  // the gap is folded straight into LMDB: no cell may stay
                 lane.bar(txn)
                 try fold(projectors[index], slot: state.slot, from: state.checkpoint + 1, through: sequence - 1, in: txn)
+                written |= 1 << UInt64(index)
             }
             let bit: UInt64 = 1 << UInt64(index)
             if interested & bit != 0 {
@@ -172,17 +179,19 @@ public final class ProjectionSet: AppendObserver {
             try writes.flush(into: txn)
             lane.bar(txn)  // the cells this transaction wrote are no longer held
         }
-        putStates(states, in: txn)
+        putStates(states, written: written, in: txn)
     }
 
-    /// Puts back the states `takeStates` took, advanced.
-    private func putStates(_ states: [ProjectionState], in txn: WriteTransaction) {
+    /// Puts back the states `takeStates` took, advanced, and notes the projectors in `written`
+    /// as written in `txn`.
+    private func putStates(_ states: [ProjectionState], written: UInt64 = 0, in txn: WriteTransaction) {
         cache.withLock { cache in
             if cache?.transactionID == txn.id {
                 cache?.states = states
                 cache?.applied = true
+                cache?.written |= written
             } else {
-                cache = TransactionCache(transactionID: txn.id, states: states, applied: true)
+                cache = TransactionCache(transactionID: txn.id, states: states, applied: true, written: written)
             }
         }
     }
@@ -209,7 +218,7 @@ public final class ProjectionSet: AppendObserver {
             states[index].checkpoint = sequence
         }
         let slots = states.map(\.slot)
-        putStates(states, in: txn)
+        putStates(states, written: route.readers & pending, in: txn)
         lane.start(
             AppendLane.Context(
                 environment: environment, writer: txn, projectors: projectors,
@@ -272,6 +281,7 @@ public final class ProjectionSet: AppendObserver {
     }
 
     public func transactionDidCommit(lmdbID: UInt64) {
+        changes.withLock { $0.didCommit(lmdbID: lmdbID) }
         requestWrites.withLock { held in
             guard held.inUseBy != nil, held.inUseByLMDBID == lmdbID else { return }
             held.cleanAsOf = lmdbID
@@ -282,13 +292,15 @@ public final class ProjectionSet: AppendObserver {
     public func transactionWillCommit(head: Checkpoint?, in txn: WriteTransaction) throws {
         try finishLane(in: txn)
         let writes = heldWrites(for: txn)
-        let pending = cache.withLock { cache -> [ProjectionState] in
-            guard let current = cache, current.transactionID == txn.id, current.applied else { return [] }
-            return current.states
+        let (pending, folded) = cache.withLock { cache -> ([ProjectionState], UInt64) in
+            guard let current = cache, current.transactionID == txn.id, current.applied else { return ([], 0) }
+            return (current.states, current.written)
         }
+        var written = folded | lane.takeWritten()
         // What each projection holds after this commit depends on the events through its
         // checkpoint only (`Projector.settle`), however the appends were grouped.
         for (index, state) in pending.enumerated() {
+            if projectors[index].settles { written |= 1 << UInt64(index) }
             try projectors[index].settle(
                 through: state.checkpoint,
                 in: ProjectionStore(transaction: txn, handles: slotsByIndex[index][Int(state.slot)], cache: holdsWrites[index] ? writes : nil))
@@ -298,9 +310,24 @@ public final class ProjectionSet: AppendObserver {
             try write(state, of: projector.name, in: txn)
         }
         cache.withLock { $0 = nil }
+        changes.withLock { $0.willCommit(lmdbID: txn.lmdbID, written: written) }
     }
 
     // MARK: Queries
+
+    /// The state of the read models of the projectors `names` as `txn` sees them: equal stamps
+    /// mean that nothing they hold changed in between, so what was read of them under one may
+    /// be kept for the next (`ReadModelStamp`). Nil when `txn` is a write transaction that
+    /// folded events into them itself: what it sees is not committed.
+    public func stamp(of names: [String], seenBy txn: Transaction) -> ReadModelStamp? {
+        let mask = names.reduce(UInt64(0)) { $0 | 1 << UInt64(projectorIndex($1)) }
+        guard let writer = txn as? WriteTransaction else {
+            return changes.withLock { $0.stamp(of: mask, snapshot: txn.lmdbID) }
+        }
+        let written = cache.withLock { $0?.transactionID == writer.id ? $0!.written : 0 } | lane.written
+        guard written & mask == 0 else { return nil }
+        return changes.withLock { $0.stamp(of: mask, snapshot: writer.lmdbID &- 1) }
+    }
 
     /// Runs `body` with the live slot of projector `name`, in one read transaction.
     public func read<R>(_ name: String, _ body: (ProjectionReader) throws -> R) throws -> R {

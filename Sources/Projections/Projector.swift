@@ -31,6 +31,8 @@ public protocol Projector: Sendable {
     /// after `sequence` depends on the events up to it only, never on how they were batched.
     /// Does nothing by default.
     func settle(through sequence: UInt64, in store: ProjectionStore) throws
+    /// Whether `settle` may write (false by default, for a projector that does not implement it).
+    var settles: Bool { get }
 }
 
 extension Projector {
@@ -43,6 +45,7 @@ extension Projector {
     public var inPlaceEventTypes: Set<String> { [] }
     public func applyInPlace(_ event: EventRecordView, to store: ProjectionStore) throws -> Bool { false }
     public func settle(through sequence: UInt64, in store: ProjectionStore) throws {}
+    public var settles: Bool { false }
 }
 
 /// A projection's databases inside one write transaction, as `apply` sees them. Projectors

@@ -85,6 +85,8 @@ public struct UsageRollupsProjector: Projector {
         return true
     }
 
+    public var settles: Bool { true }
+
     /// Merges the journal's entries from blocks before `sequence`'s into the member cells.
     public func settle(through sequence: UInt64, in store: ProjectionStore) throws {
         let (byUser, byResource) = (store.database("by_user"), store.database("by_resource"))

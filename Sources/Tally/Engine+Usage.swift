@@ -28,19 +28,19 @@ extension Engine {
     /// the others, and the result says what became of each, in order.
     public func recordUsage(_ batch: [UsageRecord]) async throws -> [Result<AppendReceipt, EngineError>] {
         guard !batch.isEmpty else { return [] }
-        let projections = projections
+        let (projections, termsCache) = (projections, usageTerms)
         // The decision can run again (after map growth); the run that committed sets this last.
         let decided = Mutex<[UsageDecider.Outcome]>([])
         let receipts: [AppendReceipt]
         if batch.count >= UsageDecider.smallestStreamedBatch {
             // Decided on a second core while the writer appends what is decided.
             receipts = try await log.append(streaming: { decision, sink in
-                let outcomes = try UsageDecider.decide(batch: batch, in: decision, projections: projections, emittingTo: sink)
+                let outcomes = try UsageDecider.decide(batch: batch, in: decision, projections: projections, termsCache: termsCache, emittingTo: sink)
                 decided.withLock { $0 = outcomes }
             })
         } else {
             receipts = try await log.append { decision in
-                let result = try UsageDecider.decide(batch: batch, in: decision, projections: projections)
+                let result = try UsageDecider.decide(batch: batch, in: decision, projections: projections, termsCache: termsCache)
                 decided.withLock { $0 = result.outcomes }
                 return result.drafts
             }

@@ -32,6 +32,8 @@ public final class Engine: Sendable {
     /// Where `advance(to:)` collects finalized invoices and retries failed payments; nil:
     /// nothing is collected automatically (a service calls `collectPayment` itself).
     public let gateway: (any PaymentGateway)?
+    /// The subscriptions and plans usage decisions read, kept while they hold.
+    let usageTerms = UsageTermsCache()
 
     /// Opens (or creates) the engine's log in `directory`, with its read models attached and
     /// brought up to date.

@@ -69,6 +69,8 @@ final class AppendLane: @unchecked Sendable {
     private var requestIsStreamed = false
     /// Requests whose events the helper folded (for tests and reports).
     private(set) var requestsFolded = 0
+    /// The projectors handed events since the last commit or abort (bit i: projector i).
+    private(set) var written: UInt64 = 0
 
     var isRunning: Bool { running != nil }
 
@@ -115,6 +117,7 @@ final class AppendLane: @unchecked Sendable {
     func add(sequence: UInt64, record: UnsafeRawBufferPointer, readers: UInt64, inPlace: UInt64) {
         guard let running else { preconditionFailure("no helper to hand a record to") }
         run.through = sequence
+        written |= readers
         // The view is parsed where the record is folded: the writer's time is the scarcer.
         let item = RecordFeed.Item(sequence: sequence, record: records.copy(record), view: nil, readers: readers, inPlace: inPlace)
         fed.append(item)
@@ -163,6 +166,13 @@ final class AppendLane: @unchecked Sendable {
         journal.reset()
         eventsInRequest = 0
         requestIsStreamed = false
+        written = 0
+    }
+
+    /// The projectors handed events since the last call, commit or abort.
+    func takeWritten() -> UInt64 {
+        defer { written = 0 }
+        return written
     }
 
     private func startHelper(_ context: Context) -> Running {

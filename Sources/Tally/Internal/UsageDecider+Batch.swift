@@ -13,9 +13,12 @@ extension UsageDecider {
     static let smallestStreamedBatch = 64
 
     /// Decides `batch`, one record after another.
-    static func decide(batch: [UsageRecord], in decision: borrowing AppendDecision, projections: ProjectionSet) throws -> Decided {
-        var decider = try UsageDecider(decision, projections: projections, records: batch.count)
+    static func decide(
+        batch: [UsageRecord], in decision: borrowing AppendDecision, projections: ProjectionSet, termsCache: UsageTermsCache
+    ) throws -> Decided {
+        var decider = try UsageDecider(decision, projections: projections, termsCache: termsCache, records: batch.count)
         for usage in batch { try decider.decide(usage, decision) }
+        termsCache.keep(decider.terms, under: decider.termsStamp)
         return Decided(drafts: decider.drafts, outcomes: decider.outcomes)
     }
 
@@ -23,9 +26,10 @@ extension UsageDecider {
     /// into `sink` as soon as it is decided, so that the writer appends them while the next
     /// records are decided (`EventLog.append(streaming:)`); returns the outcomes.
     static func decide(
-        batch: [UsageRecord], in decision: borrowing AppendDecision, projections: ProjectionSet, emittingTo sink: DraftSink
+        batch: [UsageRecord], in decision: borrowing AppendDecision, projections: ProjectionSet, termsCache: UsageTermsCache,
+        emittingTo sink: DraftSink
     ) throws -> [Outcome] {
-        var decider = try UsageDecider(decision, projections: projections, records: batch.count)
+        var decider = try UsageDecider(decision, projections: projections, termsCache: termsCache, records: batch.count)
         var emitted = 0
         for usage in batch {
             try decider.decide(usage, decision)
@@ -34,6 +38,7 @@ extension UsageDecider {
                 emitted += 1
             }
         }
+        termsCache.keep(decider.terms, under: decider.termsStamp)
         return decider.outcomes
     }
 }

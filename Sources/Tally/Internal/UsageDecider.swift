@@ -29,9 +29,10 @@ struct UsageDecider {
     private let catalog: ProjectionReader
     private let quotas: ProjectionReader
     private var contexts: [CounterKey: QuotaContext] = [:]
-    private var organizations: [String: (SubscriptionRecord, Plan)] = [:]
-    /// Plans by ID: organizations mostly share a few, and a plan is large to look up and decode.
-    private var plans: [String: Plan] = [:]
+    /// The organizations' subscriptions and plans, kept from earlier batches while they hold.
+    private(set) var terms: UsageTermsCache.Terms
+    /// The stamp of the read models `terms` come from (nil: they are this batch's alone).
+    let termsStamp: ReadModelStamp?
     private var newMembers: Set<[UInt8]> = []
     private var keys: [KeyOwner: Int] = [:]
     private(set) var drafts: [EventDraft] = []
@@ -48,10 +49,11 @@ struct UsageDecider {
         var key: String
     }
 
-    init(_ decision: borrowing AppendDecision, projections: ProjectionSet, records: Int) throws {
+    init(_ decision: borrowing AppendDecision, projections: ProjectionSet, termsCache: UsageTermsCache, records: Int) throws {
         self.projections = projections
+        termsStamp = projections.stamp(of: UsageTermsCache.readModels, seenBy: decision.transaction)
+        terms = termsCache.take(under: termsStamp)
         contexts.reserveCapacity(records)
-        organizations.reserveCapacity(records)
         keys.reserveCapacity(records)
         drafts.reserveCapacity(records)
         outcomes.reserveCapacity(records)
@@ -162,19 +164,19 @@ struct UsageDecider {
         return try QuotaContext(usage.organizationID, metric: usage.metric, periodStart: periodStart, terms: terms, quotas: quotas)
     }
 
-    /// The organization's subscription and plan, looked up once per batch.
+    /// The organization's subscription and plan, looked up once while they hold.
     private mutating func subscription(of organizationID: String) throws -> (SubscriptionRecord, Plan) {
-        if let known = organizations[organizationID] { return known }
+        if let known = terms.organizations[organizationID] { return known }
         let record = try QuotaContext.subscriptionAcceptingUsage(of: organizationID, in: subscriptions)
         let planID = record.subscription.planID
         let plan: Plan
-        if let known = plans[planID] {
+        if let known = terms.plans[planID] {
             plan = known
         } else {
             plan = try QuotaContext.plan(planID, in: catalog)
-            plans[planID] = plan
+            terms.plans[planID] = plan
         }
-        organizations[organizationID] = (record, plan)
+        terms.organizations[organizationID] = (record, plan)
         return (record, plan)
     }
 
