@@ -94,41 +94,43 @@ struct AppendTransaction {
         // a chunk's worth more each time would rehash it every chunk).
         if !moreMayFollow && events.count > 1 { request.keys.reserveCapacity(events.count) }
 
-        for (index, event) in events.enumerated() {
-            let draft = event.draft
-            guard let key = draft.idempotencyKey, let indexKey = event.idempotencyIndexKey else {
+        // By index, reading fields in place: copying each event (and its draft) out of the
+        // array retained every field it holds.
+        for index in events.indices {
+            guard let hashedKey = events[index].idempotencyIndexKey else {
                 plans.append(.append(idempotencyKey: nil))
                 plannedSequence += 1
                 continue
             }
-            let hashedKey = IndexKey(indexKey)
             if let earlier = request.keys[hashedKey] {
+                let draft = events[index].draft
                 let earlierDraft = earlier.chunk == chunkIndex ? events[earlier.index].draft : request.chunks[earlier.chunk][earlier.index].draft
                 guard earlierDraft.hasSameContent(as: draft) else {
-                    return .failure(.idempotencyConflict(organizationID: draft.organizationID, idempotencyKey: key, originalSequence: earlier.sequence))
+                    return .failure(.idempotencyConflict(organizationID: draft.organizationID, idempotencyKey: draft.idempotencyKey ?? "", originalSequence: earlier.sequence))
                 }
                 plans.append(.duplicate(of: earlier.sequence))
                 continue
             }
-            if !knownUnused.contains(hashedKey), let original = try existingEvent(forIdempotencyKey: indexKey) {
+            if !knownUnused.contains(hashedKey), let original = try existingEvent(forIdempotencyKey: hashedKey.bytes) {
+                let draft = events[index].draft
                 guard original.envelope.eventType == draft.eventType, original.envelope.payload == draft.payload else {
-                    return .failure(.idempotencyConflict(organizationID: draft.organizationID, idempotencyKey: key, originalSequence: original.sequence))
+                    return .failure(.idempotencyConflict(organizationID: draft.organizationID, idempotencyKey: draft.idempotencyKey ?? "", originalSequence: original.sequence))
                 }
                 plans.append(.duplicate(of: original.sequence))
                 continue
             }
             if remembersKeys { request.keys[hashedKey] = (chunkIndex, index, plannedSequence) }
-            plans.append(.append(idempotencyKey: indexKey))
+            plans.append(.append(idempotencyKey: hashedKey.bytes))
             plannedSequence += 1
         }
 
         request.receipts.reserveCapacity(request.receipts.count + events.count)
-        for (event, plan) in zip(events, plans) {
-            switch plan {
+        for index in events.indices {
+            switch plans[index] {
             case .duplicate(let sequence):
                 request.receipts.append(AppendReceipt(sequence: sequence, isDuplicate: true))
             case .append(let idempotencyKey):
-                let sequence = try write(event, idempotencyKey: idempotencyKey)
+                let sequence = try write(events[index], idempotencyKey: idempotencyKey)
                 request.receipts.append(AppendReceipt(sequence: sequence, isDuplicate: false))
                 request.wroteEvents = true
             }

@@ -14,8 +14,9 @@ struct PreparedEvent: Sendable {
     let draft: EventDraft
     let occurredAtField: [UInt8]
     let bodyFields: [UInt8]
-    /// The `idempotency` database key, when the draft has an idempotency key.
-    let idempotencyIndexKey: [UInt8]?
+    /// The `idempotency` database key, when the draft has an idempotency key, hashed here
+    /// rather than on the writer thread.
+    let idempotencyIndexKey: IndexKey?
 
     init(_ draft: EventDraft) {
         self.draft = draft
@@ -33,7 +34,7 @@ struct PreparedEvent: Sendable {
         body.stringField(10, draft.causationID)
         body.bytesField(11, draft.payload)
         bodyFields = body.bytes
-        idempotencyIndexKey = draft.idempotencyKey.map { LogKeys.idempotency(organizationID: draft.organizationID, key: $0) }
+        idempotencyIndexKey = draft.idempotencyKey.map { IndexKey(LogKeys.idempotency(organizationID: draft.organizationID, key: $0)) }
     }
 }
 

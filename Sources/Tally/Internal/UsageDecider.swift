@@ -91,29 +91,40 @@ struct UsageDecider {
         let key = try counterKey(for: usage)
         var context = try contexts[key] ?? newContext(for: usage, periodStart: key.periodStart)
 
-        var payload = Tally_V1_UsageRecorded()
-        payload.metric = usage.metric
-        payload.quantity = usage.quantity
-        payload.userID = usage.userID
-        payload.resourceID = usage.resourceID
-        payload.properties = usage.properties
-        payload.periodStart = Google_Protobuf_Timestamp(date: key.periodStart)
-        payload.aggregation = context.aggregation
-        payload.uniqueProperty = context.uniqueProperty
+        let periodStart = Google_Protobuf_Timestamp(date: key.periodStart)
+        // The message is built only where it is needed: a unique count's member, or properties,
+        // which its own encoder sorts. Every other payload is encoded from the fields.
+        var message: Tally_V1_UsageRecorded?
+        if context.aggregation == .uniqueCount || !usage.properties.isEmpty {
+            message = Tally_V1_UsageRecorded.with {
+                $0.metric = usage.metric
+                $0.quantity = usage.quantity
+                $0.userID = usage.userID
+                $0.resourceID = usage.resourceID
+                $0.properties = usage.properties
+                $0.periodStart = periodStart
+                $0.aggregation = context.aggregation
+                $0.uniqueProperty = context.uniqueProperty
+            }
+        }
         var memberKey: [UInt8]?
-        if payload.aggregation == .uniqueCount, let member = QuotasProjector.member(of: payload) {
-            let candidate = QuotasProjector.memberKey(usage.organizationID, usage.metric, periodStart: payload.periodStart.seconds, member: member)
+        if context.aggregation == .uniqueCount, let message, let member = QuotasProjector.member(of: message) {
+            let candidate = QuotasProjector.memberKey(usage.organizationID, usage.metric, periodStart: periodStart.seconds, member: member)
             if !newMembers.contains(candidate), !(try QuotasProjector.hasMember(candidate, in: quotas)) { memberKey = candidate }
         }
         let next = QuotaCounter.folding(
-            context.counter, aggregation: payload.aggregation, quantity: usage.quantity,
+            context.counter, aggregation: context.aggregation, quantity: usage.quantity,
             occurredAt: QuotasProjector.nanoseconds(Google_Protobuf_Timestamp(date: usage.occurredAt)), isNewMember: memberKey != nil)
         if let hard = context.limits.hard, next.value > hard {
             throw EngineError.quotaExceeded(metric: usage.metric, limit: hard, usage: context.counter?.value ?? 0)
         }
         let draft = EventDraft(
             organizationID: usage.organizationID, eventType: BillingEventType.usageRecorded.rawValue, occurredAt: usage.occurredAt,
-            idempotencyKey: usage.idempotencyKey, payload: try payload.deterministicPayload())
+            idempotencyKey: usage.idempotencyKey,
+            payload: try message?.deterministicPayload()
+                ?? Tally_V1_UsageRecorded.payload(
+                    metric: usage.metric, quantity: usage.quantity, userID: usage.userID, resourceID: usage.resourceID, periodStart: periodStart,
+                    aggregation: context.aggregation, uniqueProperty: context.uniqueProperty))
         // Refuse this record alone for what the log would refuse the whole batch for (a time too
         // far ahead, a key too long). Its limit events share its organization and time.
         do { try decision.validate(draft) } catch { throw EngineError.invalid(field: error.field, rule: error.rule) }
@@ -126,13 +137,13 @@ struct UsageDecider {
             if isSoft { counter.softLimitReached = true } else { counter.hardLimitReached = true }
             let reached = Tally_V1_LimitReached.with {
                 $0.metric = usage.metric
-                $0.periodStart = payload.periodStart
+                $0.periodStart = periodStart
                 $0.usage = next.value
                 $0.limit = limit
             }
             drafts.append(EventDraft(
                 organizationID: usage.organizationID, eventType: type.rawValue, occurredAt: usage.occurredAt,
-                idempotencyKey: "\(type.rawValue):\(usage.metric):\(payload.periodStart.seconds)", payload: try reached.deterministicData()))
+                idempotencyKey: "\(type.rawValue):\(usage.metric):\(periodStart.seconds)", payload: try reached.deterministicData()))
         }
         context.counter = counter
         contexts[key] = context
@@ -148,7 +159,7 @@ struct UsageDecider {
 
     /// The period the usage counts in, from the organization's subscription.
     private mutating func counterKey(for usage: UsageRecord) throws -> CounterKey {
-        let (record, _) = try subscription(of: usage.organizationID)
+        let record = try subscription(of: usage.organizationID).record
         guard usage.occurredAt >= record.startedAt else {
             throw EngineError.invalid(field: "occurred_at", rule: "is before the subscription of \(usage.organizationID) started (\(record.startedAt.formatted(.iso8601)))")
         }
@@ -157,15 +168,15 @@ struct UsageDecider {
 
     /// The first record of a counter in this batch: the plan's terms and the stored counter.
     private mutating func newContext(for usage: UsageRecord, periodStart: Date) throws -> QuotaContext {
-        let (record, plan) = try subscription(of: usage.organizationID)
-        guard let terms = plan.metrics[usage.metric] else {
-            throw EngineError.invalid(field: "metric", rule: "plan \(record.subscription.planID) does not meter \(usage.metric)")
+        let organization = try subscription(of: usage.organizationID)
+        guard let terms = organization.plan.metrics[usage.metric] else {
+            throw EngineError.invalid(field: "metric", rule: "plan \(organization.record.subscription.planID) does not meter \(usage.metric)")
         }
         return try QuotaContext(usage.organizationID, metric: usage.metric, periodStart: periodStart, terms: terms, quotas: quotas)
     }
 
     /// The organization's subscription and plan, looked up once while they hold.
-    private mutating func subscription(of organizationID: String) throws -> (SubscriptionRecord, Plan) {
+    private mutating func subscription(of organizationID: String) throws -> UsageTermsCache.OrganizationTerms {
         if let known = terms.organizations[organizationID] { return known }
         let record = try QuotaContext.subscriptionAcceptingUsage(of: organizationID, in: subscriptions)
         let planID = record.subscription.planID
@@ -176,8 +187,9 @@ struct UsageDecider {
             plan = try QuotaContext.plan(planID, in: catalog)
             terms.plans[planID] = plan
         }
-        terms.organizations[organizationID] = (record, plan)
-        return (record, plan)
+        let organization = UsageTermsCache.OrganizationTerms(record, plan)
+        terms.organizations[organizationID] = organization
+        return organization
     }
 
     /// Whether a stored usage event (or a draft) carries the same usage: a true retry.

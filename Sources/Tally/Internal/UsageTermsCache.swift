@@ -14,7 +14,7 @@ import Synchronization
 /// either, in this process or another, changes it.
 final class UsageTermsCache: Sendable {
     struct Terms {
-        var organizations: [String: (SubscriptionRecord, Plan)] = [:]
+        var organizations: [String: OrganizationTerms] = [:]
         /// Plans by ID: organizations mostly share a few.
         var plans: [String: Plan] = [:]
     }
@@ -23,6 +23,18 @@ final class UsageTermsCache: Sendable {
     /// organizations report usage.
     static let maximumOrganizations = 16_384
     static let readModels = [SubscriptionsProjector.name, CatalogProjector.name]
+
+    /// An organization's subscription and its plan, in one box: a dictionary lookup then
+    /// retains one reference instead of copying two records of many fields.
+    final class OrganizationTerms: Sendable {
+        let record: SubscriptionRecord
+        let plan: Plan
+
+        init(_ record: SubscriptionRecord, _ plan: Plan) {
+            self.record = record
+            self.plan = plan
+        }
+    }
 
     private let kept = Mutex<(stamp: ReadModelStamp, terms: Terms)?>(nil)
 
