@@ -53,6 +53,8 @@ public final class ProjectionSet: AppendObserver {
     private let heldMask: UInt64
     /// Folds a request's usage on a second core while the writer writes the log.
     private let lane = AppendLane()
+    /// The stores of the current transaction's folds on the writer thread.
+    private let foldStores = FoldStores()
     /// Which read models this process's commits wrote, and whether others wrote (`stamp`).
     private let changes: Mutex<ReadModelChanges>
     /// How many times the helper folded part of a request (for tests and reports).
@@ -150,7 +152,6 @@ public final class ProjectionSet: AppendObserver {
     ) throws {
         try finishLane(in: txn)  // the helper's events come first
         var states = try takeStates(in: txn)
-        let decoded = interested & (interested &- 1) != 0 ? DecodedPayload() : nil  // more than one reader
         let writes = heldWrites(for: txn)
         var written = interested
         // By index: an `any Projector` taken out of the array is copied (and retained), which
@@ -167,8 +168,9 @@ public final class ProjectionSet: AppendObserver {
             let bit: UInt64 = 1 << UInt64(index)
             if interested & bit != 0 {
                 let projector = projectors[index]
-                let store = ProjectionStore(
-                    transaction: txn, handles: slotsByIndex[index][Int(state.slot)], cache: holdsWrites[index] ? writes : nil, decoded: decoded)
+                let store = foldStores.store(index, of: projectors.count, slot: state.slot, in: txn) { decoded in
+                    ProjectionStore(transaction: txn, handles: slotsByIndex[index][Int(state.slot)], cache: holdsWrites[index] ? writes : nil, decoded: decoded)
+                }
                 let folded = try inPlace & bit != 0 && projector.applyInPlace(view!, to: store)
                 if !folded { try projector.apply(try event(), to: store) }
             }
@@ -264,6 +266,7 @@ public final class ProjectionSet: AppendObserver {
 
     public func transactionWillAbort(in txn: WriteTransaction) {
         lane.abandon()
+        foldStores.reset()
     }
 
     /// This transaction's held writes: the clean cells of the last commit if this is the next
@@ -310,6 +313,7 @@ public final class ProjectionSet: AppendObserver {
             try write(state, of: projector.name, in: txn)
         }
         cache.withLock { $0 = nil }
+        foldStores.reset()
         changes.withLock { $0.willCommit(lmdbID: txn.lmdbID, written: written) }
     }
 

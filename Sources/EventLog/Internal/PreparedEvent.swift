@@ -10,7 +10,10 @@ import SwiftProtobuf
 /// field 1, then `occurredAtField` (2), then the commit's `recorded_at` (3), then
 /// `bodyFields` (4 to 11), then field 12 is byte for byte what SwiftProtobuf would write for
 /// the whole envelope. `EnvelopeSplicingTests` checks exactly that.
-struct PreparedEvent: Sendable {
+///
+/// A class: the writer passes each event down through a chunk's checks and writes, and copying
+/// a struct of a draft and three arrays retained and released every field they hold, each time.
+final class PreparedEvent: Sendable {
     let draft: EventDraft
     let occurredAtField: [UInt8]
     let bodyFields: [UInt8]
