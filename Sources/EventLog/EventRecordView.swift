@@ -41,6 +41,20 @@ public struct EventRecordView {
         return (sequence, eventType)
     }
 
+    /// The organization of the event stored as `record`, read from the envelope's first four
+    /// fields only, as Tally writes them (nil for any other layout): to pass over other
+    /// organizations' events without a full parse, which reads and checks everything.
+    public static func organizationID(record: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        guard record.count > EnvelopeCoding.hashLength else { return nil }
+        var reader = ProtobufWireReader(UnsafeRawBufferPointer(rebasing: record[EnvelopeCoding.hashLength...]))
+        guard reader.varint() == 1 << 3, reader.varint() != nil else { return nil }
+        for field in UInt64(2)...3 {
+            guard reader.varint() == field << 3 | 2, reader.lengthDelimited() != nil else { return nil }
+        }
+        guard reader.varint() == 4 << 3 | 2 else { return nil }
+        return reader.lengthDelimited()
+    }
+
     init?(envelope: UnsafeRawBufferPointer) {
         var reader = ProtobufWireReader(envelope)
         var seen: UInt16 = 0

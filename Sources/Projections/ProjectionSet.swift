@@ -92,13 +92,15 @@ public final class ProjectionSet: AppendObserver {
         self.environment = environment
         self.projectors = projectors
         stateDatabase = try environment.database(named: "projections")
-        eventsDatabase = try environment.database(named: EventLog.eventsDatabaseName)
+        let eventsDatabase = try environment.database(named: EventLog.eventsDatabaseName)
+        self.eventsDatabase = eventsDatabase
         var slots: [String: [DatabaseHandles]] = [:]
         for projector in projectors {
             slots[projector.name] = try ["a", "b"].map { slot in
-                DatabaseHandles(try Dictionary(uniqueKeysWithValues: projector.databases.map { name, options in
-                    (name, try environment.database(named: "rm.\(projector.name).\(slot).\(name)", options: options))
-                }))
+                DatabaseHandles(
+                    try Dictionary(uniqueKeysWithValues: projector.databases.map { name, options in
+                        (name, try environment.database(named: "rm.\(projector.name).\(slot).\(name)", options: options))
+                    }), events: eventsDatabase)
             }
         }
         self.slots = slots
@@ -393,9 +395,13 @@ public final class ProjectionSet: AppendObserver {
     }
 
     /// Folds `events` (read from another log: a snapshot's) into every projector's first slot
-    /// through `cache`, and records `checkpoint` as folded.
-    func foldSnapshot(_ events: [StoredEvent], checkpoint: UInt64, in txn: WriteTransaction, cache: WriteBackCache, retaining: Bool) throws {
-        let folder = try BatchFolder(projectors.map { ($0, UInt8(0)) }, slots: slots, in: txn, cache: cache, retaining: retaining, through: checkpoint)
+    /// through `cache`, and records `checkpoint` as folded. Nobody reads the snapshot before
+    /// it reaches `last`: each projector is told so (`ProjectionStore.lastSequence`), and may
+    /// fold straight away what it would defer for a later reader.
+    func foldSnapshot(
+        _ events: [StoredEvent], checkpoint: UInt64, last: UInt64, in txn: WriteTransaction, cache: WriteBackCache, retaining: Bool
+    ) throws {
+        let folder = try BatchFolder(projectors.map { ($0, UInt8(0)) }, slots: slots, in: txn, cache: cache, retaining: retaining, through: last)
         try folder.fold(events)
         try folder.finish()
         for projector in projectors {

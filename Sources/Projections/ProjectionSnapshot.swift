@@ -27,8 +27,10 @@ public final class ProjectionSnapshot: Sendable {
     }
 
     private init(
-        of log: EventLog, through sequence: UInt64, projectors: [any Projector], batchSize: Int, including: (StoredEvent) -> Bool
+        of log: EventLog, through requested: UInt64, projectors: [any Projector], batchSize: Int, including: (StoredEvent) -> Bool
     ) throws {
+        // Where the fold will end, known before it starts (events appended meanwhile stay out).
+        let sequence = min(requested, try log.head()?.sequence ?? 0)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("tally-as-of-\(UUID().uuidString)").path
         var options = EnvironmentOptions()
         options.durability = .noSync  // scratch data: nothing to lose
@@ -39,13 +41,29 @@ public final class ProjectionSnapshot: Sendable {
         var next: UInt64 = 1
         var folded: UInt64 = 0
         let cache = WriteBackCache()
+        // The records of the last events folded that a projection may still read from the log
+        // (`Projector.logRecordsRead`: a journal of sequences), kept beside the read models.
+        let recordsRead = projectors.map(\.logRecordsRead).max() ?? 0
+        let firstRecordKept = sequence > recordsRead ? sequence - recordsRead + 1 : 1
+        let sourceEvents = try log.environment.database(named: EventLog.eventsDatabaseName)
         while next <= sequence {
             let events = try log.events(from: next, limit: Int(min(UInt64(batchSize), sequence - next + 1)))
             guard let last = events.last else { break }
             let included = events.filter { $0.sequence <= sequence && including($0) }
             folded = min(last.sequence, sequence)
             try environment.write(retaining: cache) { txn in
-                try projections.foldSnapshot(included, checkpoint: folded, in: txn, cache: cache, retaining: true)
+                try projections.foldSnapshot(included, checkpoint: folded, last: sequence, in: txn, cache: cache, retaining: true)
+                guard recordsRead > 0, folded >= firstRecordKept else { return }
+                try log.environment.read { source in
+                    for event in included where event.sequence >= firstRecordKept {
+                        try withUnsafeBytes(of: event.sequence.bigEndian) { key in
+                            try source.withValue(forKey: key, in: sourceEvents) { record in
+                                guard let record else { return }
+                                try txn.put(record, forKey: key, in: projections.eventsDatabase, options: .append)
+                            }
+                        }
+                    }
+                }
             }
             next = last.sequence + 1
             // Memory must not grow with the log: let go of the pages of both files read so far.

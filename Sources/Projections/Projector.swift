@@ -33,6 +33,11 @@ public protocol Projector: Sendable {
     func settle(through sequence: UInt64, in store: ProjectionStore) throws
     /// Whether `settle` may write (false by default, for a projector that does not implement it).
     var settles: Bool { get }
+    /// How far back from the last sequence folded the projection may read the log's own
+    /// records (`ProjectionStore.forEachLogRecord`, `ProjectionReader.forEachLogRecord`): a journal
+    /// of sequences whose events it has not merged yet. 0 by default (it reads none). An as-of
+    /// snapshot keeps that many of its last events' records beside its read models.
+    var logRecordsRead: UInt64 { get }
 }
 
 extension Projector {
@@ -46,6 +51,7 @@ extension Projector {
     public func applyInPlace(_ event: EventRecordView, to store: ProjectionStore) throws -> Bool { false }
     public func settle(through sequence: UInt64, in store: ProjectionStore) throws {}
     public var settles: Bool { false }
+    public var logRecordsRead: UInt64 { 0 }
 }
 
 /// A projection's databases inside one write transaction, as `apply` sees them. Projectors
@@ -152,6 +158,14 @@ public final class ProjectionStore {
     /// Calls `body` with the value of `key` in place (valid only inside `body`), or nil.
     public func withValue<R>(forKey key: [UInt8], in database: Database, _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R {
         try key.withUnsafeBytes { key in try withValue(forKey: key, in: database, body) }
+    }
+
+    /// Calls `body` with the stored record (hash, then envelope) of each of the log's events
+    /// `sequences` (ascending) as this fold sees the log, or nil for one it lacks, through one
+    /// cursor (`ProjectionReader.forEachLogRecord`). A record is valid only inside `body`, and
+    /// only until the fold writes to LMDB: read what is needed from it first.
+    public func forEachLogRecord(at sequences: [UInt64], _ body: (_ sequence: UInt64, _ record: UnsafeRawBufferPointer?) throws -> Void) throws {
+        try LogRecords.forEach(at: sequences, in: handles.events, through: reads, body)
     }
 
     /// The same, for a key in memory the caller owns (built on the stack, say).
@@ -332,15 +346,26 @@ public struct ProjectionReader {
     let handles: DatabaseHandles
 
     public func database(_ name: String) -> Database { handles.database(name) }
+
+    /// Calls `body` with the stored record (hash, then envelope) of each of the log's events
+    /// `sequences` (ascending), or nil for one the log lacks, valid only inside `body`; through
+    /// one cursor: a run of sequences lies side by side,
+    /// one step apart, where a lookup each would search from the root.
+    public func forEachLogRecord(at sequences: [UInt64], _ body: (_ sequence: UInt64, _ record: UnsafeRawBufferPointer?) throws -> Void) throws {
+        try LogRecords.forEach(at: sequences, in: handles.events, through: transaction, body)
+    }
 }
 
 /// One slot's databases by declared name. A projector has a handful, looked up for every
 /// event: comparing a few short names beats hashing one.
 struct DatabaseHandles: Sendable {
     let entries: [(name: String, database: Database)]
+    /// The log's `events` database, in the same environment.
+    let events: Database
 
-    init(_ databases: [String: Database]) {
+    init(_ databases: [String: Database], events: Database) {
         entries = databases.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        self.events = events
     }
 
     func database(_ name: String) -> Database {

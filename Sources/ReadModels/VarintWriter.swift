@@ -1,5 +1,5 @@
-/// Writes protobuf-style varints into memory the caller sized: the compact stored forms of the
-/// usage rollups (`UsageRollup`) and of their journal (`MemberUsageEntry`).
+/// Writes protobuf-style varints into memory the caller sized: the compact stored form of the
+/// usage rollups (`UsageRollup`).
 struct VarintWriter {
     private let buffer: UnsafeMutableRawBufferPointer
     /// How many bytes are written so far.
@@ -27,12 +27,5 @@ struct VarintWriter {
     /// Zigzag, so that small negative numbers take few bytes too.
     mutating func put(zigzag value: Int64) {
         put(varint: UInt64(bitPattern: (value << 1) ^ (value >> 63)))
-    }
-
-    /// The length as a varint, then the bytes.
-    mutating func put(lengthDelimited bytes: UnsafeRawBufferPointer) {
-        put(varint: UInt64(bytes.count))
-        UnsafeMutableRawBufferPointer(rebasing: buffer[count..<(count + bytes.count)]).copyMemory(from: bytes)
-        count += bytes.count
     }
 }

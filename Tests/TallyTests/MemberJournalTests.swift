@@ -46,7 +46,7 @@ struct MemberJournalTests {
         let directory = TemporaryDirectory()
         let (log, projections) = try Self.open(directory.path)
         var model = Model()
-        var snapshots: [(sequence: UInt64, dump: [String: [[UInt8]]])] = []
+        var snapshots: [(sequence: UInt64, dump: [String: [[UInt8]]], cells: [UsageRollupsProjector.Cell])] = []
         let organizations = ["org_a", "org_b", "org_c"]
         let metrics = ["api_calls", "storage_bytes"]
         let users = ["", "usr_1", "usr_2", "usr_3"]
@@ -97,7 +97,9 @@ struct MemberJournalTests {
             for organization in organizations {
                 try Self.expectCells(of: organization, equal: model, in: projections, "after commit \(commit), seed \(seed)")
             }
-            if commit % 17 == 5 { snapshots.append((head, try projections.flatDump(UsageRollupsProjector.name))) }
+            if commit % 17 == 5 {
+                snapshots.append((head, try projections.flatDump(UsageRollupsProjector.name), try Self.memberCells(of: organizations, in: projections)))
+            }
         }
         #expect(model.users.count > 20 && model.resources.count > 10, "the stream should fill many member cells (seed \(seed))")
 
@@ -111,9 +113,11 @@ struct MemberJournalTests {
             try projections.rebuild(projections.names, batchSize: 37, lanes: .init(helper: [UsageRollupsProjector.name], helperHeldBytesLimit: limit))
             #expect(try projections.flatDump(UsageRollupsProjector.name) == incremental, "rebuild in the helper's lane differs (limit \(limit), seed \(seed))")
         }
-        for (sequence, dump) in snapshots {
+        for (sequence, dump, cells) in snapshots {
             let snapshot = try ProjectionSnapshot(of: log, asOf: sequence, projectors: [UsageRollupsProjector(journalBlock: Self.block)], batchSize: 23)
             #expect(try snapshot.projections.flatDump(UsageRollupsProjector.name) == dump, "as of \(sequence) differs (seed \(seed))")
+            // Its member queries read the journal's events from the records the snapshot keeps.
+            #expect(try Self.memberCells(of: organizations, in: snapshot.projections) == cells, "member cells as of \(sequence) (seed \(seed))")
         }
     }
 
@@ -211,6 +215,30 @@ struct MemberJournalTests {
         #expect(try log.head()?.sequence == 3)
     }
 
+    @Test func aJournalEntryNamingNoUsageEventFailsTheMergeNamingIt() async throws {
+        let directory = TemporaryDirectory()
+        let (log, projections) = try Self.open(directory.path)
+        var usage = Tally_V1_UsageRecorded()
+        (usage.metric, usage.quantity, usage.userID) = ("api_calls", 5, "usr_1")
+        let draft = EventDraft(
+            organizationID: "org_a", eventType: BillingEventType.usageRecorded.rawValue, occurredAt: Self.start, payload: try usage.deterministicData())
+        let update = EventDraft(
+            organizationID: "org_a", eventType: BillingEventType.organizationUpdated.rawValue, occurredAt: Self.start, payload: Data([0x0A, 0x01, 0x41]))
+        _ = try log.appendSynchronously(contentsOf: [draft, update, draft])
+        let journal = try projections.read(UsageRollupsProjector.name) { $0.database("member_journal") }
+        // Event 2 is an organization update: a journal naming it cannot be merged.
+        try projections.environment.write { txn in
+            try txn.put([UInt8](), forKey: withUnsafeBytes(of: UInt64(2).bigEndian) { Array($0) }, in: journal)
+        }
+        let filler = (0..<Int(Self.block)).map { _ in update }
+        #expect {
+            try log.appendSynchronously(contentsOf: filler)
+        } throws: { error in
+            "\(error)".contains("usage_rollups.member_journal") && "\(error)".contains("entry 2") && "\(error)".contains("no usage event")
+        }
+        #expect(try log.head()?.sequence == 3)
+    }
+
     // MARK: Helpers
 
     static func open(_ directory: String, block: UInt64 = block) throws -> (EventLog, ProjectionSet) {
@@ -223,6 +251,17 @@ struct MemberJournalTests {
         let log = try EventLog(directory: directory, options: options)
         try projections.synchronize()
         return (log, projections)
+    }
+
+    /// Every user and resource cell the queries return for `organizations`, journal included.
+    static func memberCells(of organizations: [String], in projections: ProjectionSet) throws -> [UsageRollupsProjector.Cell] {
+        try projections.read(UsageRollupsProjector.name) { reader in
+            try organizations.flatMap { organization in
+                try [UsageRollupsProjector.Breakdown.user, .resource].flatMap {
+                    try UsageRollupsProjector.cells(organization, fromDay: .min, toDay: .max, by: $0, in: reader)
+                }
+            }
+        }
     }
 
     /// The user and resource cells the queries return for `organization` equal the model's.
