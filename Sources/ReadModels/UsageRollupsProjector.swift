@@ -91,9 +91,7 @@ public struct UsageRollupsProjector: Projector {
     /// The same for an event's stored record (hash, then envelope), read in place when it is
     /// usage recorded as the engine writes it, as `applyInPlace` reads it.
     static func withMemberEntry<R>(ofRecord record: UnsafeRawBufferPointer, _ body: (MemberUsageEntry) throws -> R) throws -> R? {
-        if let view = EventRecordView(record: record), view.eventType.elementsEqual(Self.usageRecordedType.utf8),
-            let usage = UsageRecordedView(payload: view.payload)
-        {
+        if let view = EventRecordView(record: record), Self.isUsageRecorded(view.eventType), let usage = UsageRecordedView(payload: view.payload) {
             return try body(MemberUsageEntry(
                 change: .record(usage.quantity, at: view.occurredAtNanoseconds), day: Self.day(of: view.occurredAtSeconds),
                 organization: view.organizationID, metric: usage.metric, user: usage.userID, resource: usage.resourceID))
@@ -102,7 +100,13 @@ public struct UsageRollupsProjector: Projector {
         return try withMemberEntry(of: event, usage: { try Tally_V1_UsageRecorded(payload: event.payload) }, body)
     }
 
-    private static let usageRecordedType = BillingEventType.usageRecorded.rawValue
+    private static let usageRecordedType = Array(BillingEventType.usageRecorded.rawValue.utf8)
+
+    /// Compared as bytes: a string's UTF-8 view compared element by element was a twentieth
+    /// of a merge.
+    private static func isUsageRecorded(_ eventType: UnsafeRawBufferPointer) -> Bool {
+        eventType.count == usageRecordedType.count && usageRecordedType.withUnsafeBytes { memcmp($0.baseAddress!, eventType.baseAddress!, eventType.count) == 0 }
+    }
 
     public var inPlaceEventTypes: Set<String> { [BillingEventType.usageRecorded.rawValue] }
 
