@@ -191,31 +191,10 @@ struct MemberJournalTests {
         #expect(rows.first?.rollup.sum == 200 && rows.first?.rollup.events == 40)
     }
 
-    @Test func aMalformedJournalEntryFailsTheMergeNamingIt() async throws {
-        let directory = TemporaryDirectory()
-        let (log, projections) = try Self.open(directory.path)
-        var usage = Tally_V1_UsageRecorded()
-        (usage.metric, usage.quantity, usage.userID) = ("api_calls", 5, "usr_1")
-        let draft = EventDraft(
-            organizationID: "org_a", eventType: BillingEventType.usageRecorded.rawValue, occurredAt: Self.start, payload: try usage.deterministicData())
-        _ = try log.appendSynchronously(contentsOf: [draft, draft, draft])
-        let journal = try projections.read(UsageRollupsProjector.name) { $0.database("member_journal") }  // the live slot's
-        try projections.environment.write { txn in
-            try txn.put([0x07, 0x01], forKey: withUnsafeBytes(of: UInt64(2).bigEndian) { Array($0) }, in: journal)
-        }
-        // Crossing into the next block merges the journal, meets the bad entry, and appends nothing.
-        let filler = (0..<Int(Self.block)).map { _ in
-            EventDraft(organizationID: "org_a", eventType: BillingEventType.organizationUpdated.rawValue, occurredAt: Self.start, payload: Data([0x0A, 0x01, 0x41]))
-        }
-        #expect {
-            try log.appendSynchronously(contentsOf: filler)
-        } throws: { error in
-            "\(error)".contains("usage_rollups.member_journal") && "\(error)".contains("entry 2")
-        }
-        #expect(try log.head()?.sequence == 3)
-    }
-
-    @Test func aJournalEntryNamingNoUsageEventFailsTheMergeNamingIt() async throws {
+    /// A journal entry the merge cannot read: one holding bytes (entries are sequences only),
+    /// or one naming an event that is not usage (event 2, an organization update).
+    @Test(arguments: [(value: [UInt8]([0x07, 0x01]), secondIsUsage: true, says: "holds 2 bytes"), ([], false, "no usage event")])
+    func aJournalEntryTheMergeCannotReadFailsItNamingIt(value: [UInt8], secondIsUsage: Bool, says: String) async throws {
         let directory = TemporaryDirectory()
         let (log, projections) = try Self.open(directory.path)
         var usage = Tally_V1_UsageRecorded()
@@ -224,17 +203,17 @@ struct MemberJournalTests {
             organizationID: "org_a", eventType: BillingEventType.usageRecorded.rawValue, occurredAt: Self.start, payload: try usage.deterministicData())
         let update = EventDraft(
             organizationID: "org_a", eventType: BillingEventType.organizationUpdated.rawValue, occurredAt: Self.start, payload: Data([0x0A, 0x01, 0x41]))
-        _ = try log.appendSynchronously(contentsOf: [draft, update, draft])
-        let journal = try projections.read(UsageRollupsProjector.name) { $0.database("member_journal") }
-        // Event 2 is an organization update: a journal naming it cannot be merged.
+        _ = try log.appendSynchronously(contentsOf: [draft, secondIsUsage ? draft : update, draft])
+        let journal = try projections.read(UsageRollupsProjector.name) { $0.database("member_journal") }  // the live slot's
         try projections.environment.write { txn in
-            try txn.put([UInt8](), forKey: withUnsafeBytes(of: UInt64(2).bigEndian) { Array($0) }, in: journal)
+            try txn.put(value, forKey: withUnsafeBytes(of: UInt64(2).bigEndian) { Array($0) }, in: journal)
         }
+        // Crossing into the next block merges the journal, meets the bad entry, and appends nothing.
         let filler = (0..<Int(Self.block)).map { _ in update }
         #expect {
             try log.appendSynchronously(contentsOf: filler)
         } throws: { error in
-            "\(error)".contains("usage_rollups.member_journal") && "\(error)".contains("entry 2") && "\(error)".contains("no usage event")
+            "\(error)".contains("usage_rollups.member_journal") && "\(error)".contains("entry 2") && "\(error)".contains(says)
         }
         #expect(try log.head()?.sequence == 3)
     }
