@@ -160,14 +160,6 @@ public final class ProjectionStore {
         try key.withUnsafeBytes { key in try withValue(forKey: key, in: database, body) }
     }
 
-    /// Calls `body` with the stored record (hash, then envelope) of each of the log's events
-    /// `sequences` (ascending) as this fold sees the log, or nil for one it lacks, through one
-    /// cursor (`ProjectionReader.forEachLogRecord`). A record is valid only inside `body`, and
-    /// only until the fold writes to LMDB: read what is needed from it first.
-    public func forEachLogRecord(at sequences: [UInt64], _ body: (_ sequence: UInt64, _ record: UnsafeRawBufferPointer?) throws -> Void) throws {
-        try LogRecords.forEach(at: sequences, in: handles.events, through: reads, body)
-    }
-
     /// The same, for a key in memory the caller owns (built on the stack, say).
     public func withValue<R>(forKey key: UnsafeRawBufferPointer, in database: Database, _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R {
         if let cache = cache(for: key) {
@@ -178,6 +170,14 @@ public final class ProjectionStore {
             }
         }
         return try body(try stored(key, in: database))
+    }
+
+    /// Calls `body` with the stored record (hash, then envelope) of each of the log's events
+    /// `sequences` (ascending) as this fold sees the log, or nil for one it lacks, through one
+    /// cursor (`ProjectionReader.forEachLogRecord`). A record is valid only inside `body`, and
+    /// only until the fold writes to LMDB: read what is needed from it first.
+    public func forEachLogRecord(at sequences: [UInt64], _ body: (_ sequence: UInt64, _ record: UnsafeRawBufferPointer?) throws -> Void) throws {
+        try LogRecords.forEach(at: sequences, in: handles.events, through: reads, body)
     }
 
     /// What LMDB holds under `key`, as this fold sees it: a lane folding ahead looks in the
@@ -348,9 +348,9 @@ public struct ProjectionReader {
     public func database(_ name: String) -> Database { handles.database(name) }
 
     /// Calls `body` with the stored record (hash, then envelope) of each of the log's events
-    /// `sequences` (ascending), or nil for one the log lacks, valid only inside `body`; through
-    /// one cursor: a run of sequences lies side by side,
-    /// one step apart, where a lookup each would search from the root.
+    /// `sequences` (ascending), or nil for one the log lacks, valid only inside `body`. Through
+    /// one cursor: a run of sequences lies side by side, where a lookup each would search from
+    /// the root.
     public func forEachLogRecord(at sequences: [UInt64], _ body: (_ sequence: UInt64, _ record: UnsafeRawBufferPointer?) throws -> Void) throws {
         try LogRecords.forEach(at: sequences, in: handles.events, through: transaction, body)
     }

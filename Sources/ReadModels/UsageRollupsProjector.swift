@@ -33,7 +33,7 @@ import SwiftProtobuf
 ///
 /// **Why sequences only.** The change itself is in the log's record of the event, in the same
 /// environment: the journal keeps each event's sequence, and merges and queries read the rest
-/// from the record (`ProjectionStore.withLogRecord`). Copies of the changes had been a fifth
+/// from the record (`ProjectionStore.forEachLogRecord`). Copies of the changes had been a fifth
 /// of the pages each commit of usage wrote, and about 6% of its time.
 public struct UsageRollupsProjector: Projector {
     public static let name = "usage_rollups"
@@ -154,8 +154,8 @@ public struct UsageRollupsProjector: Projector {
 
     /// One event's change to the day's cell; and to its user's and its resource's (when it
     /// names them): straight away when a later block's merge is sure to come before anyone
-    /// reads the projection (rebuilds, catch-ups: `ProjectionStore.lastSequence`), else
-    /// journaled for that merge.
+    /// reads the projection (rebuilds, catch-ups, snapshots: `ProjectionStore.lastSequence`), else
+    /// journaled for that merge (its sequence: the change is in the event's record).
     private func fold(_ entry: MemberUsageEntry, sequence: UInt64, _ store: ProjectionStore) throws {
         let hasMembers = !entry.user.isEmpty || !entry.resource.isEmpty
         if hasMembers, let last = store.lastSequence, sequence < blockStart(of: last) {
