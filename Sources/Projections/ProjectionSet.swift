@@ -222,7 +222,7 @@ public final class ProjectionSet: AppendObserver {
             states[index].checkpoint = sequence
         }
         let slots = states.map(\.slot)
-        putStates(states, written: route.readers & pending, in: txn)
+        putStates(states, in: txn)  // the lane notes what it is handed as written
         lane.start(
             AppendLane.Context(
                 environment: environment, writer: txn, projectors: projectors,

@@ -53,14 +53,13 @@ public final class ProjectionSnapshot: Sendable {
             folded = min(last.sequence, sequence)
             try environment.write(retaining: cache) { txn in
                 try projections.foldSnapshot(included, checkpoint: folded, last: sequence, in: txn, cache: cache, retaining: true)
-                guard recordsRead > 0, folded >= firstRecordKept else { return }
+                let kept = included.lazy.map(\.sequence).filter { $0 >= firstRecordKept }
+                guard recordsRead > 0, !kept.isEmpty else { return }
                 try log.environment.read { source in
-                    for event in included where event.sequence >= firstRecordKept {
-                        try withUnsafeBytes(of: event.sequence.bigEndian) { key in
-                            try source.withValue(forKey: key, in: sourceEvents) { record in
-                                guard let record else { return }
-                                try txn.put(record, forKey: key, in: projections.eventsDatabase, options: .append)
-                            }
+                    try LogRecords.forEach(at: Array(kept), in: sourceEvents, through: source) { sequence, record in
+                        guard let record else { return }
+                        try withUnsafeBytes(of: sequence.bigEndian) { key in
+                            try txn.put(record, forKey: key, in: projections.eventsDatabase, options: .append)
                         }
                     }
                 }

@@ -51,7 +51,7 @@ public struct UsageRollup: Sendable, Hashable {
     /// after the start of `day` (the cell's day: under 2^47 for any event of that day). The
     /// arithmetic wraps, so every value round-trips, whatever it is.
     func write(to buffer: UnsafeMutableRawBufferPointer, day: Int32) -> Int {
-        var writer = VarintWriter(buffer)
+        var writer = InPlaceProtobufWriter(buffer)
         writer.put(zigzag: sum)
         writer.put(zigzag: events)
         if events != 0 || maximum != .min || latest != 0 || latestAt != .min {
