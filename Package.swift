@@ -36,15 +36,26 @@ let package = Package(
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"]), .brew(["lmdb"])]
         ),
+        // A tiny C target for the CPU's prefetch hint, which Swift cannot spell.
+        .target(name: "CTallyPrefetch"),
+        // Machinery the domain modules share, never a product: helper threads, protobuf wire
+        // readers and writers, key writers, the record JSON encoder.
+        .target(
+            name: "TallySupport",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["README.md"],
+            swiftSettings: strictSwift
+        ),
         .target(
             name: "LMDB",
             dependencies: ["CTallyLMDB"],
+            exclude: ["README.md"],
             swiftSettings: strictSwift
         ),
         .target(
             name: "EventLog",
             dependencies: [
-                "LMDB",
+                "LMDB", "TallySupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -63,20 +74,20 @@ let package = Package(
         .target(name: "Payments", dependencies: ["Billing"], swiftSettings: strictSwift),
         .target(
             name: "BillingEvents",
-            dependencies: ["Billing", "EventLog", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["Billing", "EventLog", "TallySupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: strictSwift
         ),
         // Read models folded from the log inside its append transactions; rebuild and as-of.
         .target(
             name: "Projections",
-            dependencies: ["EventLog", "LMDB"],
+            dependencies: ["EventLog", "LMDB", "TallySupport", "CTallyPrefetch"],
             swiftSettings: strictSwift
         ),
         // The billing read models: projectors over the billing events.
         .target(
             name: "ReadModels",
             dependencies: [
-                "Projections", "Billing", "BillingEvents", "EventLog", "LMDB",
+                "Projections", "Billing", "BillingEvents", "EventLog", "LMDB", "TallySupport",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: strictSwift
@@ -85,7 +96,7 @@ let package = Package(
         .target(
             name: "Tally",
             dependencies: [
-                "ReadModels", "Projections", "Billing", "BillingEvents", "EventLog", "LMDB", "Payments",
+                "ReadModels", "Projections", "Billing", "BillingEvents", "EventLog", "LMDB", "TallySupport", "Payments",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
@@ -114,12 +125,12 @@ let package = Package(
         ),
         .testTarget(
             name: "LMDBTests",
-            dependencies: ["LMDB", "TallyTestProbe", "TallyTestSupport"],
+            dependencies: ["LMDB", "TallySupport", "TallyTestProbe", "TallyTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(
             name: "EventLogTests",
-            dependencies: ["EventLog", "LMDB", "TallyTestProbe", "TallyTestSupport"],
+            dependencies: ["EventLog", "LMDB", "TallySupport", "TallyTestProbe", "TallyTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(
@@ -127,6 +138,7 @@ let package = Package(
             dependencies: ["Billing", "BillingEvents", "EventLog", "TallyTestSupport"],
             swiftSettings: strictSwift
         ),
+        .testTarget(name: "TallySupportTests", dependencies: ["ReadModels", "TallySupport", "TallyTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "PaymentsTests", dependencies: ["Payments", "Billing"], swiftSettings: strictSwift),
         .testTarget(
             name: "ProjectionsTests",
@@ -135,7 +147,9 @@ let package = Package(
         ),
         .testTarget(
             name: "TallyTests",
-            dependencies: ["Tally", "ReadModels", "Billing", "BillingEvents", "EventLog", "Payments", "TallyTestSupport"],
+            dependencies: [
+                "Tally", "ReadModels", "Billing", "BillingEvents", "EventLog", "Payments", "TallySupport", "TallyTestSupport",
+            ],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import TallySupport
 import EventLog
 public import SwiftProtobuf
 

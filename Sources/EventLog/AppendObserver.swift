@@ -26,11 +26,6 @@ public protocol AppendObserver: Sendable {
     /// what the next request reads is current.
     func requestDidAppend(in txn: WriteTransaction) throws
 
-    /// Called before the events of a streamed request (`EventLog.append(streaming:)`), which a
-    /// second core decides while they are applied here: that core is busy until the request
-    /// ends (`requestDidAppend`), so an observer should not hand work to another thread before then.
-    func requestWillStream(in txn: WriteTransaction)
-
     /// Called when a write transaction is about to abort (an error, or map growth, which
     /// retries it), from inside it: an observer that handed work for it to another thread
     /// must wait for that work here, and forget it.
@@ -51,7 +46,6 @@ extension AppendObserver {
 
     public func transactionWillCommit(head: Checkpoint?, in txn: WriteTransaction) throws {}
     public func requestDidAppend(in txn: WriteTransaction) throws {}
-    public func requestWillStream(in txn: WriteTransaction) {}
     public func transactionWillAbort(in txn: WriteTransaction) {}
     public func transactionDidCommit(lmdbID: UInt64) {}
 }

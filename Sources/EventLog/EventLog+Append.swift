@@ -1,3 +1,4 @@
+import TallySupport
 import Foundation
 import LMDB
 
@@ -180,12 +181,12 @@ extension EventLog {
                 case .events(let events):
                     outcomes.append(try appender.append(events).mapError { $0 as any Error })
                 case .decide(let decide):
-                    outcomes.append(try decideHere(decide, unwritten: unwritten, into: &appender, txn, now: now))
+                    outcomes.append(try decideHere(decide, into: &appender, txn, now: now))
                 case .stream(let decide):
                     if let unwritten, HelperThreads.haveSecondCore {
                         outcomes.append(try stream(decide, request: index, beside: unwritten, into: &appender, now: now))
                     } else {
-                        outcomes.append(try decideHere({ decision in try Self.collect(decide, decision) }, unwritten: unwritten, into: &appender, txn, now: now))
+                        outcomes.append(try decideHere({ decision in try Self.collect(decide, decision) }, into: &appender, txn, now: now))
                     }
                 }
             }
@@ -203,13 +204,12 @@ extension EventLog {
     /// A deciding request, decided on the writer thread and then appended. The closure only
     /// reads; if it or its events fail, nothing was written.
     private func decideHere(
-        _ decide: (borrowing AppendDecision) throws -> [EventDraft], unwritten: (Environment, WriteTransaction)?,
-        into appender: inout AppendTransaction, _ txn: WriteTransaction, now: Date
+        _ decide: (borrowing AppendDecision) throws -> [EventDraft], into appender: inout AppendTransaction, _ txn: WriteTransaction, now: Date
     ) throws -> Result<[AppendReceipt], any Error> {
         let decided: Result<([PreparedEvent], Set<IndexKey>), any Error> = Result {
             let decision = AppendDecision(
                 head: appender.head, transaction: txn, idempotencyIndex: databases.idempotency, events: databases.events,
-                options: options, now: now, unwrittenWriter: unwritten)
+                options: options, now: now)
             return (try prepare(decide(decision), now: now), decision.unusedKeys.keys)
         }
         switch decided {
@@ -248,7 +248,7 @@ extension EventLog {
                     began = true
                     let decision = AppendDecision(
                         head: context.head, transaction: reader, idempotencyIndex: context.idempotencyIndex, events: context.events,
-                        options: context.options, now: context.now, unwrittenWriter: nil)
+                        options: context.options, now: context.now)
                     let sink = DraftSink(streamingTo: channel, rules: .init(options: context.options, now: context.now, unusedKeys: decision.unusedKeys))
                     try decide(decision, sink)
                     try sink.handOver(to: channel)
@@ -266,7 +266,6 @@ extension EventLog {
             joined = true
             _ = helper.result()
         }
-        options.observer?.requestWillStream(in: txn)
         var progress = AppendTransaction.RequestProgress()
         /// The request failed: as if it never ran when nothing of it was written, else the
         /// transaction must go.
@@ -311,7 +310,7 @@ extension EventLog {
                     // Nothing of the request was streamed: end it (the observer may hand work
                     // to another thread again) and decide it here.
                     try appender.endRequest()
-                    return try decideHere({ decision in try Self.collect(decide, decision) }, unwritten: nil, into: &appender, txn, now: now)
+                    return try decideHere({ decision in try Self.collect(decide, decision) }, into: &appender, txn, now: now)
                 }
             }
         } catch {

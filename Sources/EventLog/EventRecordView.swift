@@ -1,3 +1,5 @@
+import TallySupport
+
 /// An event read in place from its stored record: the fields a rebuild's fold reads for the
 /// events that fill most logs, without building the strings and data of a `StoredEvent` (two
 /// allocations and their frees per event, a fifth of a rebuild).

@@ -48,17 +48,10 @@ public final class ProjectionSet: AppendObserver {
     private let holdsWrites: [Bool]
     /// The event types some projector folds in place, and who reads and folds each.
     private let inPlaceRoutes: InPlaceRoutes
-    /// The projectors whose writes may be held (bit i: projector i): the helper folds events
-    /// that only these read.
-    private let heldMask: UInt64
-    /// Folds a request's usage on a second core while the writer writes the log.
-    private let lane = AppendLane()
     /// The stores of the current transaction's folds on the writer thread.
     private let foldStores = FoldStores()
     /// Which read models this process's commits wrote, and whether others wrote (`stamp`).
     private let changes: Mutex<ReadModelChanges>
-    /// How many times the helper folded part of a request (for tests and reports).
-    var requestsFoldedOnHelper: Int { lane.requestsFolded }
 
     /// The held writes and whose they are. The clean cells copy what LMDB held after the
     /// transaction numbered `cleanAsOf` committed (`transactionDidCommit`); a write transaction
@@ -113,7 +106,6 @@ public final class ProjectionSet: AppendObserver {
         }
         self.readers = readers
         holdsWrites = projectors.map(\.writesCanBeHeld)
-        heldMask = holdsWrites.enumerated().reduce(0) { mask, held in held.element ? mask | 1 << UInt64(held.offset) : mask }
         inPlaceRoutes = InPlaceRoutes(projectors)
         changes = Mutex(ReadModelChanges(projectors: projectors.count))
     }
@@ -129,12 +121,6 @@ public final class ProjectionSet: AppendObserver {
     /// as rebuilds fold them; every other event is decoded and goes through `apply(_:in:)`.
     public func apply(record: UnsafeRawBufferPointer, in txn: WriteTransaction) throws {
         guard !inPlaceRoutes.isEmpty else { return try apply(try StoredEvent(record: record), in: txn) }
-        // Routed from the envelope's first fields alone: the writer's time is the scarcer, and
-        // the helper, or the full parse below, reads the rest.
-        if let (sequence, type) = EventRecordView.routing(record: record) {
-            guard let route = inPlaceRoutes.route(of: type) else { return try apply(try StoredEvent(record: record), in: txn) }
-            if try handToLane(record, sequence: sequence, route: route, in: txn) { return }
-        }
         guard let view = EventRecordView(record: record), let route = inPlaceRoutes.route(of: view.eventType) else {
             return try apply(try StoredEvent(record: record), in: txn)
         }
@@ -152,7 +138,6 @@ public final class ProjectionSet: AppendObserver {
     private func apply(
         sequence: UInt64, readers interested: UInt64, view: EventRecordView?, inPlace: UInt64, event: () throws -> StoredEvent, in txn: WriteTransaction
     ) throws {
-        try finishLane(in: txn)  // the helper's events come first
         var states = try takeStates(in: txn)
         let writes = heldWrites(for: txn)
         var written = interested
@@ -163,7 +148,6 @@ public final class ProjectionSet: AppendObserver {
             guard state.checkpoint < sequence else { continue }
             if state.checkpoint + 1 < sequence {
                 try writes.flush(into: txn)  // the gap is folded straight into LMDB: no cell may stay
-                lane.bar(txn)
                 try fold(projectors[index], slot: state.slot, from: state.checkpoint + 1, through: sequence - 1, in: txn)
                 written |= 1 << UInt64(index)
             }
@@ -179,10 +163,7 @@ public final class ProjectionSet: AppendObserver {
             state.checkpoint = sequence
             states[index] = state
         }
-        if writes.byteCount > 256 << 20 {
-            try writes.flush(into: txn)
-            lane.bar(txn)  // the cells this transaction wrote are no longer held
-        }
+        if writes.byteCount > 256 << 20 { try writes.flush(into: txn) }
         putStates(states, written: written, in: txn)
     }
 
@@ -200,74 +181,11 @@ public final class ProjectionSet: AppendObserver {
         }
     }
 
-    /// Hands event `sequence` to the helper (`AppendLane`) if it may fold it: every projector
-    /// reading it holds its writes, the request has had its first few events, and nothing
-    /// was folded around the cache in this transaction. The first event of the helper's run
-    /// advances the checkpoints here, the rest when the helper is done (`finishLane`).
-    private func handToLane(_ record: UnsafeRawBufferPointer, sequence: UInt64, route: (readers: UInt64, inPlace: UInt64), in txn: WriteTransaction) throws -> Bool {
-        guard route.readers & ~heldMask == 0, lane.takesNext(in: txn) else { return false }
-        // The helper's run goes on: the checkpoints it advances are written back when it ends.
-        if let pending = lane.pendingOfRun(continuingAt: sequence) {
-            lane.add(sequence: sequence, record: record, readers: route.readers & pending, inPlace: route.inPlace)
-            return true
-        }
-        var states = try takeStates(in: txn)
-        var pending: UInt64 = 0
-        for index in projectors.indices where states[index].checkpoint < sequence {
-            guard states[index].checkpoint + 1 == sequence else {
-                putStates(states, in: txn)
-                return false  // a gap: folded into LMDB on the usual path
-            }
-            pending |= 1 << UInt64(index)
-            states[index].checkpoint = sequence
-        }
-        let slots = states.map(\.slot)
-        putStates(states, in: txn)  // the lane notes what it is handed as written
-        lane.start(
-            AppendLane.Context(
-                environment: environment, writer: txn, projectors: projectors,
-                handles: projectors.indices.map { holdsWrites[$0] ? slotsByIndex[$0][Int(slots[$0])] : nil }, cache: heldWrites(for: txn)),
-            advancing: pending)
-        lane.add(sequence: sequence, record: record, readers: route.readers & pending, inPlace: route.inPlace)
-        return true
-    }
-
-    /// Waits for the helper to fold what it was handed, and writes its journal entries; folds
-    /// here what it could not.
-    private func finishLane(in txn: WriteTransaction) throws {
-        guard lane.isRunning else { return }
-        let (unfolded, run) = try lane.finish(into: txn)
-        // The checkpoints the run advanced past its first event.
-        var states = try takeStates(in: txn)
-        for index in projectors.indices where run.pending & 1 << UInt64(index) != 0 && states[index].checkpoint < run.through {
-            states[index].checkpoint = run.through
-        }
-        putStates(states, in: txn)
-        guard !unfolded.isEmpty else { return }
-        let writes = heldWrites(for: txn)
-        let decoded = DecodedPayload()
-        let stores = projectors.indices.map { index in
-            holdsWrites[index]
-                ? ProjectionStore(transaction: txn, handles: slotsByIndex[index][Int(states[index].slot)], cache: writes, decoded: decoded) : nil
-        }
-        for item in unfolded { try AppendLane.fold(item, projectors: projectors, stores: stores) }
-    }
-
     public func requestDidAppend(in txn: WriteTransaction) throws {
-        try finishLane(in: txn)
-        lane.requestEnded()
-        let writes = heldWrites(for: txn)
-        let held = writes.byteCount
-        try writes.flush(into: txn, retaining: true)
-        if held > 0 && writes.byteCount == 0 { lane.bar(txn) }  // past its bound the cache forgot this transaction's cells
-    }
-
-    public func requestWillStream(in txn: WriteTransaction) {
-        lane.requestStreams()
+        try heldWrites(for: txn).flush(into: txn, retaining: true)
     }
 
     public func transactionWillAbort(in txn: WriteTransaction) {
-        lane.abandon()
         foldStores.reset()
     }
 
@@ -295,13 +213,12 @@ public final class ProjectionSet: AppendObserver {
     }
 
     public func transactionWillCommit(head: Checkpoint?, in txn: WriteTransaction) throws {
-        try finishLane(in: txn)
         let writes = heldWrites(for: txn)
         let (pending, folded) = cache.withLock { cache -> ([ProjectionState], UInt64) in
             guard let current = cache, current.transactionID == txn.id, current.applied else { return ([], 0) }
             return (current.states, current.written)
         }
-        var written = folded | lane.takeWritten()
+        var written = folded
         // What each projection holds after this commit depends on the events through its
         // checkpoint only (`Projector.settle`), however the appends were grouped.
         for (index, state) in pending.enumerated() {
@@ -330,7 +247,7 @@ public final class ProjectionSet: AppendObserver {
         guard let writer = txn as? WriteTransaction else {
             return changes.withLock { $0.stamp(of: mask, snapshot: txn.lmdbID) }
         }
-        let written = cache.withLock { $0?.transactionID == writer.id ? $0!.written : 0 } | lane.written
+        let written = cache.withLock { $0?.transactionID == writer.id ? $0!.written : 0 }
         guard written & mask == 0 else { return nil }
         return changes.withLock { $0.stamp(of: mask, snapshot: writer.lmdbID &- 1) }
     }

@@ -61,9 +61,8 @@ extension Projector {
 /// A class: projectors pass it down through helpers and closures for every event, and copying
 /// a struct of six references retained and released each (a tenth of a rebuild lane's time).
 public final class ProjectionStore {
-    /// Where writes that bypass the cache go; nil in a rebuild lane (`RebuildLanes`) or an
-    /// append's helper (`AppendLane`), whose writes all go to its cache and its journal
-    /// buffer, written by the thread holding the write transaction after.
+    /// Where writes that bypass the cache go; nil in a rebuild lane (`RebuildLanes`), whose
+    /// writes all go to its cache and its journal buffer, written by the batch's thread after.
     private let transaction: WriteTransaction?
     /// Where reads of what the cache lacks go: the write transaction, or a lane's read
     /// transaction, begun inside the batch's write transaction and so seeing what it began from.
@@ -98,9 +97,8 @@ public final class ProjectionStore {
         previousBatch = nil
     }
 
-    /// A store for a rebuild lane, or an append's helper (`AppendLane`, no `lastSequence`):
-    /// reads through `reads` where `cache` (then `previousBatch`, when given) lacks a key,
-    /// holds every write in `cache` or `journal`.
+    /// A store for a rebuild lane: reads through `reads` where `cache` (then `previousBatch`,
+    /// when given) lacks a key, holds every write in `cache` or `journal`.
     init(
         lane reads: Transaction, handles: DatabaseHandles, cache: WriteBackCache, previousBatch: WriteBackCache?, journal: JournalBuffer,
         decoded: DecodedPayload, lastSequence: UInt64?

@@ -1,3 +1,4 @@
+import TallySupport
 import BillingEvents
 public import EventLog
 import Foundation

@@ -1,3 +1,4 @@
+import TallySupport
 public import BillingEvents
 public import EventLog
 import Foundation

@@ -1,3 +1,4 @@
+import TallySupport
 import EventLog
 
 /// What one cell of the rollups saw: the sum (corrections included), the number of events,

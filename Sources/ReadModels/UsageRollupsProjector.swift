@@ -1,3 +1,4 @@
+import TallySupport
 import Billing
 import BillingEvents
 public import EventLog

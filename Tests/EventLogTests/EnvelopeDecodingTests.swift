@@ -2,6 +2,7 @@
 import Foundation
 import SwiftProtobuf
 import Testing
+import TallySupport
 
 /// The fast envelope decoder must agree with SwiftProtobuf on every input: equal envelopes
 /// when both succeed, and a decoding failure exactly when SwiftProtobuf fails.

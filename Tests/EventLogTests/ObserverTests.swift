@@ -129,61 +129,6 @@ struct ObserverTests {
         #expect(try log.environment.read { try observer.count(of: "org_quota", in: $0) } == 100)
     }
 
-    @Test("a decision split in two sees the same data on both threads, also after earlier requests of its commit appended")
-    func decisionInParallel() async throws {
-        let directory = TemporaryDirectory()
-        let (log, observer) = try CountingObserver.openLog(directory.path)
-        _ = try log.appendSynchronously(TestLogs.usage(organization: "org_quota", key: "first"))
-        // Hold the writer so that the racing requests pile up into shared group commits.
-        let gate = DispatchSemaphore(value: 0)
-        log.environment.submitToWriter { gate.wait() }
-        final class Splits: Sendable { let counts = Mutex<(parallel: Int, inPlace: Int)>((0, 0)) }
-        let splits = Splits()
-        let appended = await Self.race(log, whileQueued: {
-            try? await Task.sleep(for: .milliseconds(200))
-            gate.signal()
-        }) { decision in
-            let head = decision.head?.sequence ?? 0
-            let (here, there) = try decision.inParallel(
-                { decision in (try observer.count(of: "org_quota", in: decision.transaction), pthread_self()) },
-                { decision in
-                    (try observer.count(of: "org_quota", in: decision.transaction), try decision.event(at: head) != nil, pthread_self())
-                })
-            #expect(here.0 == there.0, "both threads see the same count")
-            #expect(there.1, "the helper sees the head, even one appended earlier in this commit")
-            splits.counts.withLock { here.1 == there.2 ? ($0.inPlace += 1) : ($0.parallel += 1) }
-            return here.0
-        }
-        #expect(appended == 99)
-        #expect(try log.environment.read { try observer.count(of: "org_quota", in: $0) } == 100)
-        let (parallel, inPlace) = splits.counts.withLock { $0 }
-        #expect(inPlace > 0, "requests after the first of a commit decide on the writer thread")
-        if ProcessInfo.processInfo.activeProcessorCount >= 2 {
-            #expect(parallel > 0, "the first request of a commit decides on two threads")
-        }
-    }
-
-    @Test("with every reader slot taken, a split decision decides its second half on the writer instead of failing")
-    func splitWithoutReaderSlots() throws {
-        let directory = TemporaryDirectory()
-        var options = TestLogs.options()
-        options.environment.maxReaders = 2
-        let log = try EventLog(directory: directory.path, options: options)
-        _ = try log.appendSynchronously(TestLogs.usage(key: "first"))
-        // Two readers held open on threads of their own fill both slots.
-        let threads = try withReadersHeld(2, in: log.environment) {
-            try log.appendSynchronously { decision in
-                let (here, there) = try decision.inParallel({ _ in pthread_self() }, { decision in
-                    (pthread_self(), try decision.event(at: 1) != nil)
-                })
-                #expect(there.1, "the second half still reads the log")
-                return [TestLogs.usage(key: here == there.0 ? "same-thread" : "two-threads")]
-            }
-        }
-        #expect(threads.count == 1 && !threads[0].isDuplicate)
-        #expect(try log.events(from: 2, limit: 1).first?.idempotencyKey == "same-thread")
-    }
-
     @Test("a key a decision found unused is appended once, however many racing decisions found it unused in their own commits")
     func keysFoundUnusedStayUnique() async throws {
         let directory = TemporaryDirectory()

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import LMDB
 import Synchronization
+import TallySupport
 import Testing
 
 /// Streamed appends (`EventLog.append(streaming:)`): a second core decides the events while

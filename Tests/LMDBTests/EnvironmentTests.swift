@@ -2,6 +2,7 @@ import Foundation
 import LMDB
 import TallyTestSupport
 import Testing
+import TallySupport
 
 @Suite("The LMDB wrapper")
 struct EnvironmentTests {

@@ -9,6 +9,7 @@ import ReadModels
 import Tally
 import TallyTestSupport
 import Testing
+import TallySupport
 
 /// Issue 3's central property, at the engine's level: after a random stream of commands over
 /// many organizations and simulated months (some refused, some retried, time advanced now and

@@ -1,3 +1,4 @@
+import TallySupport
 public import Foundation
 import EventLog
 public import SwiftProtobuf

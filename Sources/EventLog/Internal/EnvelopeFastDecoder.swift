@@ -1,3 +1,4 @@
+import TallySupport
 import Foundation
 import SwiftProtobuf
 

@@ -1,4 +1,4 @@
-import CTallyLMDB
+internal import CTallyPrefetch
 import EventLog
 import LMDB
 

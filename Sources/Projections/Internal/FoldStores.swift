@@ -6,7 +6,7 @@ import LMDB
 /// tagged by sequence, so each event's payload is decoded once for all its projectors.
 ///
 /// `@unchecked Sendable`: used only by the thread holding the write transaction, one at a
-/// time (LMDB's writer lock orders them), like `AppendLane`.
+/// time (LMDB's writer lock orders them).
 final class FoldStores: @unchecked Sendable {
     private var transactionID: UInt64?
     /// By projector index, with the slot each was made for.

@@ -1,7 +1,7 @@
 import EventLog
 
 /// How one stored record folds into the projectors that read it: a rebuild batch's folder
-/// (`BatchFolder`) and an append's helper (`AppendLane`) share it.
+/// (`BatchFolder`) share it.
 enum RecordFold {
     /// Folds `record` into the projectors in `readers` (bit i: projector i), in order: in place
     /// from `view` for those in `inPlace` whose `applyInPlace` takes it, else through the event

@@ -1,4 +1,4 @@
-import CTallyLMDB
+internal import CTallyPrefetch
 import Foundation
 import LMDB
 

@@ -1,12 +1,13 @@
 import Foundation
 @testable import ReadModels
+import TallySupport
 import TallyTestSupport
 import Testing
 
 /// `RecordJSONEncoder` writes the read models' JSON records (subscriptions, customer
 /// histories, invoice states): its bytes must be deterministic and read back exactly by
 /// Foundation's `JSONDecoder`. `JSONRecordsTests` round-trips the record types themselves.
-@Suite("Read models: the records' JSON encoder")
+@Suite("Support: the records' JSON encoder")
 struct RecordJSONEncoderTests {
     struct Sample: Codable, Equatable {
         var text: String

@@ -1,5 +1,5 @@
 import Foundation
-public import SwiftProtobuf
+package import SwiftProtobuf
 
 /// Reads protobuf's wire format field by field, for the hand-written fast decoders (of the
 /// envelope here, of usage payloads in BillingEvents). Every method returns nil where the
@@ -7,21 +7,21 @@ public import SwiftProtobuf
 ///
 /// The readers are inlinable: rebuilds parse every envelope and usage payload through them (the
 /// usage view from another module), and a call per varint was a tenth of a rebuild.
-public struct ProtobufWireReader {
-    public let bytes: UnsafeRawBufferPointer
+package struct ProtobufWireReader {
+    package let bytes: UnsafeRawBufferPointer
     @usableFromInline var offset = 0
 
     /// How many bytes have been read.
-    public var position: Int { offset }
+    package var position: Int { offset }
 
-    @inlinable public init(_ bytes: UnsafeRawBufferPointer) {
+    @inlinable package init(_ bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
     }
 
-    @inlinable public var isAtEnd: Bool { offset >= bytes.count }
+    @inlinable package var isAtEnd: Bool { offset >= bytes.count }
 
     /// A base-128 varint of at most 64 bits.
-    @inlinable public mutating func varint() -> UInt64? {
+    @inlinable package mutating func varint() -> UInt64? {
         // Tags and short lengths, most of what is read, take one byte.
         if offset < bytes.count, bytes[offset] < 0x80 {
             offset += 1
@@ -40,7 +40,7 @@ public struct ProtobufWireReader {
     }
 
     /// A length-delimited field's body, as a slice of `bytes`.
-    @inlinable public mutating func lengthDelimited() -> UnsafeRawBufferPointer? {
+    @inlinable package mutating func lengthDelimited() -> UnsafeRawBufferPointer? {
         guard let length = varint(), length <= UInt64(bytes.count - offset) else { return nil }
         let start = offset
         offset += Int(length)
@@ -48,16 +48,16 @@ public struct ProtobufWireReader {
     }
 
     /// A string field's text; nil for invalid UTF-8. ASCII, the common case, skips validation.
-    public static func string(_ slice: UnsafeRawBufferPointer) -> String? {
+    package static func string(_ slice: UnsafeRawBufferPointer) -> String? {
         if isASCII(slice) { return String(decoding: slice, as: UTF8.self) }
         return String(validating: slice, as: UTF8.self)
     }
 
-    @inlinable public static func isValidUTF8(_ slice: UnsafeRawBufferPointer) -> Bool {
+    @inlinable package static func isValidUTF8(_ slice: UnsafeRawBufferPointer) -> Bool {
         isASCII(slice) || String(validating: slice, as: UTF8.self) != nil
     }
 
-    @inlinable static func isASCII(_ slice: UnsafeRawBufferPointer) -> Bool {
+    @inlinable package static func isASCII(_ slice: UnsafeRawBufferPointer) -> Bool {
         var index = 0
         while index + 8 <= slice.count {
             if slice.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
@@ -71,12 +71,12 @@ public struct ProtobufWireReader {
     }
 
     /// A google.protobuf.Timestamp body: seconds (1, int64) and nanos (2, int32), each at most once.
-    public static func timestamp(_ slice: UnsafeRawBufferPointer) -> Google_Protobuf_Timestamp? {
+    package static func timestamp(_ slice: UnsafeRawBufferPointer) -> Google_Protobuf_Timestamp? {
         timestampParts(slice).map { Google_Protobuf_Timestamp(seconds: $0.seconds, nanos: $0.nanos) }
     }
 
     /// The same body's two numbers, without building a message: what in-place reads need.
-    @inlinable public static func timestampParts(_ slice: UnsafeRawBufferPointer) -> (seconds: Int64, nanos: Int32)? {
+    @inlinable package static func timestampParts(_ slice: UnsafeRawBufferPointer) -> (seconds: Int64, nanos: Int32)? {
         var reader = ProtobufWireReader(slice)
         var parts = (seconds: Int64(0), nanos: Int32(0))
         var seen: UInt8 = 0

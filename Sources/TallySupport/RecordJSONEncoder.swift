@@ -13,8 +13,8 @@ import Foundation
 /// value. It refuses what they would read differently from what it writes (`Data`, `URL`,
 /// Foundation's `Decimal`, which `JSONEncoder` special-cases) and numbers JSON cannot hold
 /// (infinities, NaN), naming the field.
-enum RecordJSONEncoder {
-    static func encode<Value: Encodable>(_ value: Value) throws -> [UInt8] {
+package enum RecordJSONEncoder {
+    package static func encode<Value: Encodable>(_ value: Value) throws -> [UInt8] {
         let root = try RecordJSONNode.encoding(value, base: .root, key: nil)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(512)

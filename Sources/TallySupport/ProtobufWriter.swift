@@ -1,18 +1,18 @@
-public import Foundation
-public import SwiftProtobuf
+package import Foundation
+package import SwiftProtobuf
 
 /// Appends protobuf wire-format fields to a byte array: just what the envelope needs, so the
 /// hot append path allocates one array instead of building and serializing message structs.
 /// Proto3 rules apply: scalar fields equal to their default are not written.
 /// `EnvelopeSplicingTests` checks the output against SwiftProtobuf's.
-public struct ProtobufWriter {
-    public private(set) var bytes: [UInt8] = []
+package struct ProtobufWriter {
+    package var bytes: [UInt8] = []
 
-    public init(capacity: Int) {
+    @inlinable package init(capacity: Int) {
         bytes.reserveCapacity(capacity)
     }
 
-    public mutating func varint(_ value: UInt64) {
+    @inlinable package mutating func varint(_ value: UInt64) {
         var value = value
         while value >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
@@ -22,7 +22,7 @@ public struct ProtobufWriter {
     }
 
     /// A varint field (wire type 0), omitted when zero.
-    public mutating func varintField(_ field: UInt64, _ value: UInt64) {
+    @inlinable package mutating func varintField(_ field: UInt64, _ value: UInt64) {
         guard value != 0 else { return }
         varint(field << 3)
         varint(value)
@@ -36,7 +36,7 @@ public struct ProtobufWriter {
     }
 
     /// A string field, omitted when empty.
-    public mutating func stringField(_ field: UInt64, _ text: String) {
+    @inlinable package mutating func stringField(_ field: UInt64, _ text: String) {
         guard !text.isEmpty else { return }
         var text = text
         text.withUTF8 { utf8 in
@@ -45,14 +45,14 @@ public struct ProtobufWriter {
     }
 
     /// A bytes field, omitted when empty.
-    public mutating func bytesField(_ field: UInt64, _ data: Data) {
+    @inlinable package mutating func bytesField(_ field: UInt64, _ data: Data) {
         guard !data.isEmpty else { return }
         lengthDelimited(field, count: data.count) { $0.append(contentsOf: data) }
     }
 
     /// A google.protobuf.Timestamp field, always written (a set message field is present
     /// even when empty).
-    public mutating func timestampField(_ field: UInt64, _ timestamp: Google_Protobuf_Timestamp) {
+    @inlinable package mutating func timestampField(_ field: UInt64, _ timestamp: Google_Protobuf_Timestamp) {
         var body = ProtobufWriter(capacity: 16)
         body.varintField(1, UInt64(bitPattern: timestamp.seconds))
         body.varintField(2, UInt64(bitPattern: Int64(timestamp.nanos)))

@@ -1,5 +1,5 @@
 import Foundation
-import LMDB
+import TallySupport
 import Synchronization
 import Testing
 

@@ -8,12 +8,12 @@ import Synchronization
 /// seconds of blocked ones, so a process whose queue threads were blocked in synchronous
 /// appends, waiting for the writer, would leave the writer waiting seconds for its help. A job here always gets a thread: an idle one,
 /// or a new one, which stays for later jobs. There are about as many as writers that wait at once.
-public enum HelperThreads {
+package enum HelperThreads {
     /// Whether there is a second core to hand work to.
-    public static let haveSecondCore = ProcessInfo.processInfo.activeProcessorCount >= 2
+    package static let haveSecondCore = ProcessInfo.processInfo.activeProcessorCount >= 2
 
     /// Starts `work` on a helper thread; `result()` waits for what it returned or threw.
-    public static func start<T: Sendable>(_ work: @escaping @Sendable () throws -> T) -> Handle<T> {
+    package static func start<T: Sendable>(_ work: @escaping @Sendable () throws -> T) -> Handle<T> {
         let handle = Handle<T>()
         pool.submit {
             let result = Result { try work() }
@@ -24,12 +24,12 @@ public enum HelperThreads {
     }
 
     /// Work started on a helper thread.
-    public final class Handle<T: Sendable>: Sendable {
+    package final class Handle<T: Sendable>: Sendable {
         fileprivate let outcome = Mutex<Result<T, any Error>?>(nil)
         fileprivate let done = DispatchSemaphore(value: 0)
 
         /// Waits for the work to finish, blocking this thread (never call it from a task). Call once.
-        public func result() -> Result<T, any Error> {
+        package func result() -> Result<T, any Error> {
             done.wait()
             return outcome.withLock { $0! }
         }
