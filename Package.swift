@@ -1,9 +1,9 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Layers, lowest first; a layer never imports one above it:
-// CTallyLMDB (liblmdb) -> LMDB (safe wrapper) -> EventLog (append-only, hash-chained log) -> tally (CLI).
-// Billing is the pure domain beside them: it imports nothing of Tally's.
+// Layers, lowest first; a layer never imports one above it (each module's README says what it may import):
+// CTallyLMDB -> LMDB -> EventLog -> BillingEvents -> Projections -> ReadModels -> Tally -> TallyCommands
+// -> TallyCLI. Billing is the pure domain beside them; TallySupport is shared machinery below them all.
 let strictSwift: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),
@@ -14,14 +14,15 @@ let package = Package(
     name: "Tally",
     platforms: [.macOS(.v15)],
     products: [
-        .library(name: "LMDB", targets: ["LMDB"]),
+        // What a user links: the engine, and the layers a custom adapter or read model builds on.
+        .library(name: "Tally", targets: ["Tally"]),
+        .library(name: "TallyCommands", targets: ["TallyCommands"]),
         .library(name: "EventLog", targets: ["EventLog"]),
         .library(name: "Billing", targets: ["Billing"]),
-        .library(name: "BillingEvents", targets: ["BillingEvents"]),
         .library(name: "Payments", targets: ["Payments"]),
         .library(name: "Projections", targets: ["Projections"]),
-        .library(name: "ReadModels", targets: ["ReadModels"]),
-        .library(name: "Tally", targets: ["Tally"]),
+        // The wrapper a custom projector declares its databases with, and the benchmarks' baseline.
+        .library(name: "LMDB", targets: ["LMDB"]),
         .executable(name: "tally", targets: ["TallyCLI"]),
     ],
     dependencies: [
@@ -102,10 +103,21 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // The shared command layer: the command schema, the dispatcher, every query's stable
+        // rows and the export format, so that the CLI and the server answer from the same code.
+        .target(
+            name: "TallyCommands",
+            dependencies: [
+                "Tally", "Billing", "BillingEvents", "EventLog", "TallySupport",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["README.md"],
+            swiftSettings: strictSwift
+        ),
         .executableTarget(
             name: "TallyCLI",
             dependencies: [
-                "EventLog", "LMDB", "Billing", "BillingEvents", "Projections", "ReadModels", "Tally", "Payments",
+                "EventLog", "Billing", "BillingEvents", "Tally", "TallyCommands", "Payments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: strictSwift
@@ -150,6 +162,11 @@ let package = Package(
             dependencies: [
                 "Tally", "ReadModels", "Billing", "BillingEvents", "EventLog", "Payments", "TallySupport", "TallyTestSupport",
             ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "TallyCommandsTests",
+            dependencies: ["TallyCommands", "Tally", "BillingEvents", "EventLog", "TallyTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(

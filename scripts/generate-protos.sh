@@ -21,7 +21,7 @@ declare -A destinations=(
   [tally/v1/catalog.proto]=Sources/BillingEvents/Generated
   [tally/v1/subscriptions.proto]=Sources/BillingEvents/Generated
   [tally/v1/usage.proto]=Sources/BillingEvents/Generated
-  [tally/v1/commands.proto]=Sources/BillingEvents/Generated
+  [tally/v1/commands.proto]=Sources/TallyCommands/Generated
   [tally/v1/invoices.proto]=Sources/BillingEvents/Generated
 )
 
@@ -32,11 +32,15 @@ status=0
 for proto in "${!destinations[@]}"; do
   dest="${destinations[$proto]}"
   mkdir -p "$out/$dest"
+  mappings=()
+  # The command schema's module imports the payloads' module.
+  [[ "$proto" == tally/v1/commands.proto ]] && mappings=(--swift_opt=ProtoPathModuleMappings=schemas/commands-module-mappings.asciipb)
   protoc --plugin="protoc-gen-swift=$plugin" \
     --proto_path=schemas \
     --swift_opt=Visibility=Public \
     --swift_opt=UseAccessLevelOnImports=true \
     --swift_opt=FileNaming=PathToUnderscores \
+    "${mappings[@]}" \
     --swift_out="$out/$dest" \
     "schemas/$proto"
 done

@@ -29,7 +29,7 @@ public struct MRRProjector: Projector {
     public init() {}
 
     public func apply(_ event: StoredEvent, to store: ProjectionStore) throws {
-        let day = UsageRollupsProjector.day(of: event.envelope.occurredAt.seconds)
+        let day = UTCDay.number(of: event.envelope.occurredAt.seconds)
         switch BillingEventType(rawValue: event.eventType) {
         case .organizationRegistered:
             var history = try Self.history(event.organizationID, store)
@@ -99,7 +99,7 @@ public struct MRRProjector: Projector {
         var byDay: [Int32: Int64] = [:]
         for line in invoice.lines where line.kind == InvoiceLine.Kind.usage.rawValue || line.kind == InvoiceLine.Kind.lateUsage.rawValue {
             let end = line.hasServiceEnd ? line.serviceEnd.seconds : invoice.periodEnd.seconds
-            byDay[UsageRollupsProjector.day(of: end - 1), default: 0] += line.amount.minorUnits
+            byDay[UTCDay.number(of: end - 1), default: 0] += line.amount.minorUnits
         }
         return byDay
     }

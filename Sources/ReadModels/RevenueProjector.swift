@@ -1,3 +1,4 @@
+import Billing
 import BillingEvents
 public import EventLog
 import Foundation
@@ -30,7 +31,7 @@ public struct RevenueProjector: Projector {
         }
         let invoice = try Tally_V1_InvoiceIssued(serializedBytes: event.payload)
         let net = invoice.lines.reduce(Int64(0)) { $0 + $1.amount.minorUnits }
-        try Self.add(net, currency: invoice.currency, day: UsageRollupsProjector.day(of: event.envelope.occurredAt.seconds), in: store.database("invoiced"), store)
+        try Self.add(net, currency: invoice.currency, day: UTCDay.number(of: event.envelope.occurredAt.seconds), in: store.database("invoiced"), store)
         // Each line over its service period: the invoice's, or an earlier one for late usage.
         var byPeriod: [(start: Int64, end: Int64, net: Int64)] = []
         for line in invoice.lines {
@@ -50,7 +51,7 @@ public struct RevenueProjector: Projector {
     /// what is left of the period.
     private func applyCreditNote(_ note: Tally_V1_CreditNoteIssued, at moment: Google_Protobuf_Timestamp, _ store: ProjectionStore) throws {
         let net = -(note.amount.minorUnits - note.tax.minorUnits)
-        let noteDay = UsageRollupsProjector.day(of: moment.seconds)
+        let noteDay = UTCDay.number(of: moment.seconds)
         try Self.add(net, currency: note.amount.currency, day: noteDay, in: store.database("invoiced"), store)
         let start = note.periodStart.seconds, end = note.periodEnd.seconds
         guard net != 0 else { return }
@@ -79,7 +80,7 @@ public struct RevenueProjector: Projector {
         func recognized(by second: Int64) -> Int64 {
             Int64(Int128(net) * Int128(min(max(second, start), end) - start) / total)
         }
-        var day = UsageRollupsProjector.day(of: start)
+        var day = UTCDay.number(of: start)
         while Int64(day) * 86_400 < end {
             let dayStart = Int64(day) * 86_400
             let share = recognized(by: dayStart + 86_400) - recognized(by: dayStart)

@@ -84,7 +84,7 @@ public struct UsageRollupsProjector: Projector {
         return try KeyWriter.withUTF8(event.organizationID, metric) { organization, metric in
             try KeyWriter.withUTF8(user, resource) { user, resource in
                 try body(MemberUsageEntry(
-                    change: change, day: Self.day(of: occurredAt.seconds), organization: organization, metric: metric, user: user, resource: resource))
+                    change: change, day: UTCDay.number(of: occurredAt.seconds), organization: organization, metric: metric, user: user, resource: resource))
             }
         }
     }
@@ -94,7 +94,7 @@ public struct UsageRollupsProjector: Projector {
     static func withMemberEntry<R>(ofRecord record: UnsafeRawBufferPointer, _ body: (MemberUsageEntry) throws -> R) throws -> R? {
         if let view = EventRecordView(record: record), Self.isUsageRecorded(view.eventType), let usage = UsageRecordedView(payload: view.payload) {
             return try body(MemberUsageEntry(
-                change: .record(usage.quantity, at: view.occurredAtNanoseconds), day: Self.day(of: view.occurredAtSeconds),
+                change: .record(usage.quantity, at: view.occurredAtNanoseconds), day: UTCDay.number(of: view.occurredAtSeconds),
                 organization: view.organizationID, metric: usage.metric, user: usage.userID, resource: usage.resourceID))
         }
         let event = try StoredEvent(record: record)
@@ -118,7 +118,7 @@ public struct UsageRollupsProjector: Projector {
         guard let usage = UsageRecordedView(payload: event.payload) else { return false }
         try fold(
             MemberUsageEntry(
-                change: .record(usage.quantity, at: event.occurredAtNanoseconds), day: Self.day(of: event.occurredAtSeconds),
+                change: .record(usage.quantity, at: event.occurredAtNanoseconds), day: UTCDay.number(of: event.occurredAtSeconds),
                 organization: event.organizationID, metric: usage.metric, user: usage.userID, resource: usage.resourceID),
             sequence: event.sequence, store)
         return true
@@ -221,7 +221,7 @@ public struct UsageRollupsProjector: Projector {
         var totals: [Row] = []
         var index: [String: [String: Int]] = [:]
         for cell in try cells(organizationID, metric: metric, fromDay: fromDay, toDay: toDay, by: breakdown, in: reader) {
-            let member = breakdown == .day ? dayString(cell.day) : cell.member
+            let member = breakdown == .day ? UTCDay.string(cell.day) : cell.member
             if let position = index[cell.metric]?[member] {
                 totals[position].rollup.merge(cell.rollup)
             } else {
@@ -356,20 +356,8 @@ public struct UsageRollupsProjector: Projector {
         key.append(bigEndian: UInt32(bitPattern: day) ^ 0x8000_0000)
     }
 
-    /// Days since 1970-01-01 (UTC) of a moment `seconds` after it, rounded down.
-    public static func day(of seconds: Int64) -> Int32 {
-        Int32(clamping: seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
-    }
-
-    public static func day(of date: Date) -> Int32 {
-        day(of: Int64(date.timeIntervalSince1970.rounded(.down)))
-    }
-
     static func dayNumber(_ bytes: ArraySlice<UInt8>) -> Int32 {
         Int32(bitPattern: bytes.reduce(0) { $0 << 8 | UInt32($1) } ^ 0x8000_0000)
     }
 
-    static func dayString(_ day: Int32) -> String {
-        Date(timeIntervalSince1970: TimeInterval(day) * 86_400).formatted(.iso8601.year().month().day())
-    }
 }

@@ -22,8 +22,8 @@ import Synchronization
 /// let professional = try engine.plan("professional")
 /// ```
 public final class Engine: Sendable {
-    public let log: EventLog
-    public let projections: ProjectionSet
+    package let log: EventLog
+    package let projections: ProjectionSet
     let clock: @Sendable () -> Date
     /// The seller's tax rates; nil: invoices carry no tax.
     public let taxTable: TaxTable?

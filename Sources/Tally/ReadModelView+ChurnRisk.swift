@@ -24,7 +24,7 @@ extension ReadModelView {
 
     private func churnRisk(of record: SubscriptionRecord, at date: Date) throws -> OrganizationRisk {
         let organizationID = record.subscription.organizationID
-        let today = UsageRollupsProjector.day(of: date)
+        let today = UTCDay.number(of: date)
         var seen = ChurnRisk.Observations()
         let (daily, users) = try projections.read(UsageRollupsProjector.name) { reader in
             (try UsageRollupsProjector.cells(organizationID, fromDay: today - 35, toDay: today - 1, by: .day, in: reader),
@@ -66,7 +66,7 @@ extension ReadModelView {
             seen.downgradeScheduled = try MRRMovement.monthly(next, every: change.interval).minorUnits < now.minorUnits
         }
         if record.subscription.cancelsAtPeriodEnd, let end = record.currentPeriod?.end {
-            seen.daysUntilCancellation = max(0, Int(UsageRollupsProjector.day(of: end) - today))
+            seen.daysUntilCancellation = max(0, Int(UTCDay.number(of: end) - today))
         }
         if let firstPaid = history?.firstPaidDay, firstPaid <= today { seen.tenureDays = Int(today - firstPaid) }
 

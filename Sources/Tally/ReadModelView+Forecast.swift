@@ -29,7 +29,7 @@ extension ReadModelView {
     }
 
     private func forecast(of organizationID: String, metric: String, aggregation: Metric.Aggregation, periodEnd: Date?, at date: Date) throws -> UsageForecast {
-        let today = UsageRollupsProjector.day(of: date)
+        let today = UTCDay.number(of: date)
         let first = today - Self.forecastHistoryDays
         let isLevel: Bool
         switch aggregation {
@@ -47,7 +47,7 @@ extension ReadModelView {
             periodEnd: periodEnd, currentUsage: current, projectedUsage: current, softLimit: status?.softLimit, hardLimit: status?.hardLimit, forecast: [])
         guard let model, let periodEnd, periodEnd > date else { return result }
         // Today (what the trend expects of it beyond what already came) through the period's last day.
-        let lastDay = UsageRollupsProjector.day(of: periodEnd.addingTimeInterval(-1))
+        let lastDay = UTCDay.number(of: periodEnd.addingTimeInterval(-1))
         result.forecast = (0...Int(lastDay - today)).map { offset in
             let expected = Int64(model.value(daysAhead: offset + 1).rounded())
             return offset == 0 && !isLevel ? max(0, expected - todaySoFar) : expected

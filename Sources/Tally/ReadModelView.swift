@@ -97,7 +97,7 @@ public struct ReadModelView: Sendable {
     public func recognizedRevenue(from: Date, to: Date) throws -> [String: Int64] {
         guard from <= to else { throw EngineError.invalid(field: "from", rule: "must not be after to") }
         return try projections.read(RevenueProjector.name) {
-            try RevenueProjector.recognized(fromDay: UsageRollupsProjector.day(of: from), toDay: UsageRollupsProjector.day(of: to), in: $0)
+            try RevenueProjector.recognized(fromDay: UTCDay.number(of: from), toDay: UTCDay.number(of: to), in: $0)
         }
     }
 
@@ -105,7 +105,7 @@ public struct ReadModelView: Sendable {
     /// invoiced so far minus recognized so far. Invoices bill periods in arrears, so it is zero
     /// unless an invoice covers service after `date`.
     public func deferredRevenue(at date: Date) throws -> [String: Int64] {
-        let day = UsageRollupsProjector.day(of: date)
+        let day = UTCDay.number(of: date)
         return try projections.read(RevenueProjector.name) { reader in
             let invoiced = try RevenueProjector.invoiced(fromDay: .min, toDay: day, in: reader)
             let recognized = try RevenueProjector.recognized(fromDay: .min, toDay: day, in: reader)
@@ -129,7 +129,7 @@ public struct ReadModelView: Sendable {
         guard from <= to else { throw EngineError.invalid(field: "from", rule: "must not be after to") }
         return try projections.read(UsageRollupsProjector.name) {
             try UsageRollupsProjector.rows(
-                organizationID, metric: metric, fromDay: UsageRollupsProjector.day(of: from), toDay: UsageRollupsProjector.day(of: to), by: breakdown, in: $0)
+                organizationID, metric: metric, fromDay: UTCDay.number(of: from), toDay: UTCDay.number(of: to), by: breakdown, in: $0)
         }
     }
 }

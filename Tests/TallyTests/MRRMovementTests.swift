@@ -9,7 +9,7 @@ import Testing
 @Suite("Engine: MRR, ARR and movements")
 struct MRRMovementTests {
     static func date(_ text: String) -> Date { try! Date(text + "T00:00:00Z", strategy: .iso8601) }
-    static func day(_ text: String) -> Int32 { UsageRollupsProjector.day(of: date(text)) }
+    static func day(_ text: String) -> Int32 { UTCDay.number(of: date(text)) }
 
     /// starter $30 (annual $300), growth $60, scale $200, no trials; every organization registered on `signup`.
     static func engine(_ directory: TemporaryDirectory, organizations: [String], signup: String = "2025-01-01") async throws -> Engine {

@@ -1,3 +1,4 @@
+import Billing
 import BillingEvents
 import EventLog
 import Foundation
@@ -60,7 +61,7 @@ struct MemberJournalTests {
                 let metric = metrics.randomElement(using: &random)!
                 let (user, resource) = (users.randomElement(using: &random)!, resources.randomElement(using: &random)!)
                 let occurredAt = Self.start.addingTimeInterval(Double(Int.random(in: 0..<(4 * 86_400), using: &random)))
-                let day = UsageRollupsProjector.day(of: occurredAt)
+                let day = UTCDay.number(of: occurredAt)
                 switch Int.random(in: 0..<10, using: &random) {
                 case 0:  // an event the rollups do not read: the head may cross a block without usage
                     drafts.append(EventDraft(
@@ -153,7 +154,7 @@ struct MemberJournalTests {
         for event in try log.events(from: 1, limit: tasks * perTask) {
             let usage = try Tally_V1_UsageRecorded(serializedBytes: event.payload)
             model.fold(
-                event.organizationID, usage.metric, day: UsageRollupsProjector.day(of: event.occurredAt), user: usage.userID, resource: usage.resourceID,
+                event.organizationID, usage.metric, day: UTCDay.number(of: event.occurredAt), user: usage.userID, resource: usage.resourceID,
                 .record(usage.quantity, at: Int64(event.occurredAt.timeIntervalSince1970) * 1_000_000_000))
         }
         let head = try #require(try log.head()).sequence

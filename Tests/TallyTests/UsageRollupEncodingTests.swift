@@ -1,3 +1,4 @@
+import Billing
 @testable import ReadModels
 import TallyTestSupport
 import Testing
@@ -47,7 +48,7 @@ struct UsageRollupEncodingTests {
     @Test func malformedBytesAreNotARollup() {
         var rollup = UsageRollup()
         rollup.record(300, at: 1_764_000_000_000_000_000)
-        let day = UsageRollupsProjector.day(of: 1_764_000_000)
+        let day = UTCDay.number(of: 1_764_000_000)
         let bytes: [UInt8] = withUnsafeTemporaryAllocation(byteCount: UsageRollup.maximumSize, alignment: 8) { buffer in
             Array(buffer[..<rollup.write(to: buffer, day: day)])
         }

@@ -18,8 +18,6 @@
 import BenchmarkFixtures
 import EventLog
 import Foundation
-import Projections
-import ReadModels
 import Tally
 import Billing
 import LMDB
@@ -136,37 +134,36 @@ case "engine":
     let slowest = sorted.suffix(max(1, sorted.count / 16))
     print("  slowest sixteenth of the batches (the journal merges): mean \(Int(slowest.reduce(0, +) / Double(slowest.count) * 1_000)) ms, the others \(String(format: "%.2f", sorted.dropLast(slowest.count).reduce(0, +) / Double(sorted.count - slowest.count) * 1_000)) ms")
     // A member query reads the cells and adds the journal's unmerged entries (up to a block).
-    let journaled = try engine.projections.dump(UsageRollupsProjector.name)["member_journal"]?.count ?? 0
     let queryTime = try clock.measure {
         for organization in 0..<100 {
             _ = (try engine.live.usage(of: EngineFixtures.organization(organization), from: EngineFixtures.start, to: EngineFixtures.start, by: .user))
         }
     }
-    print("  usage by user of one organization, \(journaled) entries journaled: \(Int(seconds(queryTime) * 1e6 / 100)) µs")
+    print("  usage by user of one organization: \(Int(seconds(queryTime) * 1e6 / 100)) µs")
     if ProcessInfo.processInfo.environment["TALLY_BENCH_SKIP_REBUILD"] != nil { break }
-    let rebuildTime = try clock.measure { try engine.projections.rebuildAll() }
-    let events = try engine.log.head()?.sequence ?? 0
+    let rebuildTime = try clock.measure { try engine.rebuild() }
+    let events = try engine.head()?.sequence ?? 0
     print("rebuild of every read model: \(Double(events) / seconds(rebuildTime)) events/s over \(events) events")
     print("peak \(peakRSS())")
 case "engine-rebuild":
     var options = EnvironmentOptions()
     options.mapSize = 1 << 35
     let engine = try Engine(directory: argument, environment: options)
-    let events = try engine.log.head()?.sequence ?? 0
+    let events = try engine.head()?.sequence ?? 0
     print("opened: peak \(peakRSS())")
-    let batchSize = ProcessInfo.processInfo.environment["TALLY_BENCH_BATCH"].flatMap(Int.init) ?? ProjectionSet.rebuildBatchSize
+    let batchSize = ProcessInfo.processInfo.environment["TALLY_BENCH_BATCH"].flatMap(Int.init) ?? Engine.rebuildBatchSize
     // TALLY_BENCH_BATCHES=1: the time at the end of each batch, and of the switch that follows.
     let timesBatches = ProcessInfo.processInfo.environment["TALLY_BENCH_BATCHES"] != nil
     // TALLY_BENCH_REPEAT=N: N rebuilds before the one measured, in this process (the package
     // benchmark's iterations follow a warm-up in one process).
     for _ in 0..<(ProcessInfo.processInfo.environment["TALLY_BENCH_REPEAT"].flatMap(Int.init) ?? 0) {
-        try engine.projections.rebuildAll(batchSize: batchSize)
+        try engine.rebuild(batchSize: batchSize)
     }
     let began = clock.now
     var marks: [String] = []
     let rebuildTime = try clock.measure {
-        try engine.projections.rebuildAll(batchSize: batchSize) { progress in
-            if timesBatches { marks.append("\(progress.folded): \(Int(seconds(clock.now - began) * 1_000)) ms") }
+        try engine.rebuild(batchSize: batchSize) { _, folded in
+            if timesBatches { marks.append("\(folded): \(Int(seconds(clock.now - began) * 1_000)) ms") }
         }
     }
     if timesBatches { print(marks.joined(separator: ", ") + ", end: \(Int(seconds(rebuildTime) * 1_000)) ms") }

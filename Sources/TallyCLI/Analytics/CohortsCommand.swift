@@ -1,8 +1,8 @@
 import ArgumentParser
 import Billing
 import Foundation
-import ReadModels
 import Tally
+import TallyCommands
 
 /// `tally cohorts [--show logos|revenue] [--trials]`.
 struct CohortsCommand: AsyncParsableCommand {
@@ -44,7 +44,7 @@ struct CohortsCommand: AsyncParsableCommand {
             Swift.print(output.render(format), terminator: "")
             return
         }
-        let last = try to.map { UsageRollupsProjector.day(of: try UsageCommand.day($0, "--to")) } ?? UsageRollupsProjector.day(of: now)
+        let last = try to.map { UTCDay.number(of: try UsageCommand.day($0, "--to")) } ?? UTCDay.number(of: now)
         let histories = try view.customerHistories()
         let currencies = Set(histories.compactMap(\.currency)).sorted()
         let tables = try currencies.map { CohortTable(currency: try Currency($0), histories: histories, through: last) }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Billing
 import Foundation
-import ReadModels
 
 /// `--from` and `--to` for the revenue analytics: UTC days, by default the twelve calendar
 /// months up to now (or up to `--as-of`).
@@ -13,8 +12,8 @@ struct DateRangeOptions: ParsableArguments {
 
     /// The first and last day numbers (days since 1970-01-01, UTC).
     func days(now: Date) throws -> (first: Int32, last: Int32) {
-        let last = try to.map { UsageRollupsProjector.day(of: try UsageCommand.day($0, "--to")) } ?? UsageRollupsProjector.day(of: now)
-        let first = try from.map { UsageRollupsProjector.day(of: try UsageCommand.day($0, "--from")) }
+        let last = try to.map { UTCDay.number(of: try UsageCommand.day($0, "--to")) } ?? UTCDay.number(of: now)
+        let first = try from.map { UTCDay.number(of: try UsageCommand.day($0, "--from")) }
             ?? CalendarMonth(containing: last).advanced(by: -11).firstDay
         guard first <= last else { throw fail("--from must not be after --to") }
         guard last - first <= 366 * 20 else { throw fail("--from and --to: at most 20 years apart") }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Billing
 import Foundation
 import Tally
+import TallyCommands
 
 /// `tally forecast [ORG [METRIC]]`.
 struct ForecastCommand: AsyncParsableCommand {

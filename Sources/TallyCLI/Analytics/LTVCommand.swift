@@ -2,6 +2,7 @@ import ArgumentParser
 import Billing
 import Foundation
 import Tally
+import TallyCommands
 
 /// `tally ltv [--from DATE] [--to DATE] [--trailing N]`.
 struct LTVCommand: AsyncParsableCommand {

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Billing
 import Foundation
-import ReadModels
 import Tally
+import TallyCommands
 
 /// `tally mrr [--from DATE] [--to DATE] [--interval day|month] [--include-usage] [--chart FILE.svg]`.
 struct MRRCommand: AsyncParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import EventLog
 import Foundation
 import Tally
+import TallyCommands
 
 /// `tally export [--organization ID] [--from DATE] [--to DATE] [--format jsonl|csv] [--output FILE]`.
 struct ExportCommand: AsyncParsableCommand {
@@ -41,7 +42,7 @@ struct ExportCommand: AsyncParsableCommand {
         let first = try from.map { try UsageCommand.day($0, "--from") }
         let last = try to.map { try UsageCommand.day($0, "--to").addingTimeInterval(86_400) }
         let engine = try storage.openExistingEngine()
-        guard let head = try engine.log.head() else { throw fail("the log in \(storage.path) is empty") }
+        guard let head = try engine.head() else { throw fail("the log in \(storage.path) is empty") }
         let handle: FileHandle
         if let output {
             guard FileManager.default.createFile(atPath: output, contents: nil), let file = FileHandle(forWritingAtPath: output) else {
@@ -72,14 +73,14 @@ struct ExportCommand: AsyncParsableCommand {
         if let organization {
             var after: UInt64 = 0
             while true {
-                let events = try engine.log.events(forOrganization: organization, after: after, limit: 4_096).filter { $0.sequence <= head.sequence }
+                let events = try engine.events(forOrganization: organization, after: after, limit: 4_096).filter { $0.sequence <= head.sequence }
                 for event in events { try write(event) }
                 guard let next = events.last?.sequence, events.count == 4_096 else { break }
                 after = next
                 progress.update(done: Double(next), count: Int(count))
             }
         } else {
-            try engine.log.forEachEvent(batchSize: 16_384) { event in
+            try engine.forEachEvent(batchSize: 16_384) { event in
                 guard event.sequence <= head.sequence else { return false }
                 try write(event)
                 if event.sequence % 16_384 == 0 { progress.update(done: Double(event.sequence), count: Int(count)) }

@@ -2,6 +2,7 @@ import ArgumentParser
 import EventLog
 import Foundation
 import Tally
+import TallyCommands
 
 /// `tally restore FILE.jsonl --data NEWDIR`.
 struct RestoreCommand: AsyncParsableCommand {
@@ -49,7 +50,7 @@ struct RestoreCommand: AsyncParsableCommand {
         let started = ContinuousClock.now
         func flush() throws {
             guard !batch.isEmpty else { return }
-            do { try engine.log.restoreSynchronously(batch) } catch { throw fail("\(file): \(error)") }
+            do { try engine.restoreSynchronously(batch) } catch { throw fail("\(file): \(error)") }
             restored += UInt64(batch.count)
             batch.removeAll(keepingCapacity: true)
             progress.update(done: Double(reader.bytesRead), count: Int(restored))
@@ -71,7 +72,7 @@ struct RestoreCommand: AsyncParsableCommand {
         progress.finish()
         guard let manifest else { throw fail("\(file) has no manifest line: the export is cut short or not from tally export") }
         guard manifest.complete else { throw fail("\(file) is a partial export (--organization, --from or --to): only a complete one restores a log") }
-        let head = try engine.log.head()
+        let head = try engine.head()
         guard manifest.count == restored, manifest.lastSequence == head?.sequence, manifest.headHash == head?.hash.hex else {
             throw fail("\(file) does not match its manifest: \(restored) events restored, head \(head.map { "\($0.sequence) \($0.hash.hex)" } ?? "none"); the manifest says \(manifest.count) events, head \(manifest.headSequence) \(manifest.headHash)")
         }

@@ -57,11 +57,11 @@ struct DemoCommand: AsyncParsableCommand {
         }
         // The demo's customers pay through the in-process gateway (test cards decide the outcome).
         let engine = try storage.openEngine(failure: "cannot open \(storage.path)", gateway: InProcessGateway())
-        if let head = try engine.log.head() {
+        if let head = try engine.head() {
             throw fail("\(storage.path) already holds a log (head \(head.sequence)); the demo needs an empty directory: pass --replace, or another --data")
         }
         let simulation = SaaSSimulation(engine: engine, organizations: organizations, months: months, seed: seed, end: Self.end)
-        print("Tally demo: \(organizations) organizations over \(months) months (\(Self.day(simulation.start)) to \(Self.day(simulation.end))), seed \(seed), into \(engine.log.environment.path)")
+        print("Tally demo: \(organizations) organizations over \(months) months (\(Self.day(simulation.start)) to \(Self.day(simulation.end))), seed \(seed), into \(engine.directory)")
         let progress = ProgressReporter("demo", total: Double(simulation.days), unit: "usage events")
         let started = ContinuousClock.now
         let tally = try await simulation.run { day, sent in progress.update(done: Double(day), count: sent) }

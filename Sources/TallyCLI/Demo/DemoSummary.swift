@@ -1,7 +1,6 @@
 import Billing
 import EventLog
 import Foundation
-import ReadModels
 import Tally
 
 /// What the demo left behind, read back from the log and the read models.
@@ -13,11 +12,11 @@ struct DemoSummary {
 
     func print() throws {
         let grouped = ProgressReporter.grouped
-        guard let head = try engine.log.head() else { return }
+        guard let head = try engine.head() else { return }
         Swift.print("  \(grouped(Int(head.sequence))) events in \(String(format: "%.1f", seconds)) s (\(grouped(Int(Double(head.sequence) / seconds))) events/s, every commit durable)")
 
         var byType: [String: Int] = [:]
-        try engine.log.forEachEvent { event in
+        try engine.forEachEvent { event in
             byType[event.eventType, default: 0] += 1
             return true
         }
@@ -86,7 +85,7 @@ struct DemoSummary {
         Swift.print("\nTraffic")
         Swift.print("  usage records sent \(grouped(tally.usageSent)): retries absorbed \(grouped(tally.retriesAbsorbed)), late arrivals \(grouped(tally.lateUsage)), corrections \(grouped(tally.corrections)), refused \(grouped(tally.refused))")
         Swift.print("\nHead \(head.sequence) \(head.hash.hex)")
-        Swift.print("  \(grouped(engine.log.environment.usedSize / Int(head.sequence))) bytes on disk per event, read models included")
+        Swift.print("  \(grouped(engine.storageSize().usedBytes / Int(head.sequence))) bytes on disk per event, read models included")
     }
 }
 
@@ -94,9 +93,9 @@ extension DemoSummary {
     /// MRR, ARR, the last whole month's movements and the riskiest organizations.
     func printRevenue(at now: Date) throws {
         let grouped = ProgressReporter.grouped
-        let today = UsageRollupsProjector.day(of: now)
+        let today = UTCDay.number(of: now)
         // The last whole month before the demo's end.
-        let lastMonth = CalendarMonth(containing: UsageRollupsProjector.day(of: end)).advanced(by: -1)
+        let lastMonth = CalendarMonth(containing: UTCDay.number(of: end)).advanced(by: -1)
         for ledger in try engine.live.revenueLedgers() {
             let standing = ledger.standing(atEndOf: today)
             let month = ledger.metrics(for: lastMonth)

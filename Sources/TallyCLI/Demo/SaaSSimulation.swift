@@ -1,7 +1,6 @@
 import Billing
 import EventLog
 import Foundation
-import ReadModels
 import BillingEvents
 import Payments
 import Tally

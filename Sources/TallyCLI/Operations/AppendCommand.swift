@@ -3,6 +3,7 @@ import BillingEvents
 import Foundation
 import SwiftProtobuf
 import Tally
+import TallyCommands
 
 /// `tally append [FILE]`.
 struct AppendCommand: AsyncParsableCommand {

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Projections
 import Tally
 
 /// `tally rebuild [--projection NAME]`.
@@ -27,23 +26,23 @@ struct RebuildCommand: AsyncParsableCommand {
 
     func run() async throws {
         let engine = try storage.openExistingEngine()
-        let names = engine.projections.names
+        let names = engine.readModelNames
         if let projection, !names.contains(projection) {
             throw fail("--projection: no read model named \"\(projection.prefix(40))\" (there are \(names.joined(separator: ", ")))")
         }
-        let events = try engine.log.head()?.sequence ?? 0
+        let events = try engine.head()?.sequence ?? 0
         let progress = ProgressReporter("rebuild", total: Double(events), unit: "events")
         let rebuilt = projection.map { [$0] } ?? names
-        let before = try check ? rebuilt.map { try engine.projections.digest($0) } : []
+        let before = try check ? rebuilt.map { try engine.digest(ofReadModel: $0) } : []
         let started = ContinuousClock.now
-        try engine.projections.rebuild(rebuilt) { step in
-            progress.update(done: Double(step.folded), count: Int(step.folded))
+        try engine.rebuild(rebuilt) { _, folded in
+            progress.update(done: Double(folded), count: Int(folded))
         }
         progress.finish()
         let seconds = ProgressReporter.seconds(ContinuousClock.now - started)
         print("rebuilt \(projection ?? names.joined(separator: ", ")) from \(ProgressReporter.grouped(Int(events))) events in \(String(format: "%.2f", seconds)) s: \(ProgressReporter.grouped(Int(Double(events) / max(seconds, 1e-9)))) events/s")
         if check {
-            let after = try rebuilt.map { try engine.projections.digest($0) }
+            let after = try rebuilt.map { try engine.digest(ofReadModel: $0) }
             let differing = zip(rebuilt, zip(before, after)).flatMap { name, pair in
                 pair.0.keys.sorted().filter { pair.0[$0] != pair.1[$0] }.map { "\(name).\($0)" }
             }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Tally
+import TallyCommands
 
 /// `tally stats`.
 struct StatsCommand: AsyncParsableCommand {
@@ -28,14 +29,14 @@ struct StatsCommand: AsyncParsableCommand {
         let engine = try storage.openExistingEngine()
         var byType: [String: Int] = [:]
         var byOrganization: [String: Int] = [:]
-        try engine.log.forEachEvent(batchSize: 65_536) { event in
+        try engine.forEachEvent(batchSize: 65_536) { event in
             byType[event.eventType, default: 0] += 1
             byOrganization[event.organizationID, default: 0] += 1
             return true
         }
-        let environment = engine.log.environment
-        let fileSize = (try? FileManager.default.attributesOfItem(atPath: environment.path + "/data.mdb")[.size] as? Int) ?? 0
-        let head = try engine.log.head()
+        let size = engine.storageSize()
+        let fileSize = size.fileBytes
+        let head = try engine.head()
         let events = Int(head?.sequence ?? 0)
         let types = byType.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
         let organizations = byOrganization.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
@@ -43,8 +44,8 @@ struct StatsCommand: AsyncParsableCommand {
         if resolved == .json {
             let object = { (pairs: [(key: String, value: Int)]) in "{" + pairs.map { "\(OutputValue.quoted($0.key)):\($0.value)" }.joined(separator: ",") + "}" }
             print("""
-                {"events":\(events),"head_hash":\(head.map { OutputValue.quoted($0.hash.hex) } ?? "null"),"file_bytes":\(fileSize),"used_bytes":\(environment.usedSize),\
-                "map_bytes":\(environment.mapSize),"bytes_per_event":\(events > 0 ? environment.usedSize / events : 0),\
+                {"events":\(events),"head_hash":\(head.map { OutputValue.quoted($0.hash.hex) } ?? "null"),"file_bytes":\(fileSize),"used_bytes":\(size.usedBytes),\
+                "map_bytes":\(size.mapBytes),"bytes_per_event":\(events > 0 ? size.usedBytes / events : 0),\
                 "by_type":\(object(types)),"by_organization":\(object(organizations))}
                 """)
             return
@@ -52,9 +53,9 @@ struct StatsCommand: AsyncParsableCommand {
         let grouped = ProgressReporter.grouped
         print("events          \(grouped(events))")
         print("head            \(head.map { "\($0.sequence) \($0.hash.hex)" } ?? "none")")
-        print("file            \(grouped(fileSize)) bytes (\(grouped(environment.usedSize)) used)")
-        print("map             \(grouped(environment.mapSize)) bytes")
-        print("bytes per event \(events > 0 ? grouped(environment.usedSize / events) : "-") (log, indexes and read models)")
+        print("file            \(grouped(fileSize)) bytes (\(grouped(size.usedBytes)) used)")
+        print("map             \(grouped(size.mapBytes)) bytes")
+        print("bytes per event \(events > 0 ? grouped(size.usedBytes / events) : "-") (log, indexes and read models)")
         print("\nby event type")
         for (type, count) in types { print("  \(type.padding(toLength: 40, withPad: " ", startingAt: 0)) \(grouped(count).rightAligned(12))") }
         print("\nby organization (\(grouped(organizations.count)) organizations; the \(min(top, organizations.count)) busiest)")

@@ -3,8 +3,8 @@ import Billing
 import BillingEvents
 import Foundation
 import SwiftProtobuf
-import ReadModels
 import Tally
+import TallyCommands
 
 /// `tally invoices ORG`.
 struct InvoicesCommand: AsyncParsableCommand {
@@ -157,7 +157,7 @@ struct PaymentsCommand: AsyncParsableCommand {
         guard try engine.organization(organization) != nil else { throw fail("no organization \(organization)") }
         let point = try query.point()
         var output = QueryOutput(columns: ["at", "invoice", "payment_intent", "outcome", "amount", "failure_code", "failure_message", "attempt", "next_attempt_at"])
-        for event in try engine.log.events(forOrganization: organization) {
+        for event in try engine.events(forOrganization: organization) {
             switch point {
             case .sequence(let last) where event.sequence > last: continue
             case .occurredAt(let date) where event.occurredAt > date: continue

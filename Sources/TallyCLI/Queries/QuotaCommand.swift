@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Tally
+import TallyCommands
 
 /// `tally quota ORG [METRIC]`.
 struct QuotaCommand: AsyncParsableCommand {

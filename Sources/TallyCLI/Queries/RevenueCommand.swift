@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Billing
 import Tally
+import TallyCommands
 
 /// `tally revenue --from DATE --to DATE [--recognized|--deferred]`.
 struct RevenueCommand: AsyncParsableCommand {

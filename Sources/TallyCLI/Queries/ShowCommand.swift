@@ -1,8 +1,8 @@
 import ArgumentParser
 import Billing
 import Foundation
-import ReadModels
 import Tally
+import TallyCommands
 
 /// `tally show organization|subscription ID`.
 struct ShowCommand: AsyncParsableCommand {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import ReadModels
 import Tally
+import TallyCommands
 
 /// `tally usage ORG [--from DATE] [--to DATE] [--by day|user|resource]`.
 struct UsageCommand: AsyncParsableCommand {
@@ -26,7 +26,7 @@ struct UsageCommand: AsyncParsableCommand {
     @Option(help: "Only this metric.") var metric: String?
 
     func run() async throws {
-        guard let breakdown = UsageRollupsProjector.Breakdown(rawValue: by) else { throw fail("--by: expected day, user or resource, got \"\(by.prefix(20))\"") }
+        guard let breakdown = UsageBreakdown(rawValue: by) else { throw fail("--by: expected day, user or resource, got \"\(by.prefix(20))\"") }
         let end = try to.map { try Self.day($0, "--to") }
         let start = try from.map { try Self.day($0, "--from") }
         let engine = try storage.openExistingEngine()

@@ -1,12 +1,10 @@
-import ArgumentParser
+public import ArgumentParser
 import EventLog
 import Foundation
 import Tally
+import TallyCommands
 
-/// How query results are printed.
-enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case table, json, csv
-}
+extension OutputFormat: ExpressibleByArgument {}
 
 /// `--format` and `--as-of`, shared by every query.
 struct QueryOptions: ParsableArguments {
@@ -41,15 +39,15 @@ struct QueryOptions: ParsableArguments {
     func view(of engine: Engine) throws -> (ReadModelView, Date) {
         let point = try point()
         if case .sequence(let sequence) = point {
-            guard let head = try engine.log.head(), sequence <= head.sequence else {
-                throw fail("--as-of \(sequence): the log ends at \(try engine.log.head()?.sequence ?? 0)")
+            guard let head = try engine.head(), sequence <= head.sequence else {
+                throw fail("--as-of \(sequence): the log ends at \(try engine.head()?.sequence ?? 0)")
             }
         }
         let view: ReadModelView
         do { view = try engine.view(asOf: point) } catch { throw fail("cannot fold the read models as of \(asOf ?? "now"): \(error)") }
         switch point {
         case .occurredAt(let date): return (view, date)
-        case .sequence(let sequence): return (view, try engine.log.event(at: sequence)?.occurredAt ?? Date())
+        case .sequence(let sequence): return (view, try engine.event(at: sequence)?.occurredAt ?? Date())
         case nil: return (view, Date())
         }
     }

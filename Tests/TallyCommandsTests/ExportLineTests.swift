@@ -2,7 +2,7 @@ import BillingEvents
 import EventLog
 import Foundation
 import SwiftProtobuf
-@testable import Tally
+@testable import TallyCommands
 import TallyTestSupport
 import Testing
 

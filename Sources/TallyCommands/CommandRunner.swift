@@ -3,20 +3,28 @@ import BillingEvents
 import EventLog
 import Foundation
 import SwiftProtobuf
-import Tally
+public import Tally
 
 /// Carries out `Tally_V1_Command`s through the engine's public API: what `tally append`
-/// does with each line.
-struct CommandRunner {
-    let engine: Engine
+/// does with each line, and what every other adapter does with a command.
+public struct CommandRunner: Sendable {
+    public let engine: Engine
+
+    public init(engine: Engine) {
+        self.engine = engine
+    }
 
     /// A line that is not a command.
-    struct ParseFailure: Error, CustomStringConvertible {
-        var description: String
+    public struct ParseFailure: Error, CustomStringConvertible, Sendable {
+        public var description: String
+
+        public init(description: String) {
+            self.description = description
+        }
     }
 
     /// What became of one command.
-    enum Outcome {
+    public enum Outcome: Sendable, Equatable {
         case applied
         case duplicate
         case failed(String)
@@ -24,7 +32,7 @@ struct CommandRunner {
 
     /// Runs commands in order; consecutive usage records go in one batch (one commit), each
     /// still checked as if alone.
-    func run(_ commands: [Tally_V1_Command]) async -> [Outcome] {
+    public func run(_ commands: [Tally_V1_Command]) async -> [Outcome] {
         var outcomes: [Outcome] = []
         var index = 0
         while index < commands.count {
@@ -126,8 +134,8 @@ struct CommandRunner {
                 let discount: RecurringDiscount
                 do { discount = try payload.decoded() } catch { return .failed("apply_discount: \(error)") }
                 try await engine.applyDiscount(c.organizationID, discount, at: at)
-            case .recordUsage:
-                return await recordUsage(command.recordUsage.map { [$0] } ?? []).first ?? .failed("record_usage: empty")
+            case .recordUsage(let usage):
+                return await recordUsage([usage]).first ?? .failed("record_usage: empty")
             case nil:
                 return .failed("no command: expected one of registerOrganization, updateOrganization, definePlan, subscribe, changePlan, cancelSubscription, reactivateSubscription, recordUsage, correctUsage, configureQuota, removeQuota, advance, initializeDefaultPlans, applyDiscount")
             }
@@ -135,12 +143,5 @@ struct CommandRunner {
         } catch {
             return .failed("\(error)")
         }
-    }
-}
-
-extension Tally_V1_Command {
-    var recordUsage: Tally_V1_RecordUsage? {
-        if case .recordUsage(let usage) = command { return usage }
-        return nil
     }
 }

@@ -1,8 +1,13 @@
-import Billing
-import Foundation
+public import Billing
+public import Foundation
+
+/// How query results are printed or answered.
+public enum OutputFormat: String, CaseIterable, Sendable {
+    case table, json, csv
+}
 
 /// One value of query output, typed so that JSON keeps numbers numbers.
-enum OutputValue {
+public enum OutputValue: Sendable {
     case text(String)
     case integer(Int64)
     case flag(Bool)
@@ -15,10 +20,10 @@ enum OutputValue {
     case none
 
     /// A rate as a percentage with two decimals, or none when undefined.
-    static func percent(_ rate: Rate) -> OutputValue { rate.percent().map { .decimal($0) } ?? .none }
+    public static func percent(_ rate: Rate) -> OutputValue { rate.percent().map { .decimal($0) } ?? .none }
 
     /// As a table or CSV cell.
-    var cell: String {
+    public var cell: String {
         switch self {
         case .text(let text): text
         case .integer(let value): String(value)
@@ -32,7 +37,7 @@ enum OutputValue {
     }
 
     /// As JSON: money is {"amount": "49.00", "currency": "USD", "minor_units": 4900}.
-    var json: String {
+    public var json: String {
         switch self {
         case .text(let text): Self.quoted(text)
         case .integer(let value): String(value)
@@ -46,19 +51,25 @@ enum OutputValue {
         }
     }
 
-    static func quoted(_ text: String) -> String {
+    public static func quoted(_ text: String) -> String {
         String(decoding: (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
     }
 }
 
 /// Rows with named columns in a stable order, printed as a table, JSON or CSV.
-struct QueryOutput {
-    let columns: [String]
-    var rows: [[OutputValue]] = []
+public struct QueryOutput: Sendable {
+    public let columns: [String]
+    public var rows: [[OutputValue]] = []
     /// One entity (`show`): JSON prints an object rather than an array.
-    var isSingle = false
+    public var isSingle = false
 
-    func render(_ format: OutputFormat) -> String {
+    public init(columns: [String], rows: [[OutputValue]] = [], isSingle: Bool = false) {
+        self.columns = columns
+        self.rows = rows
+        self.isSingle = isSingle
+    }
+
+    public func render(_ format: OutputFormat) -> String {
         switch format {
         case .json:
             let objects = rows.map { row in
