@@ -25,7 +25,8 @@ let package = Package(
         .executableTarget(
             name: "ProfileWorkloads",
             dependencies: [
-                "BenchmarkFixtures", .product(name: "EventLog", package: "Tally"), .product(name: "Tally", package: "Tally"),
+                "BenchmarkFixtures", .product(name: "EventLog", package: "Tally"),
+                .product(name: "Tally", package: "Tally"),
                 .product(name: "Billing", package: "Tally"),
             ],
             path: "Sources/ProfileWorkloads",

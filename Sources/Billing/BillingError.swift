@@ -12,7 +12,8 @@ public enum BillingError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalid(let field, let rule): "\(field): \(rule)"
-        case .currencyMismatch(let left, let right): "cannot combine \(left) with \(right): amounts must be in one currency"
+        case .currencyMismatch(let left, let right):
+            "cannot combine \(left) with \(right): amounts must be in one currency"
         case .overflow(let what): "overflow: \(what) does not fit"
         case .illegalTransition(let action, let status): "cannot \(action) a subscription that is \(status)"
         }

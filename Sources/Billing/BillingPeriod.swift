@@ -6,7 +6,9 @@ public struct BillingPeriod: Sendable, Hashable, Codable, CustomStringConvertibl
     public let end: Date
 
     public init(start: Date, end: Date) throws(BillingError) {
-        guard start < end else { throw .invalid(field: "period", rule: "must end after it starts (\(start) to \(end))") }
+        guard start < end else {
+            throw .invalid(field: "period", rule: "must end after it starts (\(start) to \(end))")
+        }
         self.start = start
         self.end = end
     }

@@ -9,7 +9,8 @@ public struct Currency: Sendable, Hashable, Codable, CustomStringConvertible {
     /// - Throws: `BillingError.invalid` for a code that is not three letters or not known.
     public init(_ code: String) throws(BillingError) {
         let upper = code.uppercased()
-        guard upper.utf8.count == 3, upper.utf8.allSatisfy({ (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }) else {
+        guard upper.utf8.count == 3, upper.utf8.allSatisfy({ (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) })
+        else {
             throw .invalid(field: "currency", rule: "must be a three-letter ISO 4217 code, got \"\(code)\"")
         }
         guard let exponent = Self.exponents[upper] else {
@@ -39,7 +40,10 @@ public struct Currency: Sendable, Hashable, Codable, CustomStringConvertible {
             table[code] = 2
         }
         // Zero-decimal currencies.
-        for code in ["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"] {
+        for code in [
+            "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF",
+            "XPF",
+        ] {
             table[code] = 0
         }
         // Three-decimal currencies.

@@ -69,12 +69,18 @@ public struct CustomPricing: Sendable, Hashable, Codable {
         var previous: Money?
         for (index, discount) in volumeDiscounts.enumerated() {
             let field = "volume_discounts[\(index)]"
-            guard discount.threshold.currency == currency else { throw .currencyMismatch(currency.code, discount.threshold.currency.code) }
+            guard discount.threshold.currency == currency else {
+                throw .currencyMismatch(currency.code, discount.threshold.currency.code)
+            }
             guard discount.percentOff > .zero, discount.percentOff <= ExactDecimal(100) else {
-                throw .invalid(field: "\(field).percent_off", rule: "must be greater than 0 and at most 100, got \(discount.percentOff)")
+                throw .invalid(
+                    field: "\(field).percent_off",
+                    rule: "must be greater than 0 and at most 100, got \(discount.percentOff)")
             }
             if let previous, discount.threshold.minorUnits <= previous.minorUnits {
-                throw .invalid(field: "\(field).threshold", rule: "thresholds must increase, got \(discount.threshold) after \(previous)")
+                throw .invalid(
+                    field: "\(field).threshold",
+                    rule: "thresholds must increase, got \(discount.threshold) after \(previous)")
             }
             previous = discount.threshold
         }

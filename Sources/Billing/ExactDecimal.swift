@@ -37,14 +37,24 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, Codable, CustomStrin
         let negative = digits.first == "-"
         if negative { digits = digits.dropFirst() }
         let parts = digits.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        let isDigits = { (part: Substring) in !part.isEmpty && part.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }
+        let isDigits = { (part: Substring) in
+            !part.isEmpty && part.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        }
         guard let whole = parts.first, isDigits(whole), parts.count == 1 || isDigits(parts[1]) else {
-            throw .invalid(field: field, rule: "must be a decimal number such as 12, 0.5 or -3.25 (no exponent, spaces or grouping), got \"\(text.prefix(60))\"")
+            throw .invalid(
+                field: field,
+                rule:
+                    "must be a decimal number such as 12, 0.5 or -3.25 (no exponent, spaces or grouping), got \"\(text.prefix(60))\""
+            )
         }
         let fraction = parts.count == 2 ? parts[1] : ""
         let significantDigits = (whole + fraction).drop { $0 == "0" }.count
         guard significantDigits <= Self.maximumDigits, fraction.count <= Self.maximumScale else {
-            throw .invalid(field: field, rule: "must have at most \(Self.maximumDigits) significant digits and \(Self.maximumScale) decimal places, got \"\(text.prefix(60))\"")
+            throw .invalid(
+                field: field,
+                rule:
+                    "must have at most \(Self.maximumDigits) significant digits and \(Self.maximumScale) decimal places, got \"\(text.prefix(60))\""
+            )
         }
         var value: Int128 = 0
         for byte in (whole + fraction).utf8 {
@@ -85,7 +95,8 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, Codable, CustomStrin
             guard !overflow else { throw .overflow("\(self) at scale \(newScale)") }
             return ExactDecimal(significand: widened, scale: newScale)
         }
-        return ExactDecimal(significand: mode.divide(significand, by: Self.powerOfTen(scale - newScale)), scale: newScale)
+        return ExactDecimal(
+            significand: mode.divide(significand, by: Self.powerOfTen(scale - newScale)), scale: newScale)
     }
 
     // MARK: Comparison and text

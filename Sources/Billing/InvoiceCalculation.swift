@@ -36,7 +36,10 @@ public struct InvoiceCalculation: Sendable, Hashable {
         public var billedQuantity: Int64
         public var quantity: Int64
 
-        public init(terms: Plan.MetricTerms, contract: CustomPricing?, period: BillingPeriod, billedQuantity: Int64, quantity: Int64) {
+        public init(
+            terms: Plan.MetricTerms, contract: CustomPricing?, period: BillingPeriod, billedQuantity: Int64,
+            quantity: Int64
+        ) {
             self.terms = terms
             self.contract = contract
             self.period = period
@@ -46,14 +49,18 @@ public struct InvoiceCalculation: Sendable, Hashable {
     }
 
     public init(
-        currency: Currency, recurring: [(description: String, amount: Money)], prorations: [(credit: Money, charge: Money)] = [],
-        recurringDiscount: (description: String, amount: Money)? = nil, usage: [Usage] = [], lateUsage: [LateUsage] = [],
+        currency: Currency, recurring: [(description: String, amount: Money)],
+        prorations: [(credit: Money, charge: Money)] = [],
+        recurringDiscount: (description: String, amount: Money)? = nil, usage: [Usage] = [],
+        lateUsage: [LateUsage] = [],
         contract: CustomPricing? = nil, treatment: TaxTreatment = .untaxed,
         taxMode: TaxMode = .exclusive, rounding: RoundingMode = .halfUp
     ) throws(BillingError) {
         var nets: [InvoiceLine] = []
         func add(_ kind: InvoiceLine.Kind, _ description: String, _ amount: Money, quantity: Int64? = nil) {
-            nets.append(InvoiceLine(kind: kind, description: description, quantity: quantity, amount: amount, tax: .zero(currency)))
+            nets.append(
+                InvoiceLine(
+                    kind: kind, description: description, quantity: quantity, amount: amount, tax: .zero(currency)))
         }
         for (description, amount) in recurring {
             guard amount.currency == currency else { throw .currencyMismatch(currency.code, amount.currency.code) }
@@ -68,8 +75,12 @@ public struct InvoiceCalculation: Sendable, Hashable {
             if !charge.isZero { add(.prorationCharge, "Remaining time on the new plan", charge) }
         }
         for item in usage.sorted(by: { $0.terms.metric.name < $1.terms.metric.name }) {
-            guard let charge = try Self.usageCharge(item.terms, contract, quantity: item.quantity, currency, rounding), charge.billable > 0 else { continue }
-            add(.usage, "\(item.terms.metric.name): \(charge.billable) above \(charge.included) included", charge.amount, quantity: charge.billable)
+            guard let charge = try Self.usageCharge(item.terms, contract, quantity: item.quantity, currency, rounding),
+                charge.billable > 0
+            else { continue }
+            add(
+                .usage, "\(item.terms.metric.name): \(charge.billable) above \(charge.included) included",
+                charge.amount, quantity: charge.billable)
             nets[nets.count - 1].metric = item.terms.metric.name
             nets[nets.count - 1].usedQuantity = item.quantity
         }
@@ -81,14 +92,18 @@ public struct InvoiceCalculation: Sendable, Hashable {
         for item in lateUsage where item.quantity != item.billedQuantity {
             let name = item.terms.metric.name
             let now = try Self.usageCharge(item.terms, item.contract, quantity: item.quantity, currency, rounding)
-            let before = try Self.usageCharge(item.terms, item.contract, quantity: item.billedQuantity, currency, rounding)
+            let before = try Self.usageCharge(
+                item.terms, item.contract, quantity: item.billedQuantity, currency, rounding)
             guard let now, let before else { continue }
             let difference = try now.amount.subtracting(before.amount)
             guard !difference.isZero else { continue }
             let change = item.quantity - item.billedQuantity
-            late.append(InvoiceLine(
-                kind: .lateUsage, description: "\(name): \(change > 0 ? "+" : "")\(change) late for \(item.period)", quantity: now.billable - before.billable,
-                amount: difference, tax: .zero(currency), metric: name, usedQuantity: item.quantity, servicePeriod: item.period))
+            late.append(
+                InvoiceLine(
+                    kind: .lateUsage, description: "\(name): \(change > 0 ? "+" : "")\(change) late for \(item.period)",
+                    quantity: now.billable - before.billable,
+                    amount: difference, tax: .zero(currency), metric: name, usedQuantity: item.quantity,
+                    servicePeriod: item.period))
         }
         if let contract {
             guard contract.currency == currency else { throw .currencyMismatch(currency.code, contract.currency.code) }
@@ -145,13 +160,17 @@ public struct InvoiceCalculation: Sendable, Hashable {
     /// included one (the contract's, if any) priced with the contract's or the plan's model.
     /// Nil when the metric has no price.
     public static func usageCharge(
-        _ terms: Plan.MetricTerms, _ contract: CustomPricing?, quantity: Int64, _ currency: Currency, _ rounding: RoundingMode
+        _ terms: Plan.MetricTerms, _ contract: CustomPricing?, quantity: Int64, _ currency: Currency,
+        _ rounding: RoundingMode
     ) throws(BillingError) -> (included: Int64, billable: Int64, amount: Money)? {
         let name = terms.metric.name
         guard let model = contract?.metricPrices[name] ?? terms.overagePrice else { return nil }
         let included = contract?.included[name] ?? terms.included
         let billable = max(0, quantity - included)
-        return (included, billable, billable > 0 ? try model.amount(for: billable, currency: currency, rounding) : .zero(currency))
+        return (
+            included, billable,
+            billable > 0 ? try model.amount(for: billable, currency: currency, rounding) : .zero(currency)
+        )
     }
 
     /// What the customer owes: the total, never below zero (a credit balance carries forward).

@@ -29,7 +29,8 @@ public struct InvoiceLine: Sendable, Hashable, Codable {
     public var servicePeriod: BillingPeriod?
 
     public init(
-        kind: Kind, description: String, quantity: Int64? = nil, amount: Money, tax: Money, metric: String? = nil, usedQuantity: Int64? = nil,
+        kind: Kind, description: String, quantity: Int64? = nil, amount: Money, tax: Money, metric: String? = nil,
+        usedQuantity: Int64? = nil,
         servicePeriod: BillingPeriod? = nil
     ) {
         self.kind = kind

@@ -20,10 +20,13 @@ public struct Metric: Sendable, Hashable, Codable, CustomStringConvertible {
 
     public init(_ name: String, aggregation: Aggregation) throws(BillingError) {
         guard Self.isWellFormedName(name) else {
-            throw .invalid(field: "metric", rule: "must be 1 to 64 of a-z 0-9 _ starting with a letter, got \"\(name.prefix(80))\"")
+            throw .invalid(
+                field: "metric", rule: "must be 1 to 64 of a-z 0-9 _ starting with a letter, got \"\(name.prefix(80))\""
+            )
         }
         if case .uniqueCount(let property) = aggregation, property.isEmpty || property.utf8.count > 64 {
-            throw .invalid(field: "metric.\(name).property", rule: "a unique count needs a property name of 1 to 64 bytes")
+            throw .invalid(
+                field: "metric.\(name).property", rule: "a unique count needs a property name of 1 to 64 bytes")
         }
         self.name = name
         self.aggregation = aggregation
@@ -47,9 +50,12 @@ public struct Metric: Sendable, Hashable, Codable, CustomStringConvertible {
 
     static func isWellFormedName(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
-        guard (1...64).contains(bytes.count), (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[0]) else { return false }
+        guard (1...64).contains(bytes.count), (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[0]) else {
+            return false
+        }
         return bytes.allSatisfy {
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_")
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                || $0 == UInt8(ascii: "_")
         }
     }
 }

@@ -22,7 +22,9 @@ public struct Money: Sendable, Hashable, Codable, CustomStringConvertible {
     public init(_ text: String, currency: Currency, field: String = "amount") throws(BillingError) {
         let value = try ExactDecimal(text, field: field)
         guard value.normalized.scale <= currency.exponent else {
-            throw .invalid(field: field, rule: "\(currency) amounts have at most \(currency.exponent) decimal places, got \"\(text)\"")
+            throw .invalid(
+                field: field,
+                rule: "\(currency) amounts have at most \(currency.exponent) decimal places, got \"\(text)\"")
         }
         try self.init(exactly: value, currency: currency)
     }
@@ -72,8 +74,11 @@ public struct Money: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// `self × numerator ÷ denominator`, rounded once to the minor unit with `mode`: the
     /// exact fraction of an amount, as proration needs (price × remaining ÷ whole period).
-    public func scaled(by numerator: Int64, over denominator: Int64, _ mode: RoundingMode) throws(BillingError) -> Money {
-        guard denominator > 0 else { throw .invalid(field: "denominator", rule: "must be positive, got \(denominator)") }
+    public func scaled(by numerator: Int64, over denominator: Int64, _ mode: RoundingMode) throws(BillingError) -> Money
+    {
+        guard denominator > 0 else {
+            throw .invalid(field: "denominator", rule: "must be positive, got \(denominator)")
+        }
         let exact = Int128(minorUnits) * Int128(numerator)  // cannot overflow: 63 + 63 bits
         guard let units = Int64(exactly: mode.divide(exact, by: Int128(denominator))) else {
             throw .overflow("\(self) × \(numerator) ÷ \(denominator)")

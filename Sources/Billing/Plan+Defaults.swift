@@ -12,7 +12,8 @@ extension Plan {
         func decimal(_ text: String) throws(BillingError) -> ExactDecimal { try ExactDecimal(text) }
         let gigabyte: Int64 = 1_000_000_000
         let free = Plan(
-            id: "free", name: "Free", tier: .free, currency: currency, monthlyPrice: try money("0"), annualPrice: try money("0"),
+            id: "free", name: "Free", tier: .free, currency: currency, monthlyPrice: try money("0"),
+            annualPrice: try money("0"),
             features: ["dashboards"],
             metrics: [
                 MetricTerms(metric: .apiCalls, included: 10_000, softLimit: 8_000, hardLimit: 10_000),
@@ -25,30 +26,45 @@ extension Plan {
             monthlyPrice: try money("49"), annualPrice: try money("490"), trialDays: 14,
             features: ["dashboards", "api", "data_exports", "realtime"],
             metrics: [
-                MetricTerms(metric: .apiCalls, included: 1_000_000, overagePrice: .package(size: 1_000, price: try decimal("0.50")), softLimit: 4_000_000, hardLimit: 5_000_000),
+                MetricTerms(
+                    metric: .apiCalls, included: 1_000_000,
+                    overagePrice: .package(size: 1_000, price: try decimal("0.50")), softLimit: 4_000_000,
+                    hardLimit: 5_000_000),
                 MetricTerms(metric: .activeUsers, included: 25, overagePrice: .perUnit(unitPrice: try decimal("8"))),
-                MetricTerms(metric: .storageBytes, included: 100 * gigabyte, overagePrice: .package(size: gigabyte, price: try decimal("0.10"))),
+                MetricTerms(
+                    metric: .storageBytes, included: 100 * gigabyte,
+                    overagePrice: .package(size: gigabyte, price: try decimal("0.10"))),
                 MetricTerms(metric: .dashboards, included: 50, hardLimit: 200),
                 MetricTerms(metric: .realtimeConnections, included: 100, hardLimit: 1_000),
-                MetricTerms(metric: .dataExports, included: 100, overagePrice: .perUnit(unitPrice: try decimal("0.25"))),
-                MetricTerms(metric: .computeSeconds, included: 36_000, overagePrice: .perUnit(unitPrice: try decimal("0.0004"))),
+                MetricTerms(
+                    metric: .dataExports, included: 100, overagePrice: .perUnit(unitPrice: try decimal("0.25"))),
+                MetricTerms(
+                    metric: .computeSeconds, included: 36_000, overagePrice: .perUnit(unitPrice: try decimal("0.0004"))),
             ])
         let enterprise = Plan(
             id: "enterprise", name: "Enterprise", tier: .enterprise, currency: currency,
             monthlyPrice: try money("499"), annualPrice: try money("4990"), trialDays: 30,
             features: ["dashboards", "api", "data_exports", "realtime", "sso", "audit_log", "custom_roles"],
             metrics: [
-                MetricTerms(metric: .apiCalls, included: 20_000_000, overagePrice: .graduated([
-                    PriceTier(upTo: 100_000_000, unitPrice: try decimal("0.0003")),
-                    PriceTier(upTo: nil, unitPrice: try decimal("0.0001")),
-                ])),
+                MetricTerms(
+                    metric: .apiCalls, included: 20_000_000,
+                    overagePrice: .graduated([
+                        PriceTier(upTo: 100_000_000, unitPrice: try decimal("0.0003")),
+                        PriceTier(upTo: nil, unitPrice: try decimal("0.0001")),
+                    ])),
                 MetricTerms(metric: .activeUsers, included: 500, overagePrice: .perUnit(unitPrice: try decimal("5"))),
-                MetricTerms(metric: .storageBytes, included: 2_000 * gigabyte, overagePrice: .package(size: gigabyte, price: try decimal("0.05"))),
+                MetricTerms(
+                    metric: .storageBytes, included: 2_000 * gigabyte,
+                    overagePrice: .package(size: gigabyte, price: try decimal("0.05"))),
                 MetricTerms(metric: .dashboards, included: 1_000),
                 MetricTerms(metric: .realtimeConnections, included: 10_000),
                 MetricTerms(metric: .dataExports, included: 10_000),
-                MetricTerms(metric: .computeSeconds, included: 1_000_000, overagePrice: .perUnit(unitPrice: try decimal("0.0002"))),
-                MetricTerms(metric: .dataPoints, included: 100_000_000, overagePrice: .package(size: 1_000_000, price: try decimal("1"))),
+                MetricTerms(
+                    metric: .computeSeconds, included: 1_000_000,
+                    overagePrice: .perUnit(unitPrice: try decimal("0.0002"))),
+                MetricTerms(
+                    metric: .dataPoints, included: 100_000_000,
+                    overagePrice: .package(size: 1_000_000, price: try decimal("1"))),
             ])
         return [free, professional, enterprise]
     }

@@ -17,7 +17,10 @@ public struct Plan: Sendable, Hashable, Codable {
         /// Usage past it is refused.
         public var hardLimit: Int64?
 
-        public init(metric: Metric, included: Int64 = 0, overagePrice: PriceModel? = nil, softLimit: Int64? = nil, hardLimit: Int64? = nil) {
+        public init(
+            metric: Metric, included: Int64 = 0, overagePrice: PriceModel? = nil, softLimit: Int64? = nil,
+            hardLimit: Int64? = nil
+        ) {
             self.metric = metric
             self.included = included
             self.overagePrice = overagePrice
@@ -69,13 +72,18 @@ public struct Plan: Sendable, Hashable, Codable {
     /// Throws the first rule the plan breaks, naming the field.
     public func validate() throws(BillingError) {
         let idBytes = Array(id.utf8)
-        guard (1...64).contains(idBytes.count), idBytes.allSatisfy({
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
-                || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
-        }) else {
+        guard (1...64).contains(idBytes.count),
+            idBytes.allSatisfy({
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                    || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+            })
+        else {
             throw .invalid(field: "plan.id", rule: "must be 1 to 64 of a-z 0-9 _ -, got \"\(id.prefix(80))\"")
         }
-        guard !name.isEmpty, name.utf8.count <= 128 else { throw .invalid(field: "plan.name", rule: "must be 1 to 128 bytes") }
+        guard !name.isEmpty, name.utf8.count <= 128 else {
+            throw .invalid(field: "plan.name", rule: "must be 1 to 128 bytes")
+        }
         guard monthlyPrice != nil || annualPrice != nil else {
             throw .invalid(field: "plan.price", rule: "a plan needs a monthly or an annual price (0 for free plans)")
         }
@@ -84,18 +92,29 @@ public struct Plan: Sendable, Hashable, Codable {
             guard price.currency == currency else { throw .currencyMismatch(currency.code, price.currency.code) }
             guard !price.isNegative else { throw .invalid(field: field, rule: "must not be negative, got \(price)") }
         }
-        guard (0...365).contains(trialDays) else { throw .invalid(field: "plan.trial_days", rule: "must be from 0 to 365, got \(trialDays)") }
+        guard (0...365).contains(trialDays) else {
+            throw .invalid(field: "plan.trial_days", rule: "must be from 0 to 365, got \(trialDays)")
+        }
         for feature in features where !Metric.isWellFormedName(feature) {
-            throw .invalid(field: "plan.features", rule: "feature names are 1 to 64 of a-z 0-9 _ starting with a letter, got \"\(feature.prefix(80))\"")
+            throw .invalid(
+                field: "plan.features",
+                rule: "feature names are 1 to 64 of a-z 0-9 _ starting with a letter, got \"\(feature.prefix(80))\"")
         }
         for (name, terms) in metrics.sorted(by: { $0.key < $1.key }) {
             let field = "plan.metrics.\(name)"
-            guard terms.included >= 0 else { throw .invalid(field: "\(field).included", rule: "must not be negative, got \(terms.included)") }
+            guard terms.included >= 0 else {
+                throw .invalid(field: "\(field).included", rule: "must not be negative, got \(terms.included)")
+            }
             try terms.overagePrice?.validate(field: "\(field).price")
-            if let soft = terms.softLimit, soft < 0 { throw .invalid(field: "\(field).soft_limit", rule: "must not be negative, got \(soft)") }
-            if let hard = terms.hardLimit, hard < 0 { throw .invalid(field: "\(field).hard_limit", rule: "must not be negative, got \(hard)") }
+            if let soft = terms.softLimit, soft < 0 {
+                throw .invalid(field: "\(field).soft_limit", rule: "must not be negative, got \(soft)")
+            }
+            if let hard = terms.hardLimit, hard < 0 {
+                throw .invalid(field: "\(field).hard_limit", rule: "must not be negative, got \(hard)")
+            }
             if let soft = terms.softLimit, let hard = terms.hardLimit, soft > hard {
-                throw .invalid(field: "\(field).soft_limit", rule: "must not exceed the hard limit (\(hard)), got \(soft)")
+                throw .invalid(
+                    field: "\(field).soft_limit", rule: "must not exceed the hard limit (\(hard)), got \(soft)")
             }
         }
     }

@@ -24,7 +24,9 @@ public enum PriceModel: Sendable, Hashable, Codable {
     public func validate(field: String = "price") throws(BillingError) {
         switch self {
         case .perUnit(let price):
-            guard !price.isNegative else { throw .invalid(field: "\(field).unit_price", rule: "must not be negative, got \(price)") }
+            guard !price.isNegative else {
+                throw .invalid(field: "\(field).unit_price", rule: "must not be negative, got \(price)")
+            }
         case .graduated(let tiers), .volume(let tiers):
             guard !tiers.isEmpty else { throw .invalid(field: "\(field).tiers", rule: "must have at least one tier") }
             var previous: Int64 = 0
@@ -34,17 +36,28 @@ public enum PriceModel: Sendable, Hashable, Codable {
                     throw .invalid(field: "\(field).tiers[\(index)]", rule: "prices and flat fees must not be negative")
                 }
                 if isLast {
-                    guard tier.upTo == nil else { throw .invalid(field: "\(field).tiers[\(index)].up_to", rule: "the last tier must have no upper bound") }
+                    guard tier.upTo == nil else {
+                        throw .invalid(
+                            field: "\(field).tiers[\(index)].up_to", rule: "the last tier must have no upper bound")
+                    }
                 } else {
                     guard let upTo = tier.upTo, upTo > previous else {
-                        throw .invalid(field: "\(field).tiers[\(index)].up_to", rule: "must be set and greater than the previous tier's (\(previous)) on every tier but the last")
+                        throw .invalid(
+                            field: "\(field).tiers[\(index)].up_to",
+                            rule:
+                                "must be set and greater than the previous tier's (\(previous)) on every tier but the last"
+                        )
                     }
                     previous = upTo
                 }
             }
         case .package(let size, let price):
-            guard size >= 1 else { throw .invalid(field: "\(field).package_size", rule: "must be at least 1, got \(size)") }
-            guard !price.isNegative else { throw .invalid(field: "\(field).package_price", rule: "must not be negative, got \(price)") }
+            guard size >= 1 else {
+                throw .invalid(field: "\(field).package_size", rule: "must be at least 1, got \(size)")
+            }
+            guard !price.isNegative else {
+                throw .invalid(field: "\(field).package_price", rule: "must not be negative, got \(price)")
+            }
         }
     }
 
@@ -61,7 +74,8 @@ public enum PriceModel: Sendable, Hashable, Codable {
             var lowerBound: Int64 = 0
             for tier in tiers where quantity > lowerBound {
                 let upper = min(quantity, tier.upTo ?? .max)
-                total = try total.adding(tier.unitPrice.multiplied(by: ExactDecimal(upper - lowerBound))).adding(tier.flatFee)
+                total = try total.adding(tier.unitPrice.multiplied(by: ExactDecimal(upper - lowerBound))).adding(
+                    tier.flatFee)
                 lowerBound = upper
             }
             return total
@@ -75,7 +89,9 @@ public enum PriceModel: Sendable, Hashable, Codable {
     }
 
     /// The amount for `quantity`, rounded once to the currency's minor unit with `mode`.
-    public func amount(for quantity: Int64, currency: Currency, _ mode: RoundingMode = .halfUp) throws(BillingError) -> Money {
+    public func amount(for quantity: Int64, currency: Currency, _ mode: RoundingMode = .halfUp) throws(BillingError)
+        -> Money
+    {
         try Money(rounding: exactAmount(for: quantity), currency: currency, mode)
     }
 }

@@ -17,11 +17,17 @@ public struct Proration: Sendable, Hashable, Codable {
     public let periodSeconds: Int64
 
     /// - Throws: `BillingError` when the change is outside the period or the currencies differ.
-    public init(oldPrice: Money, newPrice: Money, period: BillingPeriod, changedAt: Date, _ mode: RoundingMode = .halfUp) throws(BillingError) {
+    public init(
+        oldPrice: Money, newPrice: Money, period: BillingPeriod, changedAt: Date, _ mode: RoundingMode = .halfUp
+    ) throws(BillingError) {
         guard period.contains(changedAt) else {
-            throw .invalid(field: "changed_at", rule: "must lie inside the billing period \(period), got \(changedAt.formatted(.iso8601))")
+            throw .invalid(
+                field: "changed_at",
+                rule: "must lie inside the billing period \(period), got \(changedAt.formatted(.iso8601))")
         }
-        guard oldPrice.currency == newPrice.currency else { throw .currencyMismatch(oldPrice.currency.code, newPrice.currency.code) }
+        guard oldPrice.currency == newPrice.currency else {
+            throw .currencyMismatch(oldPrice.currency.code, newPrice.currency.code)
+        }
         periodSeconds = period.seconds
         remainingSeconds = BillingPeriod.wholeSeconds(from: changedAt, to: period.end)
         credit = try oldPrice.scaled(by: remainingSeconds, over: periodSeconds, mode).negated

@@ -20,7 +20,9 @@ public struct RecurringDiscount: Sendable, Hashable, Codable {
     }
 
     public func validate(currency: Currency) throws(BillingError) {
-        guard !id.isEmpty, id.count <= 64 else { throw .invalid(field: "discount_id", rule: "must be 1 to 64 characters") }
+        guard !id.isEmpty, id.count <= 64 else {
+            throw .invalid(field: "discount_id", rule: "must be 1 to 64 characters")
+        }
         switch value {
         case .percentOff(let percent):
             guard percent > .zero, percent <= ExactDecimal(100) else {
@@ -28,7 +30,9 @@ public struct RecurringDiscount: Sendable, Hashable, Codable {
             }
         case .amountOff(let amount):
             guard amount.currency == currency else { throw .currencyMismatch(currency.code, amount.currency.code) }
-            guard amount.minorUnits > 0 else { throw .invalid(field: "amount_off", rule: "must be greater than zero, got \(amount)") }
+            guard amount.minorUnits > 0 else {
+                throw .invalid(field: "amount_off", rule: "must be greater than zero, got \(amount)")
+            }
         }
         if let periodsLeft, !(1...120).contains(periodsLeft) {
             throw .invalid(field: "periods", rule: "must be from 1 to 120, or forever, got \(periodsLeft)")
@@ -41,9 +45,13 @@ public struct RecurringDiscount: Sendable, Hashable, Codable {
         let off: Money
         switch value {
         case .percentOff(let percent):
-            off = try Money(rounding: try fee.decimalValue.multiplied(by: percent).multiplied(by: ExactDecimal("0.01")), currency: fee.currency, .halfUp)
+            off = try Money(
+                rounding: try fee.decimalValue.multiplied(by: percent).multiplied(by: ExactDecimal("0.01")),
+                currency: fee.currency, .halfUp)
         case .amountOff(let amount):
-            guard amount.currency == fee.currency else { throw .currencyMismatch(fee.currency.code, amount.currency.code) }
+            guard amount.currency == fee.currency else {
+                throw .currencyMismatch(fee.currency.code, amount.currency.code)
+            }
             off = amount
         }
         return off.minorUnits > fee.minorUnits ? fee : off

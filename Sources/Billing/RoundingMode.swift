@@ -35,7 +35,8 @@ public enum RoundingMode: String, Sendable, Hashable, Codable, CaseIterable {
         switch self {
         case .halfUp: roundsAway = twiceRemainder >= denominator.magnitude
         case .halfEven:
-            roundsAway = twiceRemainder > denominator.magnitude || (twiceRemainder == denominator.magnitude && quotient % 2 != 0)
+            roundsAway =
+                twiceRemainder > denominator.magnitude || (twiceRemainder == denominator.magnitude && quotient % 2 != 0)
         case .up: roundsAway = true
         case .down: roundsAway = false
         case .ceiling: roundsAway = numerator > 0

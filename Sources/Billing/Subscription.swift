@@ -73,8 +73,12 @@ public struct Subscription: Sendable, Hashable, Codable {
 
     /// A new subscription at `date`: trialing for `trialDays` when there are any, else active,
     /// with billing periods anchored at the trial's end or at `date`.
-    public init(organizationID: String, planID: String, interval: BillingInterval, startedAt date: Date, trialDays: Int) throws(BillingError) {
-        guard (0...365).contains(trialDays) else { throw .invalid(field: "trial_days", rule: "must be from 0 to 365, got \(trialDays)") }
+    public init(organizationID: String, planID: String, interval: BillingInterval, startedAt date: Date, trialDays: Int)
+        throws(BillingError)
+    {
+        guard (0...365).contains(trialDays) else {
+            throw .invalid(field: "trial_days", rule: "must be from 0 to 365, got \(trialDays)")
+        }
         let trialEnd = date.addingTimeInterval(TimeInterval(trialDays) * 86_400)
         if trialDays > 0 {
             try self.init(organizationID: organizationID, planID: planID, interval: interval, trialEndsAt: trialEnd)
@@ -85,16 +89,25 @@ public struct Subscription: Sendable, Hashable, Codable {
 
     /// A subscription in trial until `trialEnd`, when its billing periods will begin: how a
     /// replay rebuilds it from the stored trial end.
-    public init(organizationID: String, planID: String, interval: BillingInterval, trialEndsAt trialEnd: Date) throws(BillingError) {
-        try self.init(organizationID: organizationID, planID: planID, interval: interval, anchor: trialEnd, status: .trialing(endsAt: trialEnd))
+    public init(organizationID: String, planID: String, interval: BillingInterval, trialEndsAt trialEnd: Date)
+        throws(BillingError)
+    {
+        try self.init(
+            organizationID: organizationID, planID: planID, interval: interval, anchor: trialEnd,
+            status: .trialing(endsAt: trialEnd))
     }
 
     /// An active subscription whose billing periods run from `anchor`.
-    public init(organizationID: String, planID: String, interval: BillingInterval, activeFrom anchor: Date) throws(BillingError) {
-        try self.init(organizationID: organizationID, planID: planID, interval: interval, anchor: anchor, status: .active)
+    public init(organizationID: String, planID: String, interval: BillingInterval, activeFrom anchor: Date)
+        throws(BillingError)
+    {
+        try self.init(
+            organizationID: organizationID, planID: planID, interval: interval, anchor: anchor, status: .active)
     }
 
-    private init(organizationID: String, planID: String, interval: BillingInterval, anchor: Date, status: Status) throws(BillingError) {
+    private init(organizationID: String, planID: String, interval: BillingInterval, anchor: Date, status: Status)
+        throws(BillingError)
+    {
         self.organizationID = organizationID
         self.planID = planID
         self.interval = interval
@@ -134,7 +147,9 @@ public struct Subscription: Sendable, Hashable, Codable {
 
     public mutating func startGrace(until end: Date) throws(BillingError) {
         guard case .pastDue(let since) = status else { throw illegal("start a grace period for") }
-        guard end > since else { throw .invalid(field: "grace_until", rule: "must be after the subscription became past due") }
+        guard end > since else {
+            throw .invalid(field: "grace_until", rule: "must be after the subscription became past due")
+        }
         status = .grace(since: since, until: end)
     }
 
@@ -205,7 +220,8 @@ public struct Subscription: Sendable, Hashable, Codable {
 
     /// Switches plan now (an upgrade; proration is the caller's, with `Proration`).
     /// Clears any scheduled change: the latest decision wins.
-    public mutating func changePlanNow(to planID: String, interval: BillingInterval, at date: Date) throws(BillingError) {
+    public mutating func changePlanNow(to planID: String, interval: BillingInterval, at date: Date) throws(BillingError)
+    {
         switch status {
         case .active, .trialing: break
         default: throw illegal("change the plan of")

@@ -42,7 +42,8 @@ public enum TaxTreatment: Sendable, Hashable {
     /// The note the invoice must carry, if any.
     public var note: String? {
         if case .reverseCharge(let id) = self {
-            return "Reverse charge: VAT to be accounted for by the recipient (Article 196, Council Directive 2006/112/EC). Customer VAT ID: \(id)"
+            return
+                "Reverse charge: VAT to be accounted for by the recipient (Article 196, Council Directive 2006/112/EC). Customer VAT ID: \(id)"
         }
         return nil
     }

@@ -20,7 +20,8 @@ public struct TaxTable: Sendable, Hashable {
 
     /// The member states of the European Union (ISO 3166-1 alpha-2; Greece is "GR").
     public static let euCountries: Set<String> = [
-        "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT",
+        "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU",
+        "MT", "NL", "PL", "PT",
         "RO", "SK", "SI", "ES", "SE",
     ]
 
@@ -41,7 +42,9 @@ public struct TaxTable: Sendable, Hashable {
     /// id `taxID` (empty for a consumer) is taxed.
     public func treatment(country: String, taxID: String) -> TaxTreatment {
         let customerCountry = String(country.prefix { $0 != "-" })
-        if Self.euCountries.contains(sellerCountry), Self.euCountries.contains(customerCountry), customerCountry != sellerCountry, !taxID.isEmpty {
+        if Self.euCountries.contains(sellerCountry), Self.euCountries.contains(customerCountry),
+            customerCountry != sellerCountry, !taxID.isEmpty
+        {
             return .reverseCharge(customerVATID: taxID)
         }
         if let rate = rates[country] ?? rates[customerCountry] { return .taxed(rate) }

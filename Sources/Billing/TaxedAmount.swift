@@ -10,7 +10,9 @@ public struct TaxedAmount: Sendable, Hashable {
     public let gross: Money
 
     /// Taxes `amount` (net when `mode` is exclusive, gross when inclusive) at `percent`.
-    public init(_ amount: Money, percent: ExactDecimal, mode: TaxMode, rounding: RoundingMode = .halfUp) throws(BillingError) {
+    public init(_ amount: Money, percent: ExactDecimal, mode: TaxMode, rounding: RoundingMode = .halfUp)
+        throws(BillingError)
+    {
         guard !percent.isNegative, percent <= ExactDecimal(100) else {
             throw .invalid(field: "tax_percent", rule: "must be from 0 to 100, got \(percent)")
         }

@@ -42,7 +42,8 @@ extension Tally_V1_Interval {
         case .quarterly: interval = .quarterly
         case .annual: interval = .annual
         case .custom: interval = .everyMonths(Int(months))
-        case .unspecified, .UNRECOGNIZED: throw .invalid(field: field, rule: "must be monthly, quarterly, annual or custom")
+        case .unspecified, .UNRECOGNIZED:
+            throw .invalid(field: field, rule: "must be monthly, quarterly, annual or custom")
         }
         do {
             try interval.validate()
@@ -71,7 +72,11 @@ extension Tally_V1_PriceModel {
         case .perUnit(let price): perUnit = .with { $0.unitPrice = price.description }
         case .graduated(let list): graduated = tiers(list)
         case .volume(let list): volume = tiers(list)
-        case .package(let size, let price): package = .with { $0.size = size; $0.price = price.description }
+        case .package(let size, let price):
+            package = .with {
+                $0.size = size
+                $0.price = price.description
+            }
         }
     }
 
@@ -80,19 +85,24 @@ extension Tally_V1_PriceModel {
             var result: [PriceTier] = []
             for (index, tier) in tiered.tiers.enumerated() {
                 let tierField = "\(field).tiers[\(index)]"
-                result.append(PriceTier(
-                    upTo: tier.hasUpTo ? tier.upTo : nil,
-                    unitPrice: try ExactDecimal(tier.unitPrice, field: "\(tierField).unit_price"),
-                    flatFee: tier.flatFee.isEmpty ? .zero : try ExactDecimal(tier.flatFee, field: "\(tierField).flat_fee")))
+                result.append(
+                    PriceTier(
+                        upTo: tier.hasUpTo ? tier.upTo : nil,
+                        unitPrice: try ExactDecimal(tier.unitPrice, field: "\(tierField).unit_price"),
+                        flatFee: tier.flatFee.isEmpty
+                            ? .zero : try ExactDecimal(tier.flatFee, field: "\(tierField).flat_fee")))
             }
             return result
         }
         let model: PriceModel
         switch self.model {
-        case .perUnit(let perUnit)?: model = .perUnit(unitPrice: try ExactDecimal(perUnit.unitPrice, field: "\(field).per_unit.unit_price"))
+        case .perUnit(let perUnit)?:
+            model = .perUnit(unitPrice: try ExactDecimal(perUnit.unitPrice, field: "\(field).per_unit.unit_price"))
         case .graduated(let tiered)?: model = .graduated(try tiers(tiered))
         case .volume(let tiered)?: model = .volume(try tiers(tiered))
-        case .package(let package)?: model = .package(size: package.size, price: try ExactDecimal(package.price, field: "\(field).package.price"))
+        case .package(let package)?:
+            model = .package(
+                size: package.size, price: try ExactDecimal(package.price, field: "\(field).package.price"))
         case nil: throw .invalid(field: field, rule: "must be per_unit, graduated, volume or package")
         }
         try model.validate(field: field)
@@ -132,7 +142,8 @@ extension Tally_V1_MetricTerms {
         case .max: aggregation = .max
         case .uniqueCount: aggregation = .uniqueCount(property: uniqueProperty)
         case .latest: aggregation = .latest
-        case .unspecified, .UNRECOGNIZED: throw .invalid(field: "\(field).aggregation", rule: "must be sum, count, max, unique_count or latest")
+        case .unspecified, .UNRECOGNIZED:
+            throw .invalid(field: "\(field).aggregation", rule: "must be sum, count, max, unique_count or latest")
         }
         return Plan.MetricTerms(
             metric: try Metric(metric, aggregation: aggregation), included: included,
@@ -146,12 +157,13 @@ extension Tally_V1_PlanSpec {
         self.init()
         planID = plan.id
         name = plan.name
-        tier = switch plan.tier {
-        case .free: .free
-        case .professional: .professional
-        case .enterprise: .enterprise
-        case .custom: .custom
-        }
+        tier =
+            switch plan.tier {
+            case .free: .free
+            case .professional: .professional
+            case .enterprise: .enterprise
+            case .custom: .custom
+            }
         currency = plan.currency.code
         if let price = plan.monthlyPrice { monthlyPrice = Tally_V1_Money(price) }
         if let price = plan.annualPrice { annualPrice = Tally_V1_Money(price) }
@@ -168,7 +180,8 @@ extension Tally_V1_PlanSpec {
         case .professional: tier = .professional
         case .enterprise: tier = .enterprise
         case .custom: tier = .custom
-        case .unspecified, .UNRECOGNIZED: throw .invalid(field: "plan.tier", rule: "must be free, professional, enterprise or custom")
+        case .unspecified, .UNRECOGNIZED:
+            throw .invalid(field: "plan.tier", rule: "must be free, professional, enterprise or custom")
         }
         let currency: Currency
         do { currency = try Currency(self.currency) } catch { throw error.relabeled("plan.currency") }
@@ -217,16 +230,19 @@ extension Tally_V1_CustomPricingAgreed {
         var discounts: [CustomPricing.VolumeDiscount] = []
         for (index, discount) in volumeDiscounts.enumerated() {
             let field = "custom_pricing.volume_discounts[\(index)]"
-            discounts.append(.init(
-                threshold: try discount.threshold.decoded(field: "\(field).threshold"),
-                percentOff: try ExactDecimal(discount.percentOff, field: "\(field).percent_off")))
+            discounts.append(
+                .init(
+                    threshold: try discount.threshold.decoded(field: "\(field).threshold"),
+                    percentOff: try ExactDecimal(discount.percentOff, field: "\(field).percent_off")))
         }
         let contract = CustomPricing(
             organizationID: organizationID, basePlanID: basePlanID, currency: currency,
             interval: try interval.decoded(field: "custom_pricing.interval"),
-            recurringPrice: hasRecurringPrice ? try recurringPrice.decoded(field: "custom_pricing.recurring_price") : nil,
+            recurringPrice: hasRecurringPrice
+                ? try recurringPrice.decoded(field: "custom_pricing.recurring_price") : nil,
             metricPrices: prices, included: included,
-            minimumCommitment: hasMinimumCommitment ? try minimumCommitment.decoded(field: "custom_pricing.minimum_commitment") : nil,
+            minimumCommitment: hasMinimumCommitment
+                ? try minimumCommitment.decoded(field: "custom_pricing.minimum_commitment") : nil,
             volumeDiscounts: discounts, contractStart: contractStart.date, contractEnd: contractEnd.date)
         try contract.validate()
         return contract

@@ -1,6 +1,6 @@
-import TallySupport
 import EventLog
 public import SwiftProtobuf
+import TallySupport
 
 /// A `usage.recorded` payload read in place, for rebuilds that fold usage without building
 /// strings (`EventRecordView`). Valid only while the payload's bytes are.
@@ -48,10 +48,14 @@ public struct UsageRecordedView {
                     aggregation = Tally_V1_Aggregation(rawValue: raw) ?? .UNRECOGNIZED(raw)
                 }
             case 6:
-                guard tag & 7 == 2, let slice = reader.lengthDelimited(), let timestamp = ProtobufWireReader.timestampParts(slice) else { return nil }
+                guard tag & 7 == 2, let slice = reader.lengthDelimited(),
+                    let timestamp = ProtobufWireReader.timestampParts(slice)
+                else { return nil }
                 periodStart = timestamp
             default:
-                guard tag & 7 == 2, let slice = reader.lengthDelimited(), ProtobufWireReader.isValidUTF8(slice) else { return nil }
+                guard tag & 7 == 2, let slice = reader.lengthDelimited(), ProtobufWireReader.isValidUTF8(slice) else {
+                    return nil
+                }
                 switch field {
                 case 1: texts.metric = slice
                 case 3: texts.user = slice

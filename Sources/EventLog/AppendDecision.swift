@@ -20,7 +20,8 @@ public struct AppendDecision: ~Copyable {
     let unusedKeys = UnusedKeys()
 
     init(
-        head: Checkpoint?, transaction: Transaction, idempotencyIndex: Database, events: Database, options: EventLogOptions, now: Date
+        head: Checkpoint?, transaction: Transaction, idempotencyIndex: Database, events: Database,
+        options: EventLogOptions, now: Date
     ) {
         self.head = head
         self.transaction = transaction
@@ -48,9 +49,12 @@ public struct AppendDecision: ~Copyable {
     /// a command can recognize its own retry before it checks anything else. Nil for a key or
     /// organization the log would refuse, which no event can have used.
     public func sequence(ofIdempotencyKey key: String, organizationID: String) throws -> UInt64? {
-        guard key.utf8.count <= EventDraft.maximumTextBytes, EventDraft.isWellFormedOrganizationID(organizationID) else { return nil }
+        guard key.utf8.count <= EventDraft.maximumTextBytes, EventDraft.isWellFormedOrganizationID(organizationID)
+        else { return nil }
         let indexKey = LogKeys.idempotency(organizationID: organizationID, key: key)
-        let sequence = try transaction.value(forKey: indexKey, in: idempotencyIndex).flatMap { $0.withUnsafeBytes { SequenceKey(bytes: $0)?.sequence } }
+        let sequence = try transaction.value(forKey: indexKey, in: idempotencyIndex).flatMap {
+            $0.withUnsafeBytes { SequenceKey(bytes: $0)?.sequence }
+        }
         if sequence == nil { unusedKeys.keys.insert(IndexKey(indexKey)) }
         return sequence
     }

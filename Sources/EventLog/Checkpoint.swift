@@ -12,7 +12,8 @@ public struct Checkpoint: Sendable, Hashable, CustomStringConvertible {
     /// Parses "SEQUENCE:HEX", as `tally verify` prints a head.
     public init?(_ text: some StringProtocol) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 2, let sequence = UInt64(parts[0]), sequence > 0, let hash = EventHash(hex: parts[1]) else {
+        guard parts.count == 2, let sequence = UInt64(parts[0]), sequence > 0, let hash = EventHash(hex: parts[1])
+        else {
             return nil
         }
         self.init(sequence: sequence, hash: hash)

@@ -60,7 +60,10 @@ public final class DraftSink {
         let unused = preparing.unusedKeys.keys
         preparing.unusedKeys.keys.removeAll(keepingCapacity: true)
         if writerIsBehind {
-            channel.push(.chunk(.prepared(try Self.prepare(pending, from: handedOver, by: preparing.options, now: preparing.now)), knownUnused: unused))
+            channel.push(
+                .chunk(
+                    .prepared(try Self.prepare(pending, from: handedOver, by: preparing.options, now: preparing.now)),
+                    knownUnused: unused))
         } else {
             channel.push(.chunk(.drafts(pending, firstIndex: handedOver), knownUnused: unused))
         }
@@ -69,7 +72,9 @@ public final class DraftSink {
     }
 
     /// `drafts`, the first of which is the request's draft `firstIndex`, validated and prepared.
-    static func prepare(_ drafts: [EventDraft], from firstIndex: Int, by options: EventLogOptions, now: Date) throws -> [PreparedEvent] {
+    static func prepare(_ drafts: [EventDraft], from firstIndex: Int, by options: EventLogOptions, now: Date) throws
+        -> [PreparedEvent]
+    {
         try EventDraft.validate(drafts, from: firstIndex, against: options, now: now)
         return drafts.map(PreparedEvent.init)
     }

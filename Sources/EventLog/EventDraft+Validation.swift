@@ -3,7 +3,9 @@ import Foundation
 extension EventDraft {
     /// Validates `drafts` in order, the first being its request's draft `firstIndex` (nil for
     /// a request of one, whose error names no place): the first rule broken fails them all.
-    static func validate(_ drafts: [EventDraft], from firstIndex: Int?, against options: EventLogOptions, now: Date) throws(EventLogError) {
+    static func validate(_ drafts: [EventDraft], from firstIndex: Int?, against options: EventLogOptions, now: Date)
+        throws(EventLogError)
+    {
         for (offset, draft) in drafts.enumerated() {
             do {
                 try draft.validate(against: options, now: now, index: firstIndex.map { $0 + offset })
@@ -23,19 +25,27 @@ extension EventDraft {
                 "organization_id",
                 organizationID.isEmpty
                     ? "is required"
-                    : "must be 1 to 64 characters of A-Z a-z 0-9 _ . : - starting with a letter or digit, got \"\(organizationID.prefix(80))\"")
+                    : "must be 1 to 64 characters of A-Z a-z 0-9 _ . : - starting with a letter or digit, got \"\(organizationID.prefix(80))\""
+            )
         }
         guard let current = options.registry.currentVersion(of: eventType) else {
-            throw fail("event_type", eventType.isEmpty ? "is required" : "\"\(eventType.prefix(80))\" is not a registered event type")
+            throw fail(
+                "event_type",
+                eventType.isEmpty ? "is required" : "\"\(eventType.prefix(80))\" is not a registered event type")
         }
         guard (1...current).contains(schemaVersion) else {
             throw fail("schema_version", "must be from 1 to \(current) for \(eventType), got \(schemaVersion)")
         }
         guard occurredAt.timeIntervalSince1970.isFinite, occurredAt >= options.earliestOccurredAt else {
-            throw fail("occurred_at", "must not be before \(options.earliestOccurredAt.formatted(.iso8601)), got \(occurredAt)")
+            throw fail(
+                "occurred_at", "must not be before \(options.earliestOccurredAt.formatted(.iso8601)), got \(occurredAt)"
+            )
         }
         guard occurredAt <= now.addingTimeInterval(options.maximumFutureSkew) else {
-            throw fail("occurred_at", "must not be more than \(Int(options.maximumFutureSkew)) s after the log's clock (\(now.formatted(.iso8601))), got \(occurredAt.formatted(.iso8601))")
+            throw fail(
+                "occurred_at",
+                "must not be more than \(Int(options.maximumFutureSkew)) s after the log's clock (\(now.formatted(.iso8601))), got \(occurredAt.formatted(.iso8601))"
+            )
         }
         guard !payload.isEmpty else {
             throw fail("payload", "must not be empty")
@@ -56,10 +66,13 @@ extension EventDraft {
     static func isWellFormedOrganizationID(_ id: String) -> Bool {
         var count = 0
         for byte in id.utf8 {
-            let isAlphanumeric = (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+            let isAlphanumeric =
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
                 || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
                 || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
-            let isPunctuation = byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "-")
+            let isPunctuation =
+                byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: ":")
+                || byte == UInt8(ascii: "-")
             guard isAlphanumeric || (count > 0 && isPunctuation) else { return false }
             count += 1
         }
@@ -74,7 +87,9 @@ extension EventDraft {
         _ text: String, field: String, required: Bool, fail: (String, String) -> EventValidationError
     ) throws(EventValidationError) {
         if required && text.isEmpty { throw fail(field, "must not be empty when present") }
-        guard text.utf8.count <= maximumTextBytes else { throw fail(field, "must be at most \(maximumTextBytes) bytes, got \(text.utf8.count)") }
+        guard text.utf8.count <= maximumTextBytes else {
+            throw fail(field, "must be at most \(maximumTextBytes) bytes, got \(text.utf8.count)")
+        }
         guard !containsControlCharacter(text) else {
             throw fail(field, "must not contain control characters")
         }

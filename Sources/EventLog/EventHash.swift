@@ -34,7 +34,9 @@ public struct EventHash: Sendable, Hashable, CustomStringConvertible {
         guard digits.count == 64 else { return nil }
         var bytes = [UInt8](repeating: 0, count: 32)
         for index in 0..<32 {
-            guard let high = Self.nibble(digits[2 * index]), let low = Self.nibble(digits[2 * index + 1]) else { return nil }
+            guard let high = Self.nibble(digits[2 * index]), let low = Self.nibble(digits[2 * index + 1]) else {
+                return nil
+            }
             bytes[index] = high << 4 | low
         }
         self.init(bytes)

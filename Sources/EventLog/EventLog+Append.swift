@@ -1,6 +1,6 @@
-import TallySupport
 import Foundation
 import LMDB
+import TallySupport
 
 extension EventLog {
     // MARK: Async appends, for services
@@ -41,7 +41,9 @@ extension EventLog {
     ///     return [usageEvent]
     /// }
     /// ```
-    public func append(deciding decide: @escaping @Sendable (borrowing AppendDecision) throws -> [EventDraft]) async throws -> [AppendReceipt] {
+    public func append(deciding decide: @escaping @Sendable (borrowing AppendDecision) throws -> [EventDraft])
+        async throws -> [AppendReceipt]
+    {
         try await enqueue(.decide(decide))
     }
 
@@ -60,7 +62,9 @@ extension EventLog {
     /// requests of the group commit are then appended without it, deciding again). `emit`
     /// throws when the append is called off; let that error through. Receipts come in the
     /// order of emission.
-    public func append(streaming decide: @escaping @Sendable (borrowing AppendDecision, DraftSink) throws -> Void) async throws -> [AppendReceipt] {
+    public func append(streaming decide: @escaping @Sendable (borrowing AppendDecision, DraftSink) throws -> Void)
+        async throws -> [AppendReceipt]
+    {
         try await enqueue(.stream(decide))
     }
 
@@ -91,7 +95,9 @@ extension EventLog {
                     request.continuation.resume(with: outcome)
                 }
             } catch {
-                logger.error("group commit failed; none of its events was appended", metadata: ["error": "\(error)", "requests": "\(batch.count)"])
+                logger.error(
+                    "group commit failed; none of its events was appended",
+                    metadata: ["error": "\(error)", "requests": "\(batch.count)"])
                 for request in batch { request.continuation.resume(throwing: error) }
             }
         }
@@ -115,12 +121,16 @@ extension EventLog {
     }
 
     /// `append(deciding:)` on the calling thread, blocking until the commit is durable.
-    public func appendSynchronously(deciding decide: @escaping @Sendable (borrowing AppendDecision) throws -> [EventDraft]) throws -> [AppendReceipt] {
+    public func appendSynchronously(
+        deciding decide: @escaping @Sendable (borrowing AppendDecision) throws -> [EventDraft]
+    ) throws -> [AppendReceipt] {
         try commit([.decide(decide)], abortIfAllFail: true)[0].get()
     }
 
     /// `append(streaming:)` on the calling thread, blocking until the commit is durable.
-    public func appendSynchronously(streaming decide: @escaping @Sendable (borrowing AppendDecision, DraftSink) throws -> Void) throws -> [AppendReceipt] {
+    public func appendSynchronously(
+        streaming decide: @escaping @Sendable (borrowing AppendDecision, DraftSink) throws -> Void
+    ) throws -> [AppendReceipt] {
         try commit([.stream(decide)], abortIfAllFail: true)[0].get()
     }
 
@@ -129,7 +139,8 @@ extension EventLog {
     /// Validates every draft and serializes what it can. `now` is the writer thread's commit
     /// time, for decided drafts; callers' drafts are prepared on their own task.
     private func prepare(_ drafts: [EventDraft], now writerTime: Date? = nil) throws(EventLogError) -> [PreparedEvent] {
-        try EventDraft.validate(drafts, from: drafts.count > 1 ? 0 : nil, against: options, now: writerTime ?? options.clock())
+        try EventDraft.validate(
+            drafts, from: drafts.count > 1 ? 0 : nil, against: options, now: writerTime ?? options.clock())
         return PreparedEvent.preparing(drafts, onWriterThread: writerTime != nil)
     }
 
@@ -148,7 +159,9 @@ extension EventLog {
     /// One write transaction for several requests, each all or nothing. A streamed request
     /// that fails after some of its events were written dooms the transaction: it is then
     /// committed again without that request.
-    private func commit(_ requests: [AppendWork], abortIfAllFail: Bool = false) throws -> [Result<[AppendReceipt], any Error>] {
+    private func commit(_ requests: [AppendWork], abortIfAllFail: Bool = false) throws -> [Result<
+        [AppendReceipt], any Error
+    >] {
         do {
             return try commitOnce(requests, abortIfAllFail: abortIfAllFail)
         } catch let failed as StreamedRequestFailed {
@@ -160,7 +173,9 @@ extension EventLog {
         }
     }
 
-    private func commitOnce(_ requests: [AppendWork], abortIfAllFail: Bool) throws -> [Result<[AppendReceipt], any Error>] {
+    private func commitOnce(_ requests: [AppendWork], abortIfAllFail: Bool) throws -> [Result<
+        [AppendReceipt], any Error
+    >] {
         // The number of the attempt that commits (a retry after map growth reuses it), and
         // whether it appended anything: LMDB does not use up the number of a transaction that
         // wrote nothing, so another writer may commit under it, and observers must not then
@@ -170,7 +185,8 @@ extension EventLog {
         let outcomes = try writeObserved { txn in
             committed = txn.lmdbID
             let now = options.clock()  // one reading for every decision of the commit
-            var appender = try AppendTransaction(txn: txn, databases: databases, recordedAt: now, observer: options.observer)
+            var appender = try AppendTransaction(
+                txn: txn, databases: databases, recordedAt: now, observer: options.observer)
             let firstHead = appender.head?.sequence
             var outcomes: [Result<[AppendReceipt], any Error>] = []
             outcomes.reserveCapacity(requests.count)
@@ -184,9 +200,12 @@ extension EventLog {
                     outcomes.append(try decideHere(decide, into: &appender, txn, now: now))
                 case .stream(let decide):
                     if let unwritten, HelperThreads.haveSecondCore {
-                        outcomes.append(try stream(decide, request: index, beside: unwritten, into: &appender, now: now))
+                        outcomes.append(
+                            try stream(decide, request: index, beside: unwritten, into: &appender, now: now))
                     } else {
-                        outcomes.append(try decideHere({ decision in try Self.collect(decide, decision) }, into: &appender, txn, now: now))
+                        outcomes.append(
+                            try decideHere(
+                                { decision in try Self.collect(decide, decision) }, into: &appender, txn, now: now))
                     }
                 }
             }
@@ -204,11 +223,13 @@ extension EventLog {
     /// A deciding request, decided on the writer thread and then appended. The closure only
     /// reads; if it or its events fail, nothing was written.
     private func decideHere(
-        _ decide: (borrowing AppendDecision) throws -> [EventDraft], into appender: inout AppendTransaction, _ txn: WriteTransaction, now: Date
+        _ decide: (borrowing AppendDecision) throws -> [EventDraft], into appender: inout AppendTransaction,
+        _ txn: WriteTransaction, now: Date
     ) throws -> Result<[AppendReceipt], any Error> {
         let decided: Result<([PreparedEvent], Set<IndexKey>), any Error> = Result {
             let decision = AppendDecision(
-                head: appender.head, transaction: txn, idempotencyIndex: databases.idempotency, events: databases.events,
+                head: appender.head, transaction: txn, idempotencyIndex: databases.idempotency,
+                events: databases.events,
                 options: options, now: now)
             return (try prepare(decide(decision), now: now), decision.unusedKeys.keys)
         }
@@ -234,12 +255,14 @@ extension EventLog {
     /// throws, since the helper reads beside the write transaction.
     private func stream(
         _ decide: @escaping @Sendable (borrowing AppendDecision, DraftSink) throws -> Void, request: Int,
-        beside unwritten: (environment: Environment, transaction: WriteTransaction), into appender: inout AppendTransaction, now: Date
+        beside unwritten: (environment: Environment, transaction: WriteTransaction),
+        into appender: inout AppendTransaction, now: Date
     ) throws -> Result<[AppendReceipt], any Error> {
         let txn = unwritten.transaction
         let channel = DraftChannel()
         let context = HelperContext(
-            head: appender.head, environment: unwritten.environment, writer: txn, idempotencyIndex: databases.idempotency,
+            head: appender.head, environment: unwritten.environment, writer: txn,
+            idempotencyIndex: databases.idempotency,
             events: databases.events, options: options, now: now)
         let helper = HelperThreads.start {
             var began = false
@@ -247,9 +270,12 @@ extension EventLog {
                 try context.environment.read(besides: context.writer) { reader in
                     began = true
                     let decision = AppendDecision(
-                        head: context.head, transaction: reader, idempotencyIndex: context.idempotencyIndex, events: context.events,
+                        head: context.head, transaction: reader, idempotencyIndex: context.idempotencyIndex,
+                        events: context.events,
                         options: context.options, now: context.now)
-                    let sink = DraftSink(streamingTo: channel, rules: .init(options: context.options, now: context.now, unusedKeys: decision.unusedKeys))
+                    let sink = DraftSink(
+                        streamingTo: channel,
+                        rules: .init(options: context.options, now: context.now, unusedKeys: decision.unusedKeys))
                     try decide(decision, sink)
                     try sink.handOver(to: channel)
                 }
@@ -294,7 +320,9 @@ extension EventLog {
                             return try callOff(error)
                         }
                     }
-                    if case .failure(let conflict) = try appender.append(chunk: events, knownUnused: knownUnused, to: &progress) {
+                    if case .failure(let conflict) = try appender.append(
+                        chunk: events, knownUnused: knownUnused, to: &progress)
+                    {
                         return try callOff(conflict)
                     }
                 case .finished:
@@ -310,7 +338,8 @@ extension EventLog {
                     // Nothing of the request was streamed: end it (the observer may hand work
                     // to another thread again) and decide it here.
                     try appender.endRequest()
-                    return try decideHere({ decision in try Self.collect(decide, decision) }, into: &appender, txn, now: now)
+                    return try decideHere(
+                        { decision in try Self.collect(decide, decision) }, into: &appender, txn, now: now)
                 }
             }
         } catch {

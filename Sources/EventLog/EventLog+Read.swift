@@ -5,7 +5,9 @@ extension EventLog {
     public func head() throws -> Checkpoint? {
         try environment.read { txn in
             try txn.withCursor(on: databases.events) { cursor in
-                guard let entry = try cursor.last(), let key = SequenceKey(bytes: entry.key), let hash = EventHash(bytes: entry.value) else {
+                guard let entry = try cursor.last(), let key = SequenceKey(bytes: entry.key),
+                    let hash = EventHash(bytes: entry.value)
+                else {
                     return nil
                 }
                 return Checkpoint(sequence: key.sequence, hash: hash)
@@ -50,14 +52,20 @@ extension EventLog {
     /// One organization's events after `sequence`, in order, at most `limit` of them.
     /// Reads the per-organization index: one seek per 4,096 events of the log, then only the
     /// organization's own events.
-    public func events(forOrganization organizationID: String, after sequence: UInt64 = 0, limit: Int = .max) throws -> [StoredEvent] {
+    public func events(forOrganization organizationID: String, after sequence: UInt64 = 0, limit: Int = .max) throws
+        -> [StoredEvent]
+    {
         var events: [StoredEvent] = []
         guard !organizationID.isEmpty, sequence < UInt64.max else { return [] }
         try environment.read { txn in
-            let head = try txn.withCursor(on: databases.events) { try $0.last().flatMap { SequenceKey(bytes: $0.key)?.sequence } } ?? 0
+            let head =
+                try txn.withCursor(on: databases.events) {
+                    try $0.last().flatMap { SequenceKey(bytes: $0.key)?.sequence }
+                } ?? 0
             guard sequence < head else { return }
             try txn.withCursor(on: databases.organizationEvents) { cursor in
-                for segment in ((sequence + 1) >> LogKeys.segmentShift)...(head >> LogKeys.segmentShift) where events.count < limit {
+                for segment in ((sequence + 1) >> LogKeys.segmentShift)...(head >> LogKeys.segmentShift)
+                where events.count < limit {
                     let key = LogKeys.organizationSegment(segment, organizationID: organizationID)
                     var entry = try key.withUnsafeBytes { key in
                         try SequenceKey(sequence + 1).withUnsafeBytes { first in
@@ -69,7 +77,9 @@ extension EventLog {
                             try record.map(EnvelopeCoding.decodeRecord)
                         }
                         guard let record else {
-                            throw LMDBError(code: .corrupted, message: "organization index names a missing event", operation: "events(forOrganization:)")
+                            throw LMDBError(
+                                code: .corrupted, message: "organization index names a missing event",
+                                operation: "events(forOrganization:)")
                         }
                         events.append(record)
                         entry = try cursor.nextDuplicate()
@@ -84,7 +94,9 @@ extension EventLog {
     ///
     /// `body` runs inside a read transaction, renewed every `batchSize` events so that no
     /// reader stays open long: keep `body` quick, and do not write to the log from it.
-    public func forEachEvent(from sequence: UInt64 = 1, batchSize: Int = 4096, _ body: (StoredEvent) throws -> Bool) throws {
+    public func forEachEvent(from sequence: UInt64 = 1, batchSize: Int = 4096, _ body: (StoredEvent) throws -> Bool)
+        throws
+    {
         var next = sequence
         var finished = false
         while !finished {

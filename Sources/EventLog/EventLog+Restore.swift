@@ -27,7 +27,8 @@ extension EventLog {
         var committed: UInt64 = 0
         let head = try writeObserved { txn in
             committed = txn.lmdbID
-            var appender = try AppendTransaction(txn: txn, databases: databases, recordedAt: options.clock(), observer: options.observer)
+            var appender = try AppendTransaction(
+                txn: txn, databases: databases, recordedAt: options.clock(), observer: options.observer)
             var head: Checkpoint?
             for event in events { head = try appender.restore(event.envelope, expectedHash: event.hash) }
             try options.observer?.transactionWillCommit(head: head, in: txn)

@@ -26,7 +26,9 @@ extension EventLog {
             let before = walk.checked
             try environment.read { txn in
                 try txn.withCursor(on: databases.events) { cursor in
-                    var entry = try SequenceKey(walk.expectedSequence).withUnsafeBytes { try cursor.seek(atOrAfter: $0) }
+                    var entry = try SequenceKey(walk.expectedSequence).withUnsafeBytes {
+                        try cursor.seek(atOrAfter: $0)
+                    }
                     var count = 0
                     while let current = entry, count < batchSize, walk.failure == nil {
                         walk.check(key: current.key, record: current.value)
@@ -45,16 +47,20 @@ extension EventLog {
     }
 
     /// Checks the log holds, at `trusted.sequence`, an event whose bytes hash to `trusted.hash`.
-    private func checkTrusted(_ trusted: Checkpoint, reason: VerificationFailure.Reason) throws -> VerificationFailure? {
+    private func checkTrusted(_ trusted: Checkpoint, reason: VerificationFailure.Reason) throws -> VerificationFailure?
+    {
         try environment.read { txn in
             try SequenceKey(trusted.sequence).withUnsafeBytes { key in
                 try txn.withValue(forKey: key, in: databases.events) { record in
                     guard let record, record.count > EnvelopeCoding.hashLength else {
                         return VerificationFailure(
                             sequence: trusted.sequence, reason: reason,
-                            detail: "the log holds no event \(trusted.sequence), expected one with hash \(trusted.hash.hex)")
+                            detail:
+                                "the log holds no event \(trusted.sequence), expected one with hash \(trusted.hash.hex)"
+                        )
                     }
-                    let actual = EnvelopeCoding.sha256(UnsafeRawBufferPointer(rebasing: record[EnvelopeCoding.hashLength...]))
+                    let actual = EnvelopeCoding.sha256(
+                        UnsafeRawBufferPointer(rebasing: record[EnvelopeCoding.hashLength...]))
                     guard actual == trusted.hash else {
                         return VerificationFailure(
                             sequence: trusted.sequence, reason: reason,
@@ -77,24 +83,32 @@ private struct ChainWalk {
 
     mutating func check(key: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer) {
         guard let sequence = SequenceKey(bytes: key)?.sequence else {
-            return fail(expectedSequence, .malformedRecord, "a key of \(key.count) bytes follows event \(expectedSequence - 1); keys are 8 bytes")
+            return fail(
+                expectedSequence, .malformedRecord,
+                "a key of \(key.count) bytes follows event \(expectedSequence - 1); keys are 8 bytes")
         }
         guard sequence == expectedSequence else {
-            return fail(expectedSequence, .gap, "event \(expectedSequence) is missing; the next event present is \(sequence)")
+            return fail(
+                expectedSequence, .gap, "event \(expectedSequence) is missing; the next event present is \(sequence)")
         }
         guard let storedHash = EventHash(bytes: record), record.count > EnvelopeCoding.hashLength else {
-            return fail(sequence, .malformedRecord, "the record has \(record.count) bytes, fewer than a hash and an envelope")
+            return fail(
+                sequence, .malformedRecord, "the record has \(record.count) bytes, fewer than a hash and an envelope")
         }
         let envelopeBytes = UnsafeRawBufferPointer(rebasing: record[EnvelopeCoding.hashLength...])
         let actualHash = EnvelopeCoding.sha256(envelopeBytes)
         guard actualHash == storedHash else {
-            return fail(sequence, .hashMismatch, "the envelope hashes to \(actualHash.hex) but the record says \(storedHash.hex)")
+            return fail(
+                sequence, .hashMismatch,
+                "the envelope hashes to \(actualHash.hex) but the record says \(storedHash.hex)")
         }
         let sequenceInEnvelope: UInt64
         let linkIsIntact: Bool
         if let fields = EventRecordView(envelope: envelopeBytes) {  // read in place, allocating nothing
             sequenceInEnvelope = fields.sequence
-            linkIsIntact = EventHash(bytes: fields.previousHash) == previousHash && fields.previousHash.count == EnvelopeCoding.hashLength
+            linkIsIntact =
+                EventHash(bytes: fields.previousHash) == previousHash
+                && fields.previousHash.count == EnvelopeCoding.hashLength
         } else {
             // Not Tally's own encoding: SwiftProtobuf gives the verdict.
             do {
@@ -109,7 +123,9 @@ private struct ChainWalk {
             return fail(sequence, .sequenceMismatch, "the envelope says sequence \(sequenceInEnvelope)")
         }
         guard linkIsIntact else {
-            return fail(sequence, .brokenLink, "previous_hash does not match event \(sequence - 1), which hashes to \(previousHash.hex)")
+            return fail(
+                sequence, .brokenLink,
+                "previous_hash does not match event \(sequence - 1), which hashes to \(previousHash.hex)")
         }
         previousHash = storedHash
         head = Checkpoint(sequence: sequence, hash: storedHash)

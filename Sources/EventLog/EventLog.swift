@@ -53,12 +53,15 @@ public final class EventLog: Sendable {
         self.logger = logger
         environment = try Environment.open(at: directory, options: options.environment)
         if environment.staleReadersCleared > 0 {
-            logger.notice("cleared reader slots left by dead processes", metadata: ["count": "\(environment.staleReadersCleared)"])
+            logger.notice(
+                "cleared reader slots left by dead processes", metadata: ["count": "\(environment.staleReadersCleared)"]
+            )
         }
         do {
             databases = try LogDatabases(environment: environment)
         } catch let error as LMDBError where error.code == .notFound {
-            throw EventLogError.unsupportedFormat("\(directory) holds an LMDB environment without Tally's databases (\(error.operation))")
+            throw EventLogError.unsupportedFormat(
+                "\(directory) holds an LMDB environment without Tally's databases (\(error.operation))")
         }
         try checkFormat()
     }
@@ -67,8 +70,11 @@ public final class EventLog: Sendable {
     private func checkFormat() throws {
         let meta = databases.meta
         let stored = try environment.read { txn in
-            (try txn.value(forKey: Array("format".utf8), in: meta), try txn.value(forKey: Array("format_version".utf8), in: meta),
-             try txn.entryCount(in: databases.events))
+            (
+                try txn.value(forKey: Array("format".utf8), in: meta),
+                try txn.value(forKey: Array("format_version".utf8), in: meta),
+                try txn.entryCount(in: databases.events)
+            )
         }
         switch stored {
         case (nil, _, 0):
@@ -80,15 +86,20 @@ public final class EventLog: Sendable {
                 try txn.put(Array(String(Self.formatVersion).utf8), forKey: Array("format_version".utf8), in: meta)
                 try txn.put(Array(lmdbLibraryVersion.utf8), forKey: Array("lmdb_version".utf8), in: meta)
             }
-            if try environment.read({ try $0.value(forKey: Array("format".utf8), in: meta) }) != Array(Self.formatName.utf8) {
+            if try environment.read({ try $0.value(forKey: Array("format".utf8), in: meta) })
+                != Array(Self.formatName.utf8)
+            {
                 throw EventLogError.unsupportedFormat("meta.format is not \(Self.formatName)")
             }
         case (let name?, let version?, _):
             guard name == Array(Self.formatName.utf8) else {
-                throw EventLogError.unsupportedFormat("meta.format is \"\(String(decoding: name, as: UTF8.self))\", expected \"\(Self.formatName)\"")
+                throw EventLogError.unsupportedFormat(
+                    "meta.format is \"\(String(decoding: name, as: UTF8.self))\", expected \"\(Self.formatName)\"")
             }
             guard let number = Int(String(decoding: version, as: UTF8.self)), number <= Self.formatVersion else {
-                throw EventLogError.unsupportedFormat("meta.format_version is \(String(decoding: version, as: UTF8.self)); this build reads up to \(Self.formatVersion)")
+                throw EventLogError.unsupportedFormat(
+                    "meta.format_version is \(String(decoding: version, as: UTF8.self)); this build reads up to \(Self.formatVersion)"
+                )
             }
         default:
             throw EventLogError.unsupportedFormat("the events database has entries but meta names no format")
@@ -106,7 +117,8 @@ struct LogDatabases: Sendable {
     init(environment: Environment) throws {
         events = try environment.database(named: EventLog.eventsDatabaseName)
         idempotency = try environment.database(named: "idempotency")
-        organizationEvents = try environment.database(named: "organization_events", options: [.duplicateSort, .duplicateFixed])
+        organizationEvents = try environment.database(
+            named: "organization_events", options: [.duplicateSort, .duplicateFixed])
         meta = try environment.database(named: "meta")
     }
 }

@@ -32,7 +32,8 @@ public struct EventRecordView {
     /// event, for a fraction of a full parse. Nil for any other layout, which the full parse
     /// (`init(record:)`) then reads or refuses; it also checks everything this skips. For
     /// records the log itself just wrote (an observer's `apply(record:in:)`).
-    public static func routing(record: UnsafeRawBufferPointer) -> (sequence: UInt64, eventType: UnsafeRawBufferPointer)? {
+    public static func routing(record: UnsafeRawBufferPointer) -> (sequence: UInt64, eventType: UnsafeRawBufferPointer)?
+    {
         guard record.count > EnvelopeCoding.hashLength else { return nil }
         var reader = ProtobufWireReader(UnsafeRawBufferPointer(rebasing: record[EnvelopeCoding.hashLength...]))
         guard reader.varint() == 1 << 3, let sequence = reader.varint() else { return nil }
@@ -61,12 +62,16 @@ public struct EventRecordView {
         var reader = ProtobufWireReader(envelope)
         var seen: UInt16 = 0
         var sequence: UInt64 = 0
-        var organizationID = UnsafeRawBufferPointer(start: nil, count: 0), eventType = organizationID, payload = organizationID, previousHash = organizationID
+        var organizationID = UnsafeRawBufferPointer(start: nil, count: 0)
+        var eventType = organizationID
+        var payload = organizationID
+        var previousHash = organizationID
         var occurredAt = (seconds: Int64(0), nanos: Int32(0))
         // Where the text fields lie, from the first one's start to the last one's end: if every
         // byte there is ASCII, so is each of them, checked in one pass (one per field was a
         // sixteenth of a rebuild's batch thread). Tags and short lengths are ASCII bytes too.
-        var textStart = Int.max, textEnd = 0
+        var textStart = Int.max
+        var textEnd = 0
         while !reader.isAtEnd {
             guard let tag = reader.varint(), tag >> 3 >= 1, tag >> 3 <= 12 else { return nil }
             let field = Int(tag >> 3)
@@ -90,7 +95,9 @@ public struct EventRecordView {
                 if field == 4 { organizationID = slice } else if field == 5 { eventType = slice }
             }
         }
-        if textStart < textEnd, !ProtobufWireReader.isASCII(UnsafeRawBufferPointer(rebasing: envelope[textStart..<textEnd])) {
+        if textStart < textEnd,
+            !ProtobufWireReader.isASCII(UnsafeRawBufferPointer(rebasing: envelope[textStart..<textEnd]))
+        {
             guard Self.textIsValidUTF8(envelope) else { return nil }
         }
         self.sequence = sequence

@@ -14,7 +14,8 @@ public struct EventTypeRegistry: Sendable, Equatable {
 
     /// Registers `name`. Names are lowercase dotted words such as "usage.recorded".
     public mutating func register(_ name: String, currentVersion: UInt32 = 1) {
-        precondition(Self.isWellFormedName(name), "event type names are lowercase dotted words such as usage.recorded: \(name)")
+        precondition(
+            Self.isWellFormedName(name), "event type names are lowercase dotted words such as usage.recorded: \(name)")
         precondition(currentVersion >= 1, "schema versions start at 1")
         currentVersions[name] = max(currentVersions[name] ?? 0, currentVersion)
     }
@@ -29,7 +30,8 @@ public struct EventTypeRegistry: Sendable, Equatable {
             return false
         }
         return bytes.allSatisfy { byte in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
                 || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_")
         }
     }

@@ -72,7 +72,9 @@ public final class Cursor {
     }
 
     @inline(__always)
-    private func move(_ operation: MDB_cursor_op, key: UnsafeRawBufferPointer? = nil, value: UnsafeRawBufferPointer? = nil) throws -> Entry? {
+    private func move(
+        _ operation: MDB_cursor_op, key: UnsafeRawBufferPointer? = nil, value: UnsafeRawBufferPointer? = nil
+    ) throws -> Entry? {
         precondition(isOpen, "an LMDB cursor was used after its closure returned")
         var keyValue = key.map { MDB_val(borrowing: $0) } ?? MDB_val()
         var dataValue = value.map { MDB_val(borrowing: $0) } ?? MDB_val()

@@ -73,7 +73,9 @@ public final class Environment: @unchecked Sendable {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             } catch {
-                throw LMDBError(code: .init(rawValue: EIO), message: "cannot create directory: \(error)", operation: "open(\(directory))")
+                throw LMDBError(
+                    code: .init(rawValue: EIO), message: "cannot create directory: \(error)",
+                    operation: "open(\(directory))")
             }
         }
         guard let canonical = realpath(directory, nil) else {
@@ -219,7 +221,10 @@ public final class Environment: @unchecked Sendable {
 
     /// Aborts the kept read transactions (with the resize lock held exclusively, or at close).
     private func abortIdleReaders() {
-        for idle in idleReaders.withLock({ idle in defer { idle.removeAll() }; return idle }) { mdb_txn_abort(idle.pointer) }
+        for idle in idleReaders.withLock({ idle in
+            defer { idle.removeAll() }
+            return idle
+        }) { mdb_txn_abort(idle.pointer) }
     }
 
     /// Runs `body` in a write transaction on the calling thread, blocking it until the commit
@@ -314,7 +319,8 @@ public final class Environment: @unchecked Sendable {
         guard current < options.maxMapSize else {
             throw LMDBError(
                 code: .mapFull,
-                message: "the map is full at its largest allowed size (\(options.maxMapSize) bytes, EnvironmentOptions.maxMapSize)",
+                message:
+                    "the map is full at its largest allowed size (\(options.maxMapSize) bytes, EnvironmentOptions.maxMapSize)",
                 operation: "grow map")
         }
         let grown = min(options.maxMapSize, current * 2)
@@ -355,7 +361,8 @@ public final class Environment: @unchecked Sendable {
         let file = path + "/data.mdb"
         for line in maps.split(separator: "\n") where line.hasSuffix(file) {
             let bounds = line.prefix { $0 != " " }.split(separator: "-")
-            guard bounds.count == 2, let start = UInt(bounds[0], radix: 16), let end = UInt(bounds[1], radix: 16), end > start,
+            guard bounds.count == 2, let start = UInt(bounds[0], radix: 16), let end = UInt(bounds[1], radix: 16),
+                end > start,
                 let address = UnsafeMutableRawPointer(bitPattern: start)
             else { continue }
             _ = madvise(address, Int(end - start), MADV_DONTNEED)

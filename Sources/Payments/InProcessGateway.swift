@@ -21,10 +21,14 @@ public actor InProcessGateway: PaymentGateway {
 
     public init() {}
 
-    public func createIntent(amount: Money, customer: String, paymentMethod: String?, idempotencyKey: String) async throws -> PaymentIntent {
+    public func createIntent(amount: Money, customer: String, paymentMethod: String?, idempotencyKey: String)
+        async throws -> PaymentIntent
+    {
         let request = "create \(amount) \(customer) \(paymentMethod ?? "")"
         if let answer = try replay(idempotencyKey, request) { return answer }
-        guard !amount.isNegative, !amount.isZero else { throw PaymentGatewayError.invalidAmount("must be positive, got \(amount)") }
+        guard !amount.isNegative, !amount.isZero else {
+            throw PaymentGatewayError.invalidAmount("must be positive, got \(amount)")
+        }
         let intent = PaymentIntent(
             id: "pi_\(nextNumber)", amount: amount, customer: customer, paymentMethod: paymentMethod,
             status: paymentMethod == nil ? .requiresPaymentMethod : .requiresConfirmation)
@@ -37,21 +41,27 @@ public actor InProcessGateway: PaymentGateway {
         let request = "confirm \(intentID)"
         if let answer = try replay(idempotencyKey, request) { return answer }
         guard var intent = intents[intentID] else { return try fail(idempotencyKey, request, .noSuchIntent(intentID)) }
-        guard intent.status == .requiresConfirmation || intent.status == .requiresAction, let method = intent.paymentMethod else {
-            return try fail(idempotencyKey, request, .invalidState(intent: intentID, status: intent.status, action: "confirm"))
+        guard intent.status == .requiresConfirmation || intent.status == .requiresAction,
+            let method = intent.paymentMethod
+        else {
+            return try fail(
+                idempotencyKey, request, .invalidState(intent: intentID, status: intent.status, action: "confirm"))
         }
         switch method {
         case "pm_card_timeout":
             throw PaymentFailure(code: .timeout, message: "the gateway did not answer in time")
         case "pm_card_authenticationRequired" where intent.status == .requiresConfirmation:
             intent.status = .requiresAction
-            intent.lastFailure = PaymentFailure(code: .authenticationRequired, message: "The card requires authentication.")
+            intent.lastFailure = PaymentFailure(
+                code: .authenticationRequired, message: "The card requires authentication.")
         case "pm_card_chargeDeclined", "pm_card_chargeDeclinedInsufficientFunds", "pm_card_chargeDeclinedExpiredCard":
-            let failure: PaymentFailure = switch method {
-            case "pm_card_chargeDeclined": PaymentFailure(code: .cardDeclined, message: "Your card was declined.")
-            case "pm_card_chargeDeclinedInsufficientFunds": PaymentFailure(code: .insufficientFunds, message: "Your card has insufficient funds.")
-            default: PaymentFailure(code: .expiredCard, message: "Your card has expired.")
-            }
+            let failure: PaymentFailure =
+                switch method {
+                case "pm_card_chargeDeclined": PaymentFailure(code: .cardDeclined, message: "Your card was declined.")
+                case "pm_card_chargeDeclinedInsufficientFunds":
+                    PaymentFailure(code: .insufficientFunds, message: "Your card has insufficient funds.")
+                default: PaymentFailure(code: .expiredCard, message: "Your card has expired.")
+                }
             intent.status = .requiresPaymentMethod
             intent.lastFailure = failure
         default:
@@ -67,7 +77,8 @@ public actor InProcessGateway: PaymentGateway {
         if let answer = try replay(idempotencyKey, request) { return answer }
         guard var intent = intents[intentID] else { return try fail(idempotencyKey, request, .noSuchIntent(intentID)) }
         guard intent.status != .succeeded, intent.status != .canceled else {
-            return try fail(idempotencyKey, request, .invalidState(intent: intentID, status: intent.status, action: "cancel"))
+            return try fail(
+                idempotencyKey, request, .invalidState(intent: intentID, status: intent.status, action: "cancel"))
         }
         intent.status = .canceled
         intents[intentID] = intent
@@ -81,10 +92,15 @@ public actor InProcessGateway: PaymentGateway {
             return earlier.refund
         }
         guard var intent = intents[intentID] else { throw PaymentGatewayError.noSuchIntent(intentID) }
-        guard intent.status == .succeeded else { throw PaymentGatewayError.invalidState(intent: intentID, status: intent.status, action: "refund") }
+        guard intent.status == .succeeded else {
+            throw PaymentGatewayError.invalidState(intent: intentID, status: intent.status, action: "refund")
+        }
         let left = try intent.amount.subtracting(intent.refunded)
-        guard amount.currency == intent.amount.currency, !amount.isNegative, !amount.isZero, amount.minorUnits <= left.minorUnits else {
-            throw PaymentGatewayError.invalidAmount("must be positive and at most the \(left) not yet refunded, got \(amount)")
+        guard amount.currency == intent.amount.currency, !amount.isNegative, !amount.isZero,
+            amount.minorUnits <= left.minorUnits
+        else {
+            throw PaymentGatewayError.invalidAmount(
+                "must be positive and at most the \(left) not yet refunded, got \(amount)")
         }
         intent.refunded = try intent.refunded.adding(amount)
         intents[intentID] = intent
@@ -105,7 +121,9 @@ public actor InProcessGateway: PaymentGateway {
         return try earlier.answer.get()
     }
 
-    private func remember(_ key: String, _ request: String, _ answer: Result<PaymentIntent, PaymentGatewayError>) -> PaymentIntent {
+    private func remember(_ key: String, _ request: String, _ answer: Result<PaymentIntent, PaymentGatewayError>)
+        -> PaymentIntent
+    {
         answers[key] = (request, answer)
         return (try? answer.get())!
     }

@@ -7,7 +7,8 @@ public import Billing
 public protocol PaymentGateway: Sendable {
     /// Creates an intent for `amount`: `requires_confirmation` with a payment method,
     /// `requires_payment_method` without.
-    func createIntent(amount: Money, customer: String, paymentMethod: String?, idempotencyKey: String) async throws -> PaymentIntent
+    func createIntent(amount: Money, customer: String, paymentMethod: String?, idempotencyKey: String) async throws
+        -> PaymentIntent
     /// Tries to collect: `succeeded`, `requires_action` (authentication needed), or back to
     /// `requires_payment_method` with `lastFailure` set.
     func confirm(_ intentID: String, idempotencyKey: String) async throws -> PaymentIntent
@@ -28,7 +29,8 @@ public enum PaymentGatewayError: Error, Sendable, Hashable, CustomStringConverti
     public var description: String {
         switch self {
         case .noSuchIntent(let id): "no payment intent \(id)"
-        case .invalidState(let intent, let status, let action): "cannot \(action) payment intent \(intent): it is \(status.rawValue)"
+        case .invalidState(let intent, let status, let action):
+            "cannot \(action) payment intent \(intent): it is \(status.rawValue)"
         case .invalidAmount(let detail): "amount: \(detail)"
         case .idempotencyConflict(let key): "idempotency key \"\(key)\" was already used for a different request"
         }

@@ -18,7 +18,9 @@ extension ProjectionSet {
 
     /// Rebuilds every projector whose version changed or that has never been built, so that
     /// all are current, in one pass over the log. Call once after opening the log.
-    public func synchronize(batchSize: Int = ProjectionSet.rebuildBatchSize, progress: ((RebuildProgress) -> Void)? = nil) throws {
+    public func synchronize(
+        batchSize: Int = ProjectionSet.rebuildBatchSize, progress: ((RebuildProgress) -> Void)? = nil
+    ) throws {
         var stale: [String] = []
         for projector in projectors {
             let state = try environment.read { try Self.state(of: projector.name, in: $0, stateDatabase) }
@@ -28,12 +30,16 @@ extension ProjectionSet {
     }
 
     /// Rebuilds projector `name`; see `rebuild(_:batchSize:progress:)`.
-    public func rebuild(_ name: String, batchSize: Int = ProjectionSet.rebuildBatchSize, progress: ((RebuildProgress) -> Void)? = nil) throws {
+    public func rebuild(
+        _ name: String, batchSize: Int = ProjectionSet.rebuildBatchSize, progress: ((RebuildProgress) -> Void)? = nil
+    ) throws {
         try rebuild([name], batchSize: batchSize, progress: progress)
     }
 
     /// Rebuilds every projector.
-    public func rebuildAll(batchSize: Int = ProjectionSet.rebuildBatchSize, progress: ((RebuildProgress) -> Void)? = nil) throws {
+    public func rebuildAll(
+        batchSize: Int = ProjectionSet.rebuildBatchSize, progress: ((RebuildProgress) -> Void)? = nil
+    ) throws {
         try rebuild(projectors.map(\.name), batchSize: batchSize, progress: progress)
     }
 
@@ -43,19 +49,28 @@ extension ProjectionSet {
     /// (`RebuildLanes`), each lane reading and decoding each event once for all of its
     /// projectors; then folds what arrived meanwhile and makes those slots live, in one
     /// transaction. Appends go on meanwhile; readers see the old models until the switch.
-    public func rebuild(_ names: [String], batchSize: Int = ProjectionSet.rebuildBatchSize, progress: ((RebuildProgress) -> Void)? = nil) throws {
+    public func rebuild(
+        _ names: [String], batchSize: Int = ProjectionSet.rebuildBatchSize, progress: ((RebuildProgress) -> Void)? = nil
+    ) throws {
         try rebuild(names, batchSize: batchSize, lanes: .automatic, progress: progress)
     }
 
     /// The same, with the lanes split as `lanes` says (tests choose the split); returns them.
     @discardableResult
-    func rebuild(_ names: [String], batchSize: Int, lanes options: RebuildLanes.Options, progress: ((RebuildProgress) -> Void)? = nil) throws -> RebuildLanes? {
+    func rebuild(
+        _ names: [String], batchSize: Int, lanes options: RebuildLanes.Options,
+        progress: ((RebuildProgress) -> Void)? = nil
+    ) throws -> RebuildLanes? {
         let chosen = names.map { name in
-            guard let projector = projectors.first(where: { $0.name == name }) else { preconditionFailure("no projector named \(name)") }
+            guard let projector = projectors.first(where: { $0.name == name }) else {
+                preconditionFailure("no projector named \(name)")
+            }
             return projector
         }
         guard !chosen.isEmpty else { return nil }
-        let live = try environment.read { txn in try chosen.map { try Self.state(of: $0.name, in: txn, stateDatabase) ?? .fresh } }
+        let live = try environment.read { txn in
+            try chosen.map { try Self.state(of: $0.name, in: txn, stateDatabase) ?? .fresh }
+        }
         let targets = zip(chosen, live).map { projector, state in
             (projector: projector, slot: state.slot == 0 ? UInt8(1) : UInt8(0))
         }
@@ -83,7 +98,9 @@ extension ProjectionSet {
             let head = try head(in: txn)
             try fold(targets, from: next, through: head, in: txn)
             for target in targets {
-                try write(ProjectionState(slot: target.slot, version: target.projector.version, checkpoint: head), of: target.projector.name, in: txn)
+                try write(
+                    ProjectionState(slot: target.slot, version: target.projector.version, checkpoint: head),
+                    of: target.projector.name, in: txn)
             }
         }
         // The old slots are no longer read by new transactions; readers still on them keep
@@ -123,7 +140,9 @@ extension ProjectionSet {
             for (declared, database) in reader.handles.entries {
                 var hash: UInt64 = 0xCBF2_9CE4_8422_2325
                 func add(_ bytes: UnsafeRawBufferPointer) {
-                    withUnsafeBytes(of: UInt64(bytes.count).littleEndian) { for byte in $0 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 } }
+                    withUnsafeBytes(of: UInt64(bytes.count).littleEndian) {
+                        for byte in $0 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+                    }
                     for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
                 }
                 try reader.transaction.withCursor(on: database) { cursor in

@@ -79,7 +79,8 @@ public final class ProjectionSet: AppendObserver {
     public init(environment: Environment, projectors: [any Projector]) throws {
         var distinct = Set<String>()
         for projector in projectors {
-            precondition(Self.isWellFormedName(projector.name), "projector names are 1 to 32 of a-z 0-9 _: \(projector.name)")
+            precondition(
+                Self.isWellFormedName(projector.name), "projector names are 1 to 32 of a-z 0-9 _: \(projector.name)")
             precondition(distinct.insert(projector.name).inserted, "two projectors are named \(projector.name)")
         }
         self.environment = environment
@@ -91,9 +92,14 @@ public final class ProjectionSet: AppendObserver {
         for projector in projectors {
             slots[projector.name] = try ["a", "b"].map { slot in
                 DatabaseHandles(
-                    try Dictionary(uniqueKeysWithValues: projector.databases.map { name, options in
-                        (name, try environment.database(named: "rm.\(projector.name).\(slot).\(name)", options: options))
-                    }), events: eventsDatabase)
+                    try Dictionary(
+                        uniqueKeysWithValues: projector.databases.map { name, options in
+                            (
+                                name,
+                                try environment.database(
+                                    named: "rm.\(projector.name).\(slot).\(name)", options: options)
+                            )
+                        }), events: eventsDatabase)
             }
         }
         self.slots = slots
@@ -113,7 +119,9 @@ public final class ProjectionSet: AppendObserver {
     // MARK: AppendObserver
 
     public func apply(_ event: StoredEvent, in txn: WriteTransaction) throws {
-        try apply(sequence: event.sequence, readers: readers[event.eventType] ?? 0, view: nil, inPlace: 0, event: { event }, in: txn)
+        try apply(
+            sequence: event.sequence, readers: readers[event.eventType] ?? 0, view: nil, inPlace: 0, event: { event },
+            in: txn)
     }
 
     /// Appends come here: the event types some projector folds in place (usage) are read
@@ -125,18 +133,21 @@ public final class ProjectionSet: AppendObserver {
             return try apply(try StoredEvent(record: record), in: txn)
         }
         var decoded: StoredEvent?
-        try apply(sequence: view.sequence, readers: route.readers, view: view, inPlace: route.inPlace, event: {
-            if let decoded { return decoded }
-            let event = try StoredEvent(record: record)
-            decoded = event
-            return event
-        }, in: txn)
+        try apply(
+            sequence: view.sequence, readers: route.readers, view: view, inPlace: route.inPlace,
+            event: {
+                if let decoded { return decoded }
+                let event = try StoredEvent(record: record)
+                decoded = event
+                return event
+            }, in: txn)
     }
 
     /// Folds event `sequence` into the projectors in `readers` (bit i: projector i), in place
     /// for those in `inPlace` that take it, else through `event`; advances every checkpoint.
     private func apply(
-        sequence: UInt64, readers interested: UInt64, view: EventRecordView?, inPlace: UInt64, event: () throws -> StoredEvent, in txn: WriteTransaction
+        sequence: UInt64, readers interested: UInt64, view: EventRecordView?, inPlace: UInt64,
+        event: () throws -> StoredEvent, in txn: WriteTransaction
     ) throws {
         var states = try takeStates(in: txn)
         let writes = heldWrites(for: txn)
@@ -148,14 +159,17 @@ public final class ProjectionSet: AppendObserver {
             guard state.checkpoint < sequence else { continue }
             if state.checkpoint + 1 < sequence {
                 try writes.flush(into: txn)  // the gap is folded straight into LMDB: no cell may stay
-                try fold(projectors[index], slot: state.slot, from: state.checkpoint + 1, through: sequence - 1, in: txn)
+                try fold(
+                    projectors[index], slot: state.slot, from: state.checkpoint + 1, through: sequence - 1, in: txn)
                 written |= 1 << UInt64(index)
             }
             let bit: UInt64 = 1 << UInt64(index)
             if interested & bit != 0 {
                 let projector = projectors[index]
                 let store = foldStores.store(index, of: projectors.count, slot: state.slot, in: txn) { decoded in
-                    ProjectionStore(transaction: txn, handles: slotsByIndex[index][Int(state.slot)], cache: holdsWrites[index] ? writes : nil, decoded: decoded)
+                    ProjectionStore(
+                        transaction: txn, handles: slotsByIndex[index][Int(state.slot)],
+                        cache: holdsWrites[index] ? writes : nil, decoded: decoded)
                 }
                 let folded = try inPlace & bit != 0 && projector.applyInPlace(view!, to: store)
                 if !folded { try projector.apply(try event(), to: store) }
@@ -225,7 +239,9 @@ public final class ProjectionSet: AppendObserver {
             if projectors[index].settles { written |= 1 << UInt64(index) }
             try projectors[index].settle(
                 through: state.checkpoint,
-                in: ProjectionStore(transaction: txn, handles: slotsByIndex[index][Int(state.slot)], cache: holdsWrites[index] ? writes : nil))
+                in: ProjectionStore(
+                    transaction: txn, handles: slotsByIndex[index][Int(state.slot)],
+                    cache: holdsWrites[index] ? writes : nil))
         }
         try writes.flush(into: txn, retaining: true)
         for (projector, state) in zip(projectors, pending).sorted(by: { $0.0.name < $1.0.name }) {
@@ -297,14 +313,19 @@ public final class ProjectionSet: AppendObserver {
     }
 
     /// Folds events `first...last` from the log's `events` database into `slot`.
-    func fold(_ projector: any Projector, slot: UInt8, from first: UInt64, through last: UInt64, in txn: WriteTransaction) throws {
+    func fold(
+        _ projector: any Projector, slot: UInt8, from first: UInt64, through last: UInt64, in txn: WriteTransaction
+    ) throws {
         try fold([(projector, slot)], from: first, through: last, in: txn)
     }
 
     /// Folds events `first...last` into each target's slot, decoding each event once for all
     /// of them, straight into LMDB: gaps and a rebuild's catch-up, short runs. (Rebuild batches
     /// hold their writes in caches: `RebuildLanes`.)
-    func fold(_ targets: [(projector: any Projector, slot: UInt8)], from first: UInt64, through last: UInt64, in txn: WriteTransaction) throws {
+    func fold(
+        _ targets: [(projector: any Projector, slot: UInt8)], from first: UInt64, through last: UInt64,
+        in txn: WriteTransaction
+    ) throws {
         guard first <= last else { return }
         let folder = try BatchFolder(targets, slots: slots, in: txn, cache: nil, through: last)
         _ = try folder.fold(from: first, through: last, events: eventsDatabase, in: txn)
@@ -316,13 +337,17 @@ public final class ProjectionSet: AppendObserver {
     /// it reaches `last`: each projector is told so (`ProjectionStore.lastSequence`), and may
     /// fold straight away what it would defer for a later reader.
     func foldSnapshot(
-        _ events: [StoredEvent], checkpoint: UInt64, last: UInt64, in txn: WriteTransaction, cache: WriteBackCache, retaining: Bool
+        _ events: [StoredEvent], checkpoint: UInt64, last: UInt64, in txn: WriteTransaction, cache: WriteBackCache,
+        retaining: Bool
     ) throws {
-        let folder = try BatchFolder(projectors.map { ($0, UInt8(0)) }, slots: slots, in: txn, cache: cache, retaining: retaining, through: last)
+        let folder = try BatchFolder(
+            projectors.map { ($0, UInt8(0)) }, slots: slots, in: txn, cache: cache, retaining: retaining, through: last)
         try folder.fold(events)
         try folder.finish()
         for projector in projectors {
-            try write(ProjectionState(slot: 0, version: projector.version, checkpoint: checkpoint), of: projector.name, in: txn)
+            try write(
+                ProjectionState(slot: 0, version: projector.version, checkpoint: checkpoint), of: projector.name,
+                in: txn)
         }
     }
 
@@ -333,13 +358,17 @@ public final class ProjectionSet: AppendObserver {
     static func state(of name: String, in txn: Transaction, _ database: Database) throws -> ProjectionState? {
         var name = name  // withUTF8 may need to make a bridged string contiguous
         return try name.withUTF8 { key in
-            try txn.withValue(forKey: UnsafeRawBufferPointer(key), in: database) { $0.flatMap(ProjectionState.init(buffer:)) }
+            try txn.withValue(forKey: UnsafeRawBufferPointer(key), in: database) {
+                $0.flatMap(ProjectionState.init(buffer:))
+            }
         }
     }
 
     private static func isWellFormedName(_ name: String) -> Bool {
-        (1...32).contains(name.utf8.count) && name.utf8.allSatisfy {
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_")
-        }
+        (1...32).contains(name.utf8.count)
+            && name.utf8.allSatisfy {
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_")
+            }
     }
 }

@@ -13,25 +13,32 @@ public final class ProjectionSnapshot: Sendable {
 
     /// Folds events 1 through `sequence` of `log` into fresh copies of `projectors`: the read
     /// models as the log stood after event `sequence`.
-    public convenience init(of log: EventLog, asOf sequence: UInt64, projectors: [any Projector], batchSize: Int = 50_000) throws {
-        try self.init(of: log, through: sequence, projectors: projectors, batchSize: batchSize, including: { _ in true })
+    public convenience init(
+        of log: EventLog, asOf sequence: UInt64, projectors: [any Projector], batchSize: Int = 50_000
+    ) throws {
+        try self.init(
+            of: log, through: sequence, projectors: projectors, batchSize: batchSize, including: { _ in true })
     }
 
     /// Folds, in log order, the events that occurred at or before `date` (late arrivals
     /// included, later events left out): the business as it stood at `date`, as far as the
     /// log knows it now.
-    public convenience init(of log: EventLog, occurredAtOrBefore date: Date, projectors: [any Projector], batchSize: Int = 50_000) throws {
+    public convenience init(
+        of log: EventLog, occurredAtOrBefore date: Date, projectors: [any Projector], batchSize: Int = 50_000
+    ) throws {
         try self.init(
             of: log, through: try log.head()?.sequence ?? 0, projectors: projectors, batchSize: batchSize,
             including: { $0.occurredAt <= date })
     }
 
     private init(
-        of log: EventLog, through requested: UInt64, projectors: [any Projector], batchSize: Int, including: (StoredEvent) -> Bool
+        of log: EventLog, through requested: UInt64, projectors: [any Projector], batchSize: Int,
+        including: (StoredEvent) -> Bool
     ) throws {
         // Where the fold will end, known before it starts (events appended meanwhile stay out).
         let sequence = min(requested, try log.head()?.sequence ?? 0)
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("tally-as-of-\(UUID().uuidString)").path
+        directory =
+            FileManager.default.temporaryDirectory.appendingPathComponent("tally-as-of-\(UUID().uuidString)").path
         var options = EnvironmentOptions()
         options.durability = .noSync  // scratch data: nothing to lose
         options.mapSize = max(1 << 26, log.environment.usedSize)
@@ -52,7 +59,8 @@ public final class ProjectionSnapshot: Sendable {
             let included = events.filter { $0.sequence <= sequence && including($0) }
             folded = min(last.sequence, sequence)
             try environment.write(retaining: cache) { txn in
-                try projections.foldSnapshot(included, checkpoint: folded, last: sequence, in: txn, cache: cache, retaining: true)
+                try projections.foldSnapshot(
+                    included, checkpoint: folded, last: sequence, in: txn, cache: cache, retaining: true)
                 let kept = included.lazy.map(\.sequence).filter { $0 >= firstRecordKept }
                 guard recordsRead > 0, !kept.isEmpty else { return }
                 try log.environment.read { source in

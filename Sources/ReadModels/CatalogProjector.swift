@@ -18,9 +18,11 @@ public struct CatalogProjector: Projector {
     public static let name = "catalog"
     public var name: String { Self.name }
     public let version: UInt32 = 2
-    public let eventTypes: Set<String> = Set([
-        BillingEventType.organizationRegistered, .organizationUpdated, .planDefined, .planUpdated, .planArchived, .customPricingAgreed,
-    ].map(\.rawValue))
+    public let eventTypes: Set<String> = Set(
+        [
+            BillingEventType.organizationRegistered, .organizationUpdated, .planDefined, .planUpdated, .planArchived,
+            .customPricingAgreed,
+        ].map(\.rawValue))
     public let databases: [String: DatabaseOptions] = ["organizations": [], "plans": [], "contracts": []]
 
     public init() {}
@@ -30,7 +32,9 @@ public struct CatalogProjector: Projector {
         switch BillingEventType(rawValue: event.eventType) {
         case .organizationRegistered:
             let registered = try Tally_V1_OrganizationRegistered(serializedBytes: event.payload)
-            try txn.put(try registered.serializedBytes() as [UInt8], forKey: Array(event.organizationID.utf8), in: store.database("organizations"))
+            try txn.put(
+                try registered.serializedBytes() as [UInt8], forKey: Array(event.organizationID.utf8),
+                in: store.database("organizations"))
         case .organizationUpdated:
             let update = try Tally_V1_OrganizationUpdated(serializedBytes: event.payload)
             let key = Array(event.organizationID.utf8)
@@ -43,10 +47,13 @@ public struct CatalogProjector: Projector {
             if update.hasPaymentMethod { organization.paymentMethod = update.paymentMethod }
             try txn.put(try organization.serializedBytes() as [UInt8], forKey: key, in: store.database("organizations"))
         case .planDefined, .planUpdated:
-            let spec = event.eventType == BillingEventType.planDefined.rawValue
+            let spec =
+                event.eventType == BillingEventType.planDefined.rawValue
                 ? try Tally_V1_PlanDefined(serializedBytes: event.payload).plan
                 : try Tally_V1_PlanUpdated(serializedBytes: event.payload).plan
-            try txn.put([0] + (try spec.serializedBytes() as [UInt8]), forKey: Array(spec.planID.utf8), in: store.database("plans"))
+            try txn.put(
+                [0] + (try spec.serializedBytes() as [UInt8]), forKey: Array(spec.planID.utf8),
+                in: store.database("plans"))
         case .planArchived:
             let archived = try Tally_V1_PlanArchived(serializedBytes: event.payload)
             let key = Array(archived.planID.utf8)
@@ -73,8 +80,10 @@ public struct CatalogProjector: Projector {
         try reader.transaction.withCursor(on: reader.database("organizations")) { cursor in
             var entry = try cursor.first()
             while let current = entry {
-                organizations.append(Organization(
-                    id: String(decoding: current.key, as: UTF8.self), registration: try Tally_V1_OrganizationRegistered(serializedBytes: Array(current.value))))
+                organizations.append(
+                    Organization(
+                        id: String(decoding: current.key, as: UTF8.self),
+                        registration: try Tally_V1_OrganizationRegistered(serializedBytes: Array(current.value))))
                 entry = try cursor.next()
             }
         }
@@ -94,7 +103,10 @@ public struct CatalogProjector: Projector {
         try Array(organizationID.utf8).withUnsafeBytes { key in
             try reader.transaction.withValue(forKey: key, in: reader.database("contracts")) { bytes in
                 try bytes.map { bytes in
-                    try contractCache.value(for: bytes) { try Tally_V1_CustomPricingAgreed(serializedBytes: Array($0)).decoded(organizationID: organizationID) }
+                    try contractCache.value(for: bytes) {
+                        try Tally_V1_CustomPricingAgreed(serializedBytes: Array($0)).decoded(
+                            organizationID: organizationID)
+                    }
                 }
             }
         }
@@ -146,7 +158,9 @@ public struct CatalogPlan: Sendable, Hashable {
     public var isArchived: Bool
 
     init(record: [UInt8]) throws {
-        guard let flag = record.first else { throw BillingError.invalid(field: "catalog.plans", rule: "an empty record") }
+        guard let flag = record.first else {
+            throw BillingError.invalid(field: "catalog.plans", rule: "an empty record")
+        }
         isArchived = flag == 1
         plan = try Tally_V1_PlanSpec(serializedBytes: Array(record.dropFirst())).decoded()
     }

@@ -25,7 +25,9 @@ final class DecodeCache<Value: Sendable>: Sendable {
         let key = Self.hash(bytes)
         let cached: Value? = entries.withLock { entries in
             guard let entry = entries[key], entry.bytes.count == bytes.count else { return nil }
-            let same = entry.bytes.withUnsafeBytes { kept in bytes.isEmpty || memcmp(kept.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
+            let same = entry.bytes.withUnsafeBytes { kept in
+                bytes.isEmpty || memcmp(kept.baseAddress!, bytes.baseAddress!, bytes.count) == 0
+            }
             return same ? entry.value : nil
         }
         if let cached { return cached }
@@ -53,7 +55,10 @@ final class DecodeCache<Value: Sendable>: Sendable {
     /// plan), read on every quota check: one lane's chain of multiplies took a tenth of the check.
     private static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         let prime: UInt64 = 0x0000_0100_0000_01B3
-        var lanes: (UInt64, UInt64, UInt64, UInt64) = (0xCBF2_9CE4_8422_2325 ^ UInt64(bytes.count), 0x9E37_79B9_7F4A_7C15, 0xC2B2_AE3D_27D4_EB4F, 0x1656_67B1_9E37_79F9)
+        var lanes: (UInt64, UInt64, UInt64, UInt64) = (
+            0xCBF2_9CE4_8422_2325 ^ UInt64(bytes.count), 0x9E37_79B9_7F4A_7C15, 0xC2B2_AE3D_27D4_EB4F,
+            0x1656_67B1_9E37_79F9
+        )
         var index = 0
         while index + 32 <= bytes.count {
             lanes.0 = (lanes.0 ^ bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)) &* prime
@@ -66,7 +71,9 @@ final class DecodeCache<Value: Sendable>: Sendable {
             lanes.3 ^= lanes.3 >> 29
             index += 32
         }
-        var hash = lanes.0 ^ (lanes.1 &* 0xD6E8_FEB8_6659_FD93) ^ (lanes.2 &* 0xA076_1D64_78BD_642F) ^ (lanes.3 &* 0xE703_7ED1_A0B4_28DB)
+        var hash =
+            lanes.0 ^ (lanes.1 &* 0xD6E8_FEB8_6659_FD93) ^ (lanes.2 &* 0xA076_1D64_78BD_642F)
+            ^ (lanes.3 &* 0xE703_7ED1_A0B4_28DB)
         while index + 8 <= bytes.count {
             hash = (hash ^ bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)) &* prime
             hash ^= hash >> 29

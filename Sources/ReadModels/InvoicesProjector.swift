@@ -1,10 +1,10 @@
-import TallySupport
 import BillingEvents
 public import EventLog
 import Foundation
 public import LMDB
 public import Projections
 import SwiftProtobuf
+import TallySupport
 
 /// Invoices per organization: drafts waiting for late usage, issued invoices with their
 /// numbers, states and credit notes, what each billed per period, and the moments `advance`
@@ -25,12 +25,15 @@ public struct InvoicesProjector: Projector {
     public static let name = "invoices"
     public var name: String { Self.name }
     public let version: UInt32 = 4
-    public let eventTypes: Set<String> = Set([
-        BillingEventType.invoiceDrafted, .invoiceIssued, .invoiceVoided, .invoiceMarkedUncollectible, .paymentSucceeded, .paymentFailed,
-        .paymentRefunded, .creditNoteIssued,
-    ].map(\.rawValue))
+    public let eventTypes: Set<String> = Set(
+        [
+            BillingEventType.invoiceDrafted, .invoiceIssued, .invoiceVoided, .invoiceMarkedUncollectible,
+            .paymentSucceeded, .paymentFailed,
+            .paymentRefunded, .creditNoteIssued,
+        ].map(\.rawValue))
     public let databases: [String: DatabaseOptions] = [
-        "invoices": [], "numbers": [], "series": [], "status": [], "drafts": [], "finalize": [], "collection": [], "billed": [],
+        "invoices": [], "numbers": [], "series": [], "status": [], "drafts": [], "finalize": [], "collection": [],
+        "billed": [],
         "credit_notes": [],
     ]
 
@@ -43,13 +46,17 @@ public struct InvoicesProjector: Projector {
             let draft = try Tally_V1_InvoiceDrafted(serializedBytes: payload)
             let key = Array(event.organizationID.utf8) + [0] + Array(draft.draftID.utf8)
             try store.put(Array(payload), forKey: key, in: store.database("drafts"))
-            try store.put([], forKey: Self.timeKey(QuotasProjector.nanoseconds(draft.finalizeAt)) + key, in: store.database("finalize"))
+            try store.put(
+                [], forKey: Self.timeKey(QuotasProjector.nanoseconds(draft.finalizeAt)) + key,
+                in: store.database("finalize"))
         case .invoiceIssued:
             try issue(try Tally_V1_InvoiceIssued(serializedBytes: payload), event, store)
         case .invoiceVoided:
             try update(try Tally_V1_InvoiceVoided(serializedBytes: payload).invoiceID, store) { $0.state = .void }
         case .invoiceMarkedUncollectible:
-            try update(try Tally_V1_InvoiceMarkedUncollectible(serializedBytes: payload).invoiceID, store) { $0.state = .uncollectible }
+            try update(try Tally_V1_InvoiceMarkedUncollectible(serializedBytes: payload).invoiceID, store) {
+                $0.state = .uncollectible
+            }
         case .paymentSucceeded:
             let paid = try Tally_V1_PaymentSucceeded(serializedBytes: payload)
             try update(paid.invoiceID, store) { status in
@@ -67,7 +74,9 @@ public struct InvoicesProjector: Projector {
             }
         case .creditNoteIssued:
             let note = try Tally_V1_CreditNoteIssued(serializedBytes: payload)
-            try store.put(Array(payload), forKey: Array(note.invoiceID.utf8) + [0] + Array(note.creditNoteID.utf8), in: store.database("credit_notes"))
+            try store.put(
+                Array(payload), forKey: Array(note.invoiceID.utf8) + [0] + Array(note.creditNoteID.utf8),
+                in: store.database("credit_notes"))
             try store.put(Self.bigEndian(note.number), forKey: Array(note.series.utf8), in: store.database("series"))
             try update(note.invoiceID, store) { status in
                 status.credited += note.amount.minorUnits
@@ -91,26 +100,41 @@ public struct InvoicesProjector: Projector {
         let organization = Array(event.organizationID.utf8)
         // An invoice with nothing due is settled as it is issued; any other waits for a payment.
         var status = InvoiceStatus(state: .open, currency: invoice.currency, amountDue: invoice.amountDue.minorUnits)
-        if status.amountDue == 0 { status.state = .paid } else { status.nextAttemptAt = QuotasProjector.nanoseconds(event.envelope.occurredAt) }
+        if status.amountDue == 0 {
+            status.state = .paid
+        } else {
+            status.nextAttemptAt = QuotasProjector.nanoseconds(event.envelope.occurredAt)
+        }
         try write(status, for: invoice.invoiceID, previous: nil, organization: organization, store)
         let number = Self.bigEndian(invoice.number)
-        try store.put(Array(event.payload), forKey: organization + [0] + Array(invoice.series.utf8) + [0] + number, in: store.database("invoices"))
+        try store.put(
+            Array(event.payload), forKey: organization + [0] + Array(invoice.series.utf8) + [0] + number,
+            in: store.database("invoices"))
         try store.put(organization, forKey: Array(invoice.series.utf8) + [0] + number, in: store.database("numbers"))
         try store.put(number, forKey: Array(invoice.series.utf8), in: store.database("series"))
         if !invoice.draftID.isEmpty {
             let key = organization + [0] + Array(invoice.draftID.utf8)
-            if let draft = try store.value(forKey: key, in: store.database("drafts")).map({ try Tally_V1_InvoiceDrafted(serializedBytes: $0) }) {
-                try store.delete(key: Self.timeKey(QuotasProjector.nanoseconds(draft.finalizeAt)) + key, in: store.database("finalize"))
+            if let draft = try store.value(forKey: key, in: store.database("drafts")).map({
+                try Tally_V1_InvoiceDrafted(serializedBytes: $0)
+            }) {
+                try store.delete(
+                    key: Self.timeKey(QuotasProjector.nanoseconds(draft.finalizeAt)) + key,
+                    in: store.database("finalize"))
                 try store.delete(key: key, in: store.database("drafts"))
             }
         }
         // What this invoice billed per period, for late usage later.
-        var billed = try Self.billed(invoice.subscriptionID, periodStart: invoice.periodStart.seconds, in: store)
-            ?? BilledUsage(planID: invoice.planID, periodStart: invoice.periodStart.seconds, periodEnd: invoice.periodEnd.seconds, quantities: [:])
+        var billed =
+            try Self.billed(invoice.subscriptionID, periodStart: invoice.periodStart.seconds, in: store)
+            ?? BilledUsage(
+                planID: invoice.planID, periodStart: invoice.periodStart.seconds, periodEnd: invoice.periodEnd.seconds,
+                quantities: [:])
         for line in invoice.lines where line.kind == "usage" { billed.quantities[line.metric] = line.usedQuantity }
         try Self.putBilled(billed, subscriptionID: invoice.subscriptionID, store)
         for line in invoice.lines where line.kind == "late_usage" {
-            guard var earlier = try Self.billed(invoice.subscriptionID, periodStart: line.serviceStart.seconds, in: store) else { continue }
+            guard
+                var earlier = try Self.billed(invoice.subscriptionID, periodStart: line.serviceStart.seconds, in: store)
+            else { continue }
             earlier.quantities[line.metric] = line.usedQuantity
             try Self.putBilled(earlier, subscriptionID: invoice.subscriptionID, store)
         }
@@ -123,33 +147,51 @@ public struct InvoicesProjector: Projector {
         var status = previous
         change(&status)
         if status.state != .open { status.nextAttemptAt = nil }
-        guard let organization = try Self.organization(ofInvoiceID: invoiceID, store.database("numbers"), store) else { return }
+        guard let organization = try Self.organization(ofInvoiceID: invoiceID, store.database("numbers"), store) else {
+            return
+        }
         try write(status, for: invoiceID, previous: previous, organization: organization, store)
     }
 
     /// Writes `status`, keeping the collection index in step with its next attempt.
-    private func write(_ status: InvoiceStatus, for invoiceID: String, previous: InvoiceStatus?, organization: [UInt8], _ store: ProjectionStore) throws {
+    private func write(
+        _ status: InvoiceStatus, for invoiceID: String, previous: InvoiceStatus?, organization: [UInt8],
+        _ store: ProjectionStore
+    ) throws {
         let collection = store.database("collection")
-        if let old = previous?.nextAttemptAt, old != status.nextAttemptAt { try store.delete(key: Self.timeKey(old) + Array(invoiceID.utf8), in: collection) }
-        if let new = status.nextAttemptAt { try store.put(organization, forKey: Self.timeKey(new) + Array(invoiceID.utf8), in: collection) }
+        if let old = previous?.nextAttemptAt, old != status.nextAttemptAt {
+            try store.delete(key: Self.timeKey(old) + Array(invoiceID.utf8), in: collection)
+        }
+        if let new = status.nextAttemptAt {
+            try store.put(organization, forKey: Self.timeKey(new) + Array(invoiceID.utf8), in: collection)
+        }
         try store.put(try RecordJSONEncoder.encode(status), forKey: Array(invoiceID.utf8), in: store.database("status"))
     }
 
-    private static func organization(ofInvoiceID invoiceID: String, _ numbers: Database, _ store: ProjectionStore) throws -> [UInt8]? {
+    private static func organization(ofInvoiceID invoiceID: String, _ numbers: Database, _ store: ProjectionStore)
+        throws -> [UInt8]?
+    {
         guard let (series, number) = parse(invoiceID) else { return nil }
         return try store.value(forKey: Array(series.utf8) + [0] + bigEndian(number), in: numbers)
     }
 
-    private static func billed(_ subscriptionID: String, periodStart: Int64, in store: ProjectionStore) throws -> BilledUsage? {
-        try store.value(forKey: billedKey(subscriptionID, periodStart), in: store.database("billed")).map { try decoder.decode(BilledUsage.self, from: Data($0)) }
+    private static func billed(_ subscriptionID: String, periodStart: Int64, in store: ProjectionStore) throws
+        -> BilledUsage?
+    {
+        try store.value(forKey: billedKey(subscriptionID, periodStart), in: store.database("billed")).map {
+            try decoder.decode(BilledUsage.self, from: Data($0))
+        }
     }
 
     private static func putBilled(_ billed: BilledUsage, subscriptionID: String, _ store: ProjectionStore) throws {
-        try store.put(try RecordJSONEncoder.encode(billed), forKey: billedKey(subscriptionID, billed.periodStart), in: store.database("billed"))
+        try store.put(
+            try RecordJSONEncoder.encode(billed), forKey: billedKey(subscriptionID, billed.periodStart),
+            in: store.database("billed"))
     }
 
     static func billedKey(_ subscriptionID: String, _ periodStart: Int64) -> [UInt8] {
-        Array(subscriptionID.utf8) + [0] + withUnsafeBytes(of: (UInt64(bitPattern: periodStart) ^ (1 << 63)).bigEndian) { Array($0) }
+        Array(subscriptionID.utf8) + [0]
+            + withUnsafeBytes(of: (UInt64(bitPattern: periodStart) ^ (1 << 63)).bigEndian) { Array($0) }
     }
 
     static func timeKey(_ nanoseconds: Int64) -> [UInt8] {
@@ -166,7 +208,9 @@ public struct InvoicesProjector: Projector {
 
     /// "2026-000042" as (series "2026", number 42); "CN-2026-000001" as ("CN-2026", 1).
     public static func parse(_ id: String) -> (series: String, number: UInt64)? {
-        guard let dash = id.lastIndex(of: "-"), let number = UInt64(id[id.index(after: dash)...]), number > 0 else { return nil }
+        guard let dash = id.lastIndex(of: "-"), let number = UInt64(id[id.index(after: dash)...]), number > 0 else {
+            return nil
+        }
         return (String(id[..<dash]), number)
     }
 

@@ -1,8 +1,8 @@
-import TallySupport
 import Foundation
 import LMDB
 import Projections
 import Synchronization
+import TallySupport
 
 /// How a read model stores one kind of record: JSON with sorted keys (deterministic bytes,
 /// `RecordJSONEncoder`), read through a cache keyed by the bytes themselves (`DecodeCache`).

@@ -51,7 +51,9 @@ extension MRRProjector {
             while let current = entry {
                 let key = Array(current.key)
                 if let zero = key.firstIndex(of: 0), key.count == zero + 5 {
-                    try body(String(decoding: key[..<zero], as: UTF8.self), UsageRollupsProjector.dayNumber(key[(zero + 1)...]), current.value)
+                    try body(
+                        String(decoding: key[..<zero], as: UTF8.self),
+                        UsageRollupsProjector.dayNumber(key[(zero + 1)...]), current.value)
                 }
                 entry = try cursor.next()
             }

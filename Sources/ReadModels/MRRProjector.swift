@@ -23,8 +23,11 @@ public struct MRRProjector: Projector {
     public var name: String { Self.name }
     public let version: UInt32 = 2
     public let eventTypes: Set<String> = Set(
-        [BillingEventType.organizationRegistered.rawValue, BillingEventType.invoiceIssued.rawValue] + SubscriptionsProjector().eventTypes)
-    public let databases: [String: DatabaseOptions] = ["subscriptions": [], "customers": [], "daily": [], "metered": []]
+        [BillingEventType.organizationRegistered.rawValue, BillingEventType.invoiceIssued.rawValue]
+            + SubscriptionsProjector().eventTypes)
+    public let databases: [String: DatabaseOptions] = [
+        "subscriptions": [], "customers": [], "daily": [], "metered": [],
+    ]
 
     public init() {}
 
@@ -64,7 +67,9 @@ public struct MRRProjector: Projector {
         }
         let contribution = try Self.contribution(of: next)
         if let price = next.recurringPrice, history.currency == nil { history.currency = price.currency.code }
-        if let movement = history.setContribution(contribution, of: subscriptionID, on: day, cause: event.eventType), let currency = history.currency {
+        if let movement = history.setContribution(contribution, of: subscriptionID, on: day, cause: event.eventType),
+            let currency = history.currency
+        {
             try Self.addMovement(movement, currency: currency, day: day, store)
         }
         try Self.save(history, store)
@@ -83,7 +88,9 @@ public struct MRRProjector: Projector {
         }
     }
 
-    private static func trialOutcome(from old: Subscription.Status?, to new: Subscription.Status) -> CustomerHistory.Trial.Outcome? {
+    private static func trialOutcome(from old: Subscription.Status?, to new: Subscription.Status) -> CustomerHistory
+        .Trial.Outcome?
+    {
         switch (old, new) {
         case (nil, .trialing): .trialing
         case (.trialing?, .active): .converted
@@ -97,7 +104,8 @@ public struct MRRProjector: Projector {
     /// service ended: the last day of the period each line bills.
     public static func usageRevenue(of invoice: Tally_V1_InvoiceIssued) -> [Int32: Int64] {
         var byDay: [Int32: Int64] = [:]
-        for line in invoice.lines where line.kind == InvoiceLine.Kind.usage.rawValue || line.kind == InvoiceLine.Kind.lateUsage.rawValue {
+        for line in invoice.lines
+        where line.kind == InvoiceLine.Kind.usage.rawValue || line.kind == InvoiceLine.Kind.lateUsage.rawValue {
             let end = line.hasServiceEnd ? line.serviceEnd.seconds : invoice.periodEnd.seconds
             byDay[UTCDay.number(of: end - 1), default: 0] += line.amount.minorUnits
         }
@@ -113,14 +121,18 @@ public struct MRRProjector: Projector {
     // MARK: Storage
 
     private static func history(_ organizationID: String, _ store: ProjectionStore) throws -> CustomerHistory {
-        try historyRecords.value(forKey: Array(organizationID.utf8), in: store.database("customers"), store) ?? CustomerHistory(organizationID: organizationID)
+        try historyRecords.value(forKey: Array(organizationID.utf8), in: store.database("customers"), store)
+            ?? CustomerHistory(organizationID: organizationID)
     }
 
     private static func save(_ history: CustomerHistory, _ store: ProjectionStore) throws {
-        try historyRecords.put(history, forKey: Array(history.organizationID.utf8), in: store.database("customers"), store)
+        try historyRecords.put(
+            history, forKey: Array(history.organizationID.utf8), in: store.database("customers"), store)
     }
 
-    private static func addMovement(_ movement: MRRMovement, currency: String, day: Int32, _ store: ProjectionStore) throws {
+    private static func addMovement(_ movement: MRRMovement, currency: String, day: Int32, _ store: ProjectionStore)
+        throws
+    {
         let key = RevenueProjector.key(currency, day)
         let database = store.database("daily")
         var totals = try store.withValue(forKey: key, in: database) { $0.map(decodeTotals) } ?? MovementTotals()

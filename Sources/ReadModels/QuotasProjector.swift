@@ -1,10 +1,10 @@
-import TallySupport
 public import BillingEvents
 public import EventLog
 import Foundation
 public import LMDB
 public import Projections
 public import SwiftProtobuf
+import TallySupport
 
 /// Usage counters per organization × metric × period, with configured limit overrides and
 /// which limits were reached: what "may this organization do this?" reads.
@@ -19,38 +19,57 @@ public struct QuotasProjector: Projector {
     public static let name = "quotas"
     public var name: String { Self.name }
     public let version: UInt32 = 2
-    public let eventTypes: Set<String> = Set([
-        BillingEventType.usageRecorded, .usageCorrected, .quotaConfigured, .quotaRemoved, .softLimitReached, .hardLimitReached,
-    ].map(\.rawValue))
+    public let eventTypes: Set<String> = Set(
+        [
+            BillingEventType.usageRecorded, .usageCorrected, .quotaConfigured, .quotaRemoved, .softLimitReached,
+            .hardLimitReached,
+        ].map(\.rawValue))
     public let databases: [String: DatabaseOptions] = ["counters": [], "members": [], "limits": [], "corrections": []]
 
     public init() {}
 
     public func apply(_ event: StoredEvent, to store: ProjectionStore) throws {
         // Usage is most of any log: recognized by one comparison, before the general switch.
-        if event.eventType == BillingEventType.usageRecorded.rawValue { return try applyUsage(event, to: store) }  // not in the switch
+        // not in the switch
+        if event.eventType == BillingEventType.usageRecorded.rawValue { return try applyUsage(event, to: store) }
         let txn = store
         switch BillingEventType(rawValue: event.eventType) {
         case .usageCorrected:
             // Only sums are corrected (the engine refuses others): the delta adds to the counter.
             let correction = try Tally_V1_UsageCorrected(serializedBytes: event.payload)
-            let key = Self.counterKey(event.organizationID, correction.metric, periodStart: correction.periodStart.seconds)
-            var counter = try txn.value(forKey: key, in: store.database("counters")).flatMap(QuotaCounter.init(bytes:)) ?? QuotaCounter()
-            counter.value = counter.value.addingReportingOverflow(correction.quantityDelta).overflow ? .max : counter.value + correction.quantityDelta
+            let key = Self.counterKey(
+                event.organizationID, correction.metric, periodStart: correction.periodStart.seconds)
+            var counter =
+                try txn.value(forKey: key, in: store.database("counters")).flatMap(QuotaCounter.init(bytes:))
+                ?? QuotaCounter()
+            counter.value =
+                counter.value.addingReportingOverflow(correction.quantityDelta).overflow
+                ? .max : counter.value + correction.quantityDelta
             try txn.put(counter.bytes, forKey: key, in: store.database("counters"))
             let original = Self.int64Bytes(Int64(bitPattern: correction.originalSequence))
             let net = try txn.value(forKey: original, in: store.database("corrections")).map(Self.int64) ?? 0
-            try txn.put(Self.int64Bytes(net &+ correction.quantityDelta), forKey: original, in: store.database("corrections"))
+            try txn.put(
+                Self.int64Bytes(net &+ correction.quantityDelta), forKey: original, in: store.database("corrections"))
         case .softLimitReached, .hardLimitReached:
             let reached = try Tally_V1_LimitReached(serializedBytes: event.payload)
             let key = Self.counterKey(event.organizationID, reached.metric, periodStart: reached.periodStart.seconds)
-            var counter = try txn.value(forKey: key, in: store.database("counters")).flatMap(QuotaCounter.init(bytes:)) ?? QuotaCounter()
-            if event.eventType == BillingEventType.softLimitReached.rawValue { counter.softLimitReached = true } else { counter.hardLimitReached = true }
+            var counter =
+                try txn.value(forKey: key, in: store.database("counters")).flatMap(QuotaCounter.init(bytes:))
+                ?? QuotaCounter()
+            if event.eventType == BillingEventType.softLimitReached.rawValue {
+                counter.softLimitReached = true
+            } else {
+                counter.hardLimitReached = true
+            }
             try txn.put(counter.bytes, forKey: key, in: store.database("counters"))
         case .quotaConfigured:
             let configured = try Tally_V1_QuotaConfigured(serializedBytes: event.payload)
-            let limits = QuotaLimits(soft: configured.hasSoftLimit ? configured.softLimit : nil, hard: configured.hasHardLimit ? configured.hardLimit : nil)
-            try txn.put(limits.bytes, forKey: Self.limitsKey(event.organizationID, configured.metric), in: store.database("limits"))
+            let limits = QuotaLimits(
+                soft: configured.hasSoftLimit ? configured.softLimit : nil,
+                hard: configured.hasHardLimit ? configured.hardLimit : nil)
+            try txn.put(
+                limits.bytes, forKey: Self.limitsKey(event.organizationID, configured.metric),
+                in: store.database("limits"))
         case .quotaRemoved:
             let removed = try Tally_V1_QuotaRemoved(serializedBytes: event.payload)
             try txn.delete(key: Self.limitsKey(event.organizationID, removed.metric), in: store.database("limits"))
@@ -65,7 +84,9 @@ public struct QuotasProjector: Projector {
             var isNewMember = false
             if usage.aggregation == .uniqueCount, var member = Self.member(of: usage) {
                 isNewMember = try member.withUTF8 {
-                    try recordMember(organization, metric, periodStart: usage.periodStart.seconds, member: UnsafeRawBufferPointer($0), store)
+                    try recordMember(
+                        organization, metric, periodStart: usage.periodStart.seconds,
+                        member: UnsafeRawBufferPointer($0), store)
                 }
             }
             try foldCounter(
@@ -83,10 +104,12 @@ public struct QuotasProjector: Projector {
         guard let usage = UsageRecordedView(payload: event.payload) else { return false }
         var isNewMember = false
         if usage.aggregation == .uniqueCount, usage.uniqueProperty.elementsEqual("user".utf8), !usage.userID.isEmpty {
-            isNewMember = try recordMember(event.organizationID, usage.metric, periodStart: usage.periodStartSeconds, member: usage.userID, store)
+            isNewMember = try recordMember(
+                event.organizationID, usage.metric, periodStart: usage.periodStartSeconds, member: usage.userID, store)
         }
         try foldCounter(
-            event.organizationID, usage.metric, periodStart: usage.periodStartSeconds, usage.aggregation, usage.quantity,
+            event.organizationID, usage.metric, periodStart: usage.periodStartSeconds, usage.aggregation,
+            usage.quantity,
             occurredAt: event.occurredAtNanoseconds, isNewMember: isNewMember, store)
         return true
     }
@@ -94,10 +117,13 @@ public struct QuotasProjector: Projector {
     /// Records `member` of the counter's period (its key: `memberKey`'s, built on the stack)
     /// and says whether it is new there.
     private func recordMember(
-        _ organization: UnsafeRawBufferPointer, _ metric: UnsafeRawBufferPointer, periodStart: Int64, member: UnsafeRawBufferPointer,
+        _ organization: UnsafeRawBufferPointer, _ metric: UnsafeRawBufferPointer, periodStart: Int64,
+        member: UnsafeRawBufferPointer,
         _ store: ProjectionStore
     ) throws -> Bool {
-        try withUnsafeTemporaryAllocation(byteCount: organization.count + metric.count + 11 + member.count, alignment: 8) { buffer in
+        try withUnsafeTemporaryAllocation(
+            byteCount: organization.count + metric.count + 11 + member.count, alignment: 8
+        ) { buffer in
             var key = KeyWriter(buffer)
             Self.writeCounterKey(&key, organization, metric, periodStart: periodStart)
             key.append(0)
@@ -111,7 +137,8 @@ public struct QuotasProjector: Projector {
 
     /// One usage event's change to its counter, read and written in one step; the key on the stack.
     private func foldCounter(
-        _ organization: UnsafeRawBufferPointer, _ metric: UnsafeRawBufferPointer, periodStart: Int64, _ aggregation: Tally_V1_Aggregation,
+        _ organization: UnsafeRawBufferPointer, _ metric: UnsafeRawBufferPointer, periodStart: Int64,
+        _ aggregation: Tally_V1_Aggregation,
         _ quantity: Int64, occurredAt: Int64, isNewMember: Bool, _ store: ProjectionStore
     ) throws {
         try withUnsafeTemporaryAllocation(byteCount: organization.count + metric.count + 10, alignment: 8) { buffer in
@@ -119,7 +146,8 @@ public struct QuotasProjector: Projector {
             Self.writeCounterKey(&key, organization, metric, periodStart: periodStart)
             try store.update(QuotaCounter.size, forKey: key.key, in: store.database("counters")) { old, new in
                 let next = QuotaCounter.folding(
-                    old.flatMap(QuotaCounter.init(buffer:)), aggregation: aggregation, quantity: quantity, occurredAt: occurredAt, isNewMember: isNewMember)
+                    old.flatMap(QuotaCounter.init(buffer:)), aggregation: aggregation, quantity: quantity,
+                    occurredAt: occurredAt, isNewMember: isNewMember)
                 next.write(to: new)
             }
         }
@@ -127,9 +155,13 @@ public struct QuotasProjector: Projector {
 
     // MARK: Queries, through any transaction
 
-    public static func counter(_ organizationID: String, _ metric: String, periodStart: Int64, in reader: ProjectionReader) throws -> QuotaCounter? {
-        try reader.transaction.value(forKey: counterKey(organizationID, metric, periodStart: periodStart), in: reader.database("counters"))
-            .flatMap(QuotaCounter.init(bytes:))
+    public static func counter(
+        _ organizationID: String, _ metric: String, periodStart: Int64, in reader: ProjectionReader
+    ) throws -> QuotaCounter? {
+        try reader.transaction.value(
+            forKey: counterKey(organizationID, metric, periodStart: periodStart), in: reader.database("counters")
+        )
+        .flatMap(QuotaCounter.init(bytes:))
     }
 
     public static func hasMember(_ memberKey: [UInt8], in reader: ProjectionReader) throws -> Bool {
@@ -137,17 +169,24 @@ public struct QuotasProjector: Projector {
     }
 
     /// The key under which a unique count remembers that it has seen `member`.
-    public static func memberKey(_ organizationID: String, _ metric: String, periodStart: Int64, member: String) -> [UInt8] {
+    public static func memberKey(_ organizationID: String, _ metric: String, periodStart: Int64, member: String)
+        -> [UInt8]
+    {
         counterKey(organizationID, metric, periodStart: periodStart) + [0] + Array(member.utf8)
     }
 
-    public static func configuredLimits(_ organizationID: String, _ metric: String, in reader: ProjectionReader) throws -> QuotaLimits? {
-        try reader.transaction.value(forKey: limitsKey(organizationID, metric), in: reader.database("limits")).flatMap(QuotaLimits.init(bytes:))
+    public static func configuredLimits(_ organizationID: String, _ metric: String, in reader: ProjectionReader) throws
+        -> QuotaLimits?
+    {
+        try reader.transaction.value(forKey: limitsKey(organizationID, metric), in: reader.database("limits")).flatMap(
+            QuotaLimits.init(bytes:))
     }
 
     /// The net of the corrections made so far to the usage.recorded event at `sequence`.
     public static func netCorrection(ofUsageAt sequence: UInt64, in reader: ProjectionReader) throws -> Int64 {
-        try reader.transaction.value(forKey: int64Bytes(Int64(bitPattern: sequence)), in: reader.database("corrections")).map(int64) ?? 0
+        try reader.transaction.value(
+            forKey: int64Bytes(Int64(bitPattern: sequence)), in: reader.database("corrections")
+        ).map(int64) ?? 0
     }
 
     static func int64Bytes(_ value: Int64) -> [UInt8] {
@@ -168,12 +207,17 @@ public struct QuotasProjector: Projector {
     /// org, 0, metric, 0, period start (8 bytes, big-endian): for queries; `apply` writes the same on the stack.
     static func counterKey(_ organizationID: String, _ metric: String, periodStart: Int64) -> [UInt8] {
         KeyWriter.withUTF8(organizationID, metric) { organizationID, metric in
-            KeyWriter.bytes(capacity: organizationID.count + metric.count + 10) { writeCounterKey(&$0, organizationID, metric, periodStart: periodStart) }
+            KeyWriter.bytes(capacity: organizationID.count + metric.count + 10) {
+                writeCounterKey(&$0, organizationID, metric, periodStart: periodStart)
+            }
         }
     }
 
     /// org, 0, metric, 0, period start (8 bytes).
-    static func writeCounterKey(_ key: inout KeyWriter, _ organizationID: UnsafeRawBufferPointer, _ metric: UnsafeRawBufferPointer, periodStart: Int64) {
+    static func writeCounterKey(
+        _ key: inout KeyWriter, _ organizationID: UnsafeRawBufferPointer, _ metric: UnsafeRawBufferPointer,
+        periodStart: Int64
+    ) {
         key.append(organizationID)
         key.append(0)
         key.append(metric)
@@ -205,11 +249,13 @@ public struct QuotaCounter: Sendable, Equatable {
     /// The counter after one more event: the single aggregation rule that the projection and
     /// the engine's limit check both use. Saturates instead of overflowing.
     public static func folding(
-        _ current: QuotaCounter?, aggregation: Tally_V1_Aggregation, quantity: Int64, occurredAt: Int64, isNewMember: Bool
+        _ current: QuotaCounter?, aggregation: Tally_V1_Aggregation, quantity: Int64, occurredAt: Int64,
+        isNewMember: Bool
     ) -> QuotaCounter {
         var counter = current ?? QuotaCounter()
         switch aggregation {
-        case .sum, .unspecified, .UNRECOGNIZED: counter.value = counter.value.addingReportingOverflow(quantity).overflow ? .max : counter.value + quantity
+        case .sum, .unspecified, .UNRECOGNIZED:
+            counter.value = counter.value.addingReportingOverflow(quantity).overflow ? .max : counter.value + quantity
         case .count: counter.value += 1
         case .max: counter.value = current == nil ? quantity : max(counter.value, quantity)
         case .latest:
@@ -269,7 +315,9 @@ public struct QuotaLimits: Sendable, Equatable {
     }
 
     var bytes: [UInt8] {
-        let encode = { (value: Int64?) in [value == nil ? 0 : 1] + withUnsafeBytes(of: UInt64(bitPattern: value ?? 0).bigEndian) { Array($0) } }
+        let encode = { (value: Int64?) in
+            [value == nil ? 0 : 1] + withUnsafeBytes(of: UInt64(bitPattern: value ?? 0).bigEndian) { Array($0) }
+        }
         return encode(soft) + encode(hard)
     }
 }

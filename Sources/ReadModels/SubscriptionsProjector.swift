@@ -21,11 +21,14 @@ public struct SubscriptionsProjector: Projector {
     public static let name = "subscriptions"
     public var name: String { Self.name }
     public let version: UInt32 = 7
-    public let eventTypes: Set<String> = Set([
-        BillingEventType.trialStarted, .subscriptionActivated, .planChanged, .subscriptionRenewed, .subscriptionPastDue,
-        .gracePeriodStarted, .cancellationScheduled, .subscriptionCanceled, .subscriptionReactivated, .subscriptionExpired,
-        .subscriptionMarkedUnpaid, .subscriptionRecovered, .discountApplied,
-    ].map(\.rawValue))
+    public let eventTypes: Set<String> = Set(
+        [
+            BillingEventType.trialStarted, .subscriptionActivated, .planChanged, .subscriptionRenewed,
+            .subscriptionPastDue,
+            .gracePeriodStarted, .cancellationScheduled, .subscriptionCanceled, .subscriptionReactivated,
+            .subscriptionExpired,
+            .subscriptionMarkedUnpaid, .subscriptionRecovered, .discountApplied,
+        ].map(\.rawValue))
     public let databases: [String: DatabaseOptions] = ["current": [], "due": []]
 
     public init() {}
@@ -36,7 +39,9 @@ public struct SubscriptionsProjector: Projector {
         let due = store.database("due")
         let record = try Self.records.value(forKey: key, in: current, store)
         guard let next = try Self.folding(record, event) else { return }
-        if let old = record?.nextChangeAt, old != next.nextChangeAt { try store.delete(key: Self.dueKey(old, key), in: due) }
+        if let old = record?.nextChangeAt, old != next.nextChangeAt {
+            try store.delete(key: Self.dueKey(old, key), in: due)
+        }
         if let new = next.nextChangeAt { try store.put([], forKey: Self.dueKey(new, key), in: due) }
         try Self.records.put(next, forKey: key, in: current, store)
     }
@@ -58,7 +63,9 @@ public struct SubscriptionsProjector: Projector {
             let activated = try Tally_V1_SubscriptionActivated(serializedBytes: payload)
             let price = try activated.recurringPrice.decoded(field: "recurring_price")
             let period = try BillingPeriod(start: activated.periodStart.date, end: activated.periodEnd.date)
-            if var existing = record, existing.id == activated.subscriptionID, case .trialing = existing.subscription.status {
+            if var existing = record, existing.id == activated.subscriptionID,
+                case .trialing = existing.subscription.status
+            {
                 try existing.subscription.convertTrial()
                 existing.recurringPrice = price
                 existing.periodPrice = price
@@ -70,12 +77,15 @@ public struct SubscriptionsProjector: Projector {
                 createdByKey: event.idempotencyKey, periodPrice: price,
                 subscription: try Subscription(
                     organizationID: event.organizationID, planID: activated.planID,
-                    interval: try activated.interval.decoded(field: "interval"), activeFrom: activated.periodStart.date))
+                    interval: try activated.interval.decoded(field: "interval"), activeFrom: activated.periodStart.date)
+            )
         case nil:
             return record
         default:
             guard var existing = record else {
-                throw BillingError.invalid(field: "subscription_id", rule: "\(event.eventType) for \(event.organizationID), which has no subscription")
+                throw BillingError.invalid(
+                    field: "subscription_id",
+                    rule: "\(event.eventType) for \(event.organizationID), which has no subscription")
             }
             try Self.transition(&existing, event)
             return existing
@@ -96,7 +106,9 @@ public struct SubscriptionsProjector: Projector {
             var entry = try cursor.first()
             while let current = entry, organizations.count < limit {
                 let key = Array(current.key)
-                guard key.count > 8, key[..<8].lexicographicallyPrecedes(bound) || key[..<8].elementsEqual(bound) else { break }
+                guard key.count > 8, key[..<8].lexicographicallyPrecedes(bound) || key[..<8].elementsEqual(bound) else {
+                    break
+                }
                 organizations.append(String(decoding: key[8...], as: UTF8.self))
                 entry = try cursor.next()
             }
@@ -113,11 +125,15 @@ public struct SubscriptionsProjector: Projector {
             let interval = try change.interval.decoded(field: "interval")
             if change.immediate {
                 let intervalChanges = interval != record.subscription.interval
-                try record.subscription.changePlanNow(to: change.toPlanID, interval: interval, at: change.effectiveAt.date)
-                if case .trialing = record.subscription.status {} else {
+                try record.subscription.changePlanNow(
+                    to: change.toPlanID, interval: interval, at: change.effectiveAt.date)
+                if case .trialing = record.subscription.status {
+                } else {
                     record.recurringPrice = try change.recurringPrice.decoded(field: "recurring_price")
-                    record.unbilledProrations.append(UnbilledProration(
-                        credit: try change.prorationCredit.decoded(field: "proration_credit"), charge: try change.prorationCharge.decoded(field: "proration_charge")))
+                    record.unbilledProrations.append(
+                        UnbilledProration(
+                            credit: try change.prorationCredit.decoded(field: "proration_credit"),
+                            charge: try change.prorationCharge.decoded(field: "proration_charge")))
                     // A new interval starts a new cycle at the change.
                     if intervalChanges { record.currentPeriod = record.subscription.schedule.period(0) }
                 }
@@ -133,27 +149,33 @@ public struct SubscriptionsProjector: Projector {
             record.periodPrice = record.recurringPrice
             record.currentPeriod = try BillingPeriod(start: renewed.periodStart.date, end: renewed.periodEnd.date)
         case .subscriptionPastDue:
-            try record.subscription.markPastDue(at: try Tally_V1_SubscriptionPastDue(serializedBytes: payload).since.date)
+            try record.subscription.markPastDue(
+                at: try Tally_V1_SubscriptionPastDue(serializedBytes: payload).since.date)
         case .gracePeriodStarted:
-            try record.subscription.startGrace(until: try Tally_V1_GracePeriodStarted(serializedBytes: payload).until.date)
+            try record.subscription.startGrace(
+                until: try Tally_V1_GracePeriodStarted(serializedBytes: payload).until.date)
         case .cancellationScheduled:
             try record.subscription.scheduleCancellation()
         case .subscriptionReactivated:
             try record.subscription.reactivate()
         case .subscriptionCanceled:
             record.unbilledProrations = []
-            try record.subscription.cancelNow(at: try Tally_V1_SubscriptionCanceled(serializedBytes: payload).effectiveAt.date)
+            try record.subscription.cancelNow(
+                at: try Tally_V1_SubscriptionCanceled(serializedBytes: payload).effectiveAt.date)
         case .subscriptionMarkedUnpaid:
-            try record.subscription.markUnpaid(at: try Tally_V1_SubscriptionMarkedUnpaid(serializedBytes: payload).since.date)
+            try record.subscription.markUnpaid(
+                at: try Tally_V1_SubscriptionMarkedUnpaid(serializedBytes: payload).since.date)
         case .subscriptionRecovered:
             try record.subscription.recoverPayment()
         case .discountApplied:
             guard record.subscription.status.isLive else {
-                throw BillingError.illegalTransition(action: "apply a discount to", status: record.subscription.status.name)
+                throw BillingError.illegalTransition(
+                    action: "apply a discount to", status: record.subscription.status.name)
             }
             record.discount = try Tally_V1_DiscountApplied(serializedBytes: payload).decoded()
         case .subscriptionExpired:
-            try record.subscription.expireTrial(at: try Tally_V1_SubscriptionExpired(serializedBytes: payload).effectiveAt.date)
+            try record.subscription.expireTrial(
+                at: try Tally_V1_SubscriptionExpired(serializedBytes: payload).effectiveAt.date)
         default:
             return
         }

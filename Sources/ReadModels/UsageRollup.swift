@@ -1,5 +1,5 @@
-import TallySupport
 import EventLog
+import TallySupport
 
 /// What one cell of the rollups saw: the sum (corrections included), the number of events,
 /// the largest single quantity and the latest one.

@@ -1,4 +1,3 @@
-import TallySupport
 import Billing
 import BillingEvents
 public import EventLog
@@ -6,6 +5,7 @@ public import Foundation
 public import LMDB
 public import Projections
 import SwiftProtobuf
+import TallySupport
 
 /// Usage per organization × metric × UTC day, and within each day per user and per resource:
 /// what cost attribution, usage charts and forecasts read. Corrections adjust the day, user
@@ -46,8 +46,12 @@ public struct UsageRollupsProjector: Projector {
     /// 2: compact rollups; 3: the member journal; 4: a journal of sequences only. Another
     /// block size is another layout.
     public var version: UInt32 { journalBlock == Self.defaultJournalBlock ? 4 : 0xC000_0000 | UInt32(journalBlock) }
-    public let eventTypes: Set<String> = [BillingEventType.usageRecorded.rawValue, BillingEventType.usageCorrected.rawValue]
-    public let databases: [String: DatabaseOptions] = ["daily": [], "by_user": [], "by_resource": [], "member_journal": []]
+    public let eventTypes: Set<String> = [
+        BillingEventType.usageRecorded.rawValue, BillingEventType.usageCorrected.rawValue,
+    ]
+    public let databases: [String: DatabaseOptions] = [
+        "daily": [], "by_user": [], "by_resource": [], "member_journal": [],
+    ]
 
     /// `journalBlock` other than the default is for tests, which reach merges with short logs.
     public init(journalBlock: UInt64 = defaultJournalBlock) {
@@ -56,7 +60,9 @@ public struct UsageRollupsProjector: Projector {
     }
 
     public func apply(_ event: StoredEvent, to store: ProjectionStore) throws {
-        _ = try Self.withMemberEntry(of: event, usage: { try store.payload(of: event) { try Tally_V1_UsageRecorded(payload: $0) } }) { entry in
+        _ = try Self.withMemberEntry(
+            of: event, usage: { try store.payload(of: event) { try Tally_V1_UsageRecorded(payload: $0) } }
+        ) { entry in
             try fold(entry, sequence: event.sequence, store)
         }
     }
@@ -67,35 +73,51 @@ public struct UsageRollupsProjector: Projector {
     static func withMemberEntry<R>(
         of event: StoredEvent, usage: () throws -> Tally_V1_UsageRecorded, _ body: (MemberUsageEntry) throws -> R
     ) throws -> R? {
-        let metric: String, user: String, resource: String, occurredAt: Google_Protobuf_Timestamp
+        let metric: String
+        let user: String
+        let resource: String
+        let occurredAt: Google_Protobuf_Timestamp
         let change: UsageChange
         switch event.eventType {
         case BillingEventType.usageRecorded.rawValue:
             let usage = try usage()
-            (metric, user, resource, occurredAt) = (usage.metric, usage.userID, usage.resourceID, event.envelope.occurredAt)
+            (metric, user, resource, occurredAt) = (
+                usage.metric, usage.userID, usage.resourceID, event.envelope.occurredAt
+            )
             change = .record(usage.quantity, at: QuotasProjector.nanoseconds(occurredAt))
         case BillingEventType.usageCorrected.rawValue:
             let correction = try Tally_V1_UsageCorrected(serializedBytes: event.payload)
-            (metric, user, resource, occurredAt) = (correction.metric, correction.userID, correction.resourceID, correction.originalOccurredAt)
+            (metric, user, resource, occurredAt) = (
+                correction.metric, correction.userID, correction.resourceID, correction.originalOccurredAt
+            )
             change = .correct(correction.quantityDelta)
         default:
             return nil
         }
         return try KeyWriter.withUTF8(event.organizationID, metric) { organization, metric in
             try KeyWriter.withUTF8(user, resource) { user, resource in
-                try body(MemberUsageEntry(
-                    change: change, day: UTCDay.number(of: occurredAt.seconds), organization: organization, metric: metric, user: user, resource: resource))
+                try body(
+                    MemberUsageEntry(
+                        change: change, day: UTCDay.number(of: occurredAt.seconds), organization: organization,
+                        metric: metric, user: user, resource: resource))
             }
         }
     }
 
     /// The same for an event's stored record (hash, then envelope), read in place when it is
     /// usage recorded as the engine writes it, as `applyInPlace` reads it.
-    static func withMemberEntry<R>(ofRecord record: UnsafeRawBufferPointer, _ body: (MemberUsageEntry) throws -> R) throws -> R? {
-        if let view = EventRecordView(record: record), Self.isUsageRecorded(view.eventType), let usage = UsageRecordedView(payload: view.payload) {
-            return try body(MemberUsageEntry(
-                change: .record(usage.quantity, at: view.occurredAtNanoseconds), day: UTCDay.number(of: view.occurredAtSeconds),
-                organization: view.organizationID, metric: usage.metric, user: usage.userID, resource: usage.resourceID))
+    static func withMemberEntry<R>(ofRecord record: UnsafeRawBufferPointer, _ body: (MemberUsageEntry) throws -> R)
+        throws -> R?
+    {
+        if let view = EventRecordView(record: record), Self.isUsageRecorded(view.eventType),
+            let usage = UsageRecordedView(payload: view.payload)
+        {
+            return try body(
+                MemberUsageEntry(
+                    change: .record(usage.quantity, at: view.occurredAtNanoseconds),
+                    day: UTCDay.number(of: view.occurredAtSeconds),
+                    organization: view.organizationID, metric: usage.metric, user: usage.userID,
+                    resource: usage.resourceID))
         }
         let event = try StoredEvent(record: record)
         return try withMemberEntry(of: event, usage: { try Tally_V1_UsageRecorded(payload: event.payload) }, body)
@@ -106,7 +128,10 @@ public struct UsageRollupsProjector: Projector {
     /// Compared as bytes: a string's UTF-8 view compared element by element was a twentieth
     /// of a merge.
     private static func isUsageRecorded(_ eventType: UnsafeRawBufferPointer) -> Bool {
-        eventType.count == usageRecordedType.count && usageRecordedType.withUnsafeBytes { memcmp($0.baseAddress!, eventType.baseAddress!, eventType.count) == 0 }
+        eventType.count == usageRecordedType.count
+            && usageRecordedType.withUnsafeBytes {
+                memcmp($0.baseAddress!, eventType.baseAddress!, eventType.count) == 0
+            }
     }
 
     public var inPlaceEventTypes: Set<String> { [BillingEventType.usageRecorded.rawValue] }
@@ -118,8 +143,10 @@ public struct UsageRollupsProjector: Projector {
         guard let usage = UsageRecordedView(payload: event.payload) else { return false }
         try fold(
             MemberUsageEntry(
-                change: .record(usage.quantity, at: event.occurredAtNanoseconds), day: UTCDay.number(of: event.occurredAtSeconds),
-                organization: event.organizationID, metric: usage.metric, user: usage.userID, resource: usage.resourceID),
+                change: .record(usage.quantity, at: event.occurredAtNanoseconds),
+                day: UTCDay.number(of: event.occurredAtSeconds),
+                organization: event.organizationID, metric: usage.metric, user: usage.userID, resource: usage.resourceID
+            ),
             sequence: event.sequence, store)
         return true
     }
@@ -136,14 +163,20 @@ public struct UsageRollupsProjector: Projector {
         var sequences: [UInt64] = []
         try store.drainJournal(store.database("member_journal"), below: blockStart(of: sequence)) { journaled, bytes in
             guard bytes.isEmpty else {
-                throw BillingError.invalid(field: "usage_rollups.member_journal", rule: "entry \(journaled) holds \(bytes.count) bytes; entries are sequences only")
+                throw BillingError.invalid(
+                    field: "usage_rollups.member_journal",
+                    rule: "entry \(journaled) holds \(bytes.count) bytes; entries are sequences only")
             }
             sequences.append(journaled)
         }
         // Each fold builds its keys from the record before it writes, and writes to the cache.
         try store.forEachLogRecord(at: sequences) { journaled, record in
-            guard let record, try Self.withMemberEntry(ofRecord: record, { try fold($0, day: nil, users: byUser, resources: byResource, store) }) != nil else {
-                throw BillingError.invalid(field: "usage_rollups.member_journal", rule: "entry \(journaled) names no usage event of the log")
+            guard let record,
+                try Self.withMemberEntry(
+                    ofRecord: record, { try fold($0, day: nil, users: byUser, resources: byResource, store) }) != nil
+            else {
+                throw BillingError.invalid(
+                    field: "usage_rollups.member_journal", rule: "entry \(journaled) names no usage event of the log")
             }
         }
     }
@@ -160,7 +193,9 @@ public struct UsageRollupsProjector: Projector {
     private func fold(_ entry: MemberUsageEntry, sequence: UInt64, _ store: ProjectionStore) throws {
         let hasMembers = !entry.user.isEmpty || !entry.resource.isEmpty
         if hasMembers, let last = store.lastSequence, sequence < blockStart(of: last) {
-            return try fold(entry, day: store.database("daily"), users: store.database("by_user"), resources: store.database("by_resource"), store)
+            return try fold(
+                entry, day: store.database("daily"), users: store.database("by_user"),
+                resources: store.database("by_resource"), store)
         }
         try fold(entry, day: store.database("daily"), users: nil, resources: nil, store)
         guard hasMembers else { return }
@@ -171,12 +206,15 @@ public struct UsageRollupsProjector: Projector {
     /// resource's (in `users` and `resources`, if given, and if the entry names them). The
     /// keys are built in one buffer on the stack: the day's, then the same bytes with the user
     /// or the resource after them.
-    private func fold(_ entry: MemberUsageEntry, day: Database?, users: Database?, resources: Database?, _ store: ProjectionStore) throws {
+    private func fold(
+        _ entry: MemberUsageEntry, day: Database?, users: Database?, resources: Database?, _ store: ProjectionStore
+    ) throws {
         let none = UnsafeRawBufferPointer(start: nil, count: 0)
         let user = users == nil ? none : entry.user
         let resource = resources == nil ? none : entry.resource
         let dayKeyCount = entry.organization.count + entry.metric.count + 6
-        try withUnsafeTemporaryAllocation(byteCount: 2 * dayKeyCount + user.count + resource.count, alignment: 8) { buffer in
+        try withUnsafeTemporaryAllocation(byteCount: 2 * dayKeyCount + user.count + resource.count, alignment: 8) {
+            buffer in
             var userKey = KeyWriter(UnsafeMutableRawBufferPointer(rebasing: buffer[..<(dayKeyCount + user.count)]))
             Self.writeDailyKey(&userKey, entry.organization, entry.metric, day: entry.day)
             userKey.append(user)
@@ -186,151 +224,26 @@ public struct UsageRollupsProjector: Projector {
             // The member cells are many and cold; the day's few and hot: fetch the former first.
             if let users, !user.isEmpty { store.prefetch(forKey: userKey.key, in: users) }
             if let resources, !resource.isEmpty { store.prefetch(forKey: resourceKey.key, in: resources) }
-            if let day { try update(UnsafeRawBufferPointer(rebasing: userKey.key[..<dayKeyCount]), day: entry.day, in: day, store, entry.change) }
+            if let day {
+                try update(
+                    UnsafeRawBufferPointer(rebasing: userKey.key[..<dayKeyCount]), day: entry.day, in: day, store,
+                    entry.change)
+            }
             if let users, !user.isEmpty { try update(userKey.key, day: entry.day, in: users, store, entry.change) }
-            if let resources, !resource.isEmpty { try update(resourceKey.key, day: entry.day, in: resources, store, entry.change) }
+            if let resources, !resource.isEmpty {
+                try update(resourceKey.key, day: entry.day, in: resources, store, entry.change)
+            }
         }
     }
 
-    private func update(_ key: UnsafeRawBufferPointer, day: Int32, in database: Database, _ store: ProjectionStore, _ change: UsageChange) throws {
+    private func update(
+        _ key: UnsafeRawBufferPointer, day: Int32, in database: Database, _ store: ProjectionStore,
+        _ change: UsageChange
+    ) throws {
         try store.update(upTo: UsageRollup.maximumSize, forKey: key, in: database) { old, new in
             var rollup = old.flatMap { UsageRollup(buffer: $0, day: day) } ?? UsageRollup()
             change.apply(to: &rollup)
             return rollup.write(to: new, day: day)
-        }
-    }
-
-    // MARK: Queries
-
-    public enum Breakdown: String, Sendable, CaseIterable {
-        case day, user, resource
-    }
-
-    /// One row of a usage query: a day (`key` is its date, yyyy-MM-dd), a user or a resource.
-    public struct Row: Sendable, Hashable {
-        public var metric: String
-        public var key: String
-        public var rollup: UsageRollup
-    }
-
-    /// Usage of `organizationID` on the UTC days from `from` up to and including `to`, per
-    /// metric (or just `metric`), broken down by day, user or resource; sorted by metric and key.
-    public static func rows(
-        _ organizationID: String, metric: String?, fromDay: Int32, toDay: Int32, by breakdown: Breakdown, in reader: ProjectionReader
-    ) throws -> [Row] {
-        var totals: [Row] = []
-        var index: [String: [String: Int]] = [:]
-        for cell in try cells(organizationID, metric: metric, fromDay: fromDay, toDay: toDay, by: breakdown, in: reader) {
-            let member = breakdown == .day ? UTCDay.string(cell.day) : cell.member
-            if let position = index[cell.metric]?[member] {
-                totals[position].rollup.merge(cell.rollup)
-            } else {
-                index[cell.metric, default: [:]][member] = totals.count
-                totals.append(Row(metric: cell.metric, key: member, rollup: cell.rollup))
-            }
-        }
-        return totals.sorted { ($0.metric, $0.key) < ($1.metric, $1.key) }
-    }
-
-    /// One cell of the rollups: a metric on a day, for a member (user or resource; empty for
-    /// the day's total).
-    public struct Cell: Sendable, Hashable {
-        public var metric: String
-        public var day: Int32
-        public var member: String
-        public var rollup: UsageRollup
-    }
-
-    /// The cells of `organizationID` on the UTC days `fromDay` through `toDay`, unmerged, in
-    /// key order (metric, day, member): what trends and forecasts read day by day. Member
-    /// cells include the journal's entries not merged yet.
-    public static func cells(
-        _ organizationID: String, metric: String? = nil, fromDay: Int32, toDay: Int32, by breakdown: Breakdown, in reader: ProjectionReader
-    ) throws -> [Cell] {
-        let prefix = Array(organizationID.utf8) + [0] + (metric.map { Array($0.utf8) + [0] } ?? [])
-        let database = reader.database(breakdown == .day ? "daily" : breakdown == .user ? "by_user" : "by_resource")
-        var cells: [Cell] = []
-        // With a metric, days are next in the key: start at the first day and stop after the last.
-        let start = metric == nil ? prefix : dailyKey(organizationID, metric!, day: fromDay)
-        try reader.transaction.withCursor(on: database) { cursor in
-            var entry = try start.withUnsafeBytes { try cursor.seek(atOrAfter: $0) }
-            while let current = entry {
-                let key = Array(current.key)
-                guard key.starts(with: prefix) else { break }
-                let rest = key[(organizationID.utf8.count + 1)...]
-                guard let zero = rest.firstIndex(of: 0), key.count >= zero + 5 else { break }
-                let day = dayNumber(key[(zero + 1)..<(zero + 5)])
-                if metric != nil, day > toDay { break }
-                if day >= fromDay, day <= toDay, let rollup = UsageRollup(buffer: current.value, day: day) {
-                    cells.append(Cell(
-                        metric: String(decoding: rest[..<zero], as: UTF8.self), day: day,
-                        member: String(decoding: key[(zero + 5)...], as: UTF8.self), rollup: rollup))
-                }
-                entry = try cursor.next()
-            }
-        }
-        if breakdown != .day {
-            try addJournal(to: &cells, organizationID, metric: metric, fromDay: fromDay, toDay: toDay, by: breakdown, in: reader)
-        }
-        return cells
-    }
-
-    /// Folds into `cells` (in key order, and kept so) the journaled changes to the members of
-    /// `breakdown` that match: the member cells as a merge would leave them. At most a
-    /// journal block of entries to read.
-    private static func addJournal(
-        to cells: inout [Cell], _ organizationID: String, metric: String?, fromDay: Int32, toDay: Int32, by breakdown: Breakdown,
-        in reader: ProjectionReader
-    ) throws {
-        struct Place: Hashable {
-            var metric: String
-            var day: Int32
-            var member: String
-        }
-        var positions: [Place: Int] = [:]
-        var added = false
-        let (organization, metricBytes) = (Array(organizationID.utf8), metric.map { Array($0.utf8) })
-        var sequences: [UInt64] = []
-        try reader.transaction.withCursor(on: reader.database("member_journal")) { cursor in
-            var current = try cursor.first()
-            while let journaled = current {
-                sequences.append(UInt64(bigEndian: journaled.key.loadUnaligned(as: UInt64.self)))
-                current = try cursor.next()
-            }
-        }
-        try reader.forEachLogRecord(at: sequences) { sequence, record in
-            guard let record else {
-                throw BillingError.invalid(field: "usage_rollups.member_journal", rule: "entry \(sequence) names no event of the log")
-            }
-            // Most entries are other organizations': passed over without a full parse.
-            if let owner = EventRecordView.organizationID(record: record), !owner.elementsEqual(organization) { return }
-            _ = try withMemberEntry(ofRecord: record) { entry in
-                guard entry.organization.elementsEqual(organization), metricBytes.map({ entry.metric.elementsEqual($0) }) ?? true,
-                    (fromDay...toDay).contains(entry.day)
-                else { return }
-                let member = breakdown == .user ? entry.user : entry.resource
-                guard !member.isEmpty else { return }
-                if positions.isEmpty, !cells.isEmpty {
-                    for (position, cell) in cells.enumerated() { positions[Place(metric: cell.metric, day: cell.day, member: cell.member)] = position }
-                }
-                let place = Place(metric: String(decoding: entry.metric, as: UTF8.self), day: entry.day, member: String(decoding: member, as: UTF8.self))
-                if let position = positions[place] {
-                    entry.change.apply(to: &cells[position].rollup)
-                } else {
-                    var rollup = UsageRollup()
-                    entry.change.apply(to: &rollup)
-                    positions[place] = cells.count
-                    cells.append(Cell(metric: place.metric, day: place.day, member: place.member, rollup: rollup))
-                    added = true
-                }
-            }
-        }
-        if added {
-            cells.sort { first, second in
-                if first.metric != second.metric { return first.metric.utf8.lexicographicallyPrecedes(second.metric.utf8) }
-                if first.day != second.day { return first.day < second.day }
-                return first.member.utf8.lexicographicallyPrecedes(second.member.utf8)
-            }
         }
     }
 
@@ -348,7 +261,9 @@ public struct UsageRollupsProjector: Projector {
     }
 
     /// The day's key (org, 0, metric, 0, biased day), without a member.
-    static func writeDailyKey(_ key: inout KeyWriter, _ organizationID: UnsafeRawBufferPointer, _ metric: UnsafeRawBufferPointer, day: Int32) {
+    static func writeDailyKey(
+        _ key: inout KeyWriter, _ organizationID: UnsafeRawBufferPointer, _ metric: UnsafeRawBufferPointer, day: Int32
+    ) {
         key.append(organizationID)
         key.append(0)
         key.append(metric)

@@ -24,7 +24,10 @@ public struct BillingPolicy: Sendable, Hashable {
 
     public static let `default` = BillingPolicy()
 
-    public init(lateUsageGraceSeconds: Int64 = 3_600, retrySchedule: RetrySchedule = .default, graceDays: Int = 3, whenDunningEnds: DunningEnd = .cancel) {
+    public init(
+        lateUsageGraceSeconds: Int64 = 3_600, retrySchedule: RetrySchedule = .default, graceDays: Int = 3,
+        whenDunningEnds: DunningEnd = .cancel
+    ) {
         self.lateUsageGraceSeconds = lateUsageGraceSeconds
         self.retrySchedule = retrySchedule
         self.graceDays = graceDays
@@ -34,13 +37,20 @@ public struct BillingPolicy: Sendable, Hashable {
     /// Throws naming the field and the rule when a setting is out of range.
     public func validate() throws(EngineError) {
         guard (0...(31 * 86_400)).contains(lateUsageGraceSeconds) else {
-            throw .invalid(field: "late_usage_grace_seconds", rule: "must be from 0 to 31 days (2678400), got \(lateUsageGraceSeconds)")
+            throw .invalid(
+                field: "late_usage_grace_seconds",
+                rule: "must be from 0 to 31 days (2678400), got \(lateUsageGraceSeconds)")
         }
-        guard (0...90).contains(graceDays) else { throw .invalid(field: "grace_days", rule: "must be from 0 to 90, got \(graceDays)") }
-        guard retrySchedule.delaysInDays.allSatisfy({ $0 > 0 }), retrySchedule.delaysInDays == retrySchedule.delaysInDays.sorted(),
+        guard (0...90).contains(graceDays) else {
+            throw .invalid(field: "grace_days", rule: "must be from 0 to 90, got \(graceDays)")
+        }
+        guard retrySchedule.delaysInDays.allSatisfy({ $0 > 0 }),
+            retrySchedule.delaysInDays == retrySchedule.delaysInDays.sorted(),
             Set(retrySchedule.delaysInDays).count == retrySchedule.delaysInDays.count
         else {
-            throw .invalid(field: "retry_schedule", rule: "days must be positive and increasing, got \(retrySchedule.delaysInDays)")
+            throw .invalid(
+                field: "retry_schedule", rule: "days must be positive and increasing, got \(retrySchedule.delaysInDays)"
+            )
         }
     }
 }

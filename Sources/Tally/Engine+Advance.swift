@@ -35,7 +35,9 @@ extension Engine {
     /// calling `advance` again retries it.
     @discardableResult
     public func advance(to date: Date, eventsPerCommit: Int = 2_000) async throws -> AdvanceReport {
-        guard eventsPerCommit > 0 else { throw EngineError.invalid(field: "events_per_commit", rule: "must be positive, got \(eventsPerCommit)") }
+        guard eventsPerCommit > 0 else {
+            throw EngineError.invalid(field: "events_per_commit", rule: "must be positive, got \(eventsPerCommit)")
+        }
         var report = AdvanceReport()
         let end = QuotasProjector.nanoseconds(Google_Protobuf_Timestamp(date: date))
         var stalled = Stall()
@@ -44,22 +46,28 @@ extension Engine {
             // run up to the first attempt due, then the attempts due at that moment.
             let collectionDue = try gateway == nil ? nil : firstCollectionDue().flatMap { $0 <= end ? $0 : nil }
             let bound = collectionDue.map(Self.date(nanoseconds:)) ?? date
-            let appended = try await appendDueEvents(upTo: bound, limit: eventsPerCommit, stopAfterCollectible: gateway != nil)
+            let appended = try await appendDueEvents(
+                upTo: bound, limit: eventsPerCommit, stopAfterCollectible: gateway != nil)
             for type in appended.types { report.appended[type, default: 0] += 1 }
             if appended.more {
-                try stalled.check(progressed: !appended.types.isEmpty, at: collectionDue, "due events up to \(bound.formatted(.iso8601))")
+                try stalled.check(
+                    progressed: !appended.types.isEmpty, at: collectionDue,
+                    "due events up to \(bound.formatted(.iso8601))")
                 continue
             }
             guard let gateway, let due = try firstCollectionDue(), due <= end else { return report }
             let at = Self.date(nanoseconds: due)
-            let invoiceIDs = try projections.read(InvoicesProjector.name) { try InvoicesProjector.collectionsDue(at: due, in: $0) }
+            let invoiceIDs = try projections.read(InvoicesProjector.name) {
+                try InvoicesProjector.collectionsDue(at: due, in: $0)
+            }
             var progressed = !appended.types.isEmpty
             for invoiceID in invoiceIDs {
                 let attempt = try await attemptCollection(of: invoiceID, through: gateway, at: at, scheduledAt: due)
                 for type in attempt.appended { report.appended[type, default: 0] += 1 }
                 progressed = progressed || !attempt.appended.isEmpty
             }
-            try stalled.check(progressed: progressed, at: due, "payment attempts due at \(at.formatted(.iso8601)) for \(invoiceIDs)")
+            try stalled.check(
+                progressed: progressed, at: due, "payment attempts due at \(at.formatted(.iso8601)) for \(invoiceIDs)")
         }
     }
 
@@ -79,7 +87,9 @@ extension Engine {
             rounds = moment == at ? rounds + 1 : 1
             at = moment
             if rounds >= 3 {
-                throw EngineError.conflict("advance made no progress on \(what()) in three rounds: the read models disagree with themselves (please report this)")
+                throw EngineError.conflict(
+                    "advance made no progress on \(what()) in three rounds: the read models disagree with themselves (please report this)"
+                )
             }
         }
     }
@@ -94,14 +104,18 @@ extension Engine {
 
     /// One commit of due events; `more` when the commit was full or stopped at an invoice to
     /// collect, so more may be due.
-    private func appendDueEvents(upTo date: Date, limit: Int, stopAfterCollectible: Bool) async throws -> (types: [String], more: Bool) {
+    private func appendDueEvents(upTo date: Date, limit: Int, stopAfterCollectible: Bool) async throws -> (
+        types: [String], more: Bool
+    ) {
         let projections = projections
         let taxTable = taxTable
         let policy = policy
         // The decision can run again (after map growth); the run that committed sets this last.
         let decided = Mutex<(types: [String], more: Bool)>(([], false))
         let receipts = try await log.append { decision in
-            let due = try Self.dueEvents(upTo: date, limit: limit, stopAfterCollectible: stopAfterCollectible, decision, projections, taxTable, policy)
+            let due = try Self.dueEvents(
+                upTo: date, limit: limit, stopAfterCollectible: stopAfterCollectible, decision, projections, taxTable,
+                policy)
             decided.withLock { $0 = (due.drafts.map(\.eventType), due.more) }
             return due.drafts
         }
@@ -128,42 +142,60 @@ extension Engine {
     /// organization's changes are looked ahead by folding them through the subscriptions
     /// projector's own rule, so a subscription several periods behind catches up in one go.
     private static func dueEvents(
-        upTo date: Date, limit: Int, stopAfterCollectible: Bool, _ decision: borrowing AppendDecision, _ projections: ProjectionSet,
+        upTo date: Date, limit: Int, stopAfterCollectible: Bool, _ decision: borrowing AppendDecision,
+        _ projections: ProjectionSet,
         _ taxTable: TaxTable?, _ policy: BillingPolicy
     ) throws -> (drafts: [EventDraft], more: Bool) {
         let subscriptions = try projections.reader(SubscriptionsProjector.name, in: decision.transaction)
         let catalog = try projections.reader(CatalogProjector.name, in: decision.transaction)
         let invoices = try projections.reader(InvoicesProjector.name, in: decision.transaction)
         var drafting = InvoiceDrafting(
-            catalog: catalog, quotas: try projections.reader(QuotasProjector.name, in: decision.transaction), invoices: invoices,
+            catalog: catalog, quotas: try projections.reader(QuotasProjector.name, in: decision.transaction),
+            invoices: invoices,
             taxTable: taxTable, policy: policy)
         // The first `limit` moments all belong to the first `limit` organizations due and the
         // first `limit` drafts due: anything later comes at or after each of theirs.
         var pending: [DueMoment] = []
         for organizationID in try SubscriptionsProjector.due(atOrBefore: date, limit: limit, in: subscriptions) {
-            guard var record = try SubscriptionsProjector.current(of: organizationID, in: subscriptions) else { continue }
+            guard var record = try SubscriptionsProjector.current(of: organizationID, in: subscriptions) else {
+                continue
+            }
             let organization = Array(organizationID.utf8)
             var step = 0
             while step < limit, let at = record.nextChangeAt, at <= date {
                 // A period that ends is drafted first, from the record as the period left it.
                 let closing = try drafting.draft(closing: record, organizationID: organizationID, at: at)
-                let change = try timeDrivenEvent(for: record, organizationID: organizationID, at: at, catalog: catalog, policy)
-                guard let next = try SubscriptionsProjector.folding(record, StoredEvent(previewing: change)) else { break }
-                if let nextAt = next.nextChangeAt, nextAt <= at {
-                    throw EngineError.conflict("the subscription of \(organizationID) would not move past \(at.formatted(.iso8601)) (\(change.eventType))")
+                let change = try timeDrivenEvent(
+                    for: record, organizationID: organizationID, at: at, catalog: catalog, policy)
+                guard let next = try SubscriptionsProjector.folding(record, StoredEvent(previewing: change)) else {
+                    break
                 }
-                pending.append(DueMoment(at: at, organization: organization, order: step, work: .change(change, closing: closing)))
+                if let nextAt = next.nextChangeAt, nextAt <= at {
+                    throw EngineError.conflict(
+                        "the subscription of \(organizationID) would not move past \(at.formatted(.iso8601)) (\(change.eventType))"
+                    )
+                }
+                pending.append(
+                    DueMoment(at: at, organization: organization, order: step, work: .change(change, closing: closing)))
                 if let closing, closing.finalizeAt.date <= date {
-                    pending.append(DueMoment(at: closing.finalizeAt.date, organization: organization, order: .max, work: .finalize(closing)))
+                    pending.append(
+                        DueMoment(
+                            at: closing.finalizeAt.date, organization: organization, order: .max,
+                            work: .finalize(closing)))
                 }
                 record = next
                 step += 1
             }
         }
         let end = QuotasProjector.nanoseconds(Google_Protobuf_Timestamp(date: date))
-        for (organizationID, draftID) in try InvoicesProjector.finalizationsDue(atOrBefore: end, limit: limit, in: invoices) {
+        for (organizationID, draftID) in try InvoicesProjector.finalizationsDue(
+            atOrBefore: end, limit: limit, in: invoices)
+        {
             guard let draft = try InvoicesProjector.draft(draftID, of: organizationID, in: invoices) else { continue }
-            pending.append(DueMoment(at: draft.finalizeAt.date, organization: Array(organizationID.utf8), order: .max, work: .finalize(draft)))
+            pending.append(
+                DueMoment(
+                    at: draft.finalizeAt.date, organization: Array(organizationID.utf8), order: .max,
+                    work: .finalize(draft)))
         }
         pending.sort { a, b in
             if a.at != b.at { return a.at < b.at }
@@ -179,10 +211,13 @@ extension Engine {
             switch moment.work {
             case .change(let change, let closing):
                 if let closing {
-                    drafts.append(EventDraft(
-                        organizationID: organizationID, eventType: BillingEventType.invoiceDrafted.rawValue, occurredAt: moment.at,
-                        idempotencyKey: "invoice.drafted:\(closing.subscriptionID):\(closing.periodEnd.seconds)", actor: "tally.advance",
-                        payload: try closing.deterministicData()))
+                    drafts.append(
+                        EventDraft(
+                            organizationID: organizationID, eventType: BillingEventType.invoiceDrafted.rawValue,
+                            occurredAt: moment.at,
+                            idempotencyKey: "invoice.drafted:\(closing.subscriptionID):\(closing.periodEnd.seconds)",
+                            actor: "tally.advance",
+                            payload: try closing.deterministicData()))
                 }
                 drafts.append(change)
             case .finalize(let draft):
@@ -193,10 +228,13 @@ extension Engine {
                 invoice.number = number
                 invoice.invoiceID = Self.invoiceID(series: series, number: number)
                 try drafting.noteIssued(invoice)
-                drafts.append(EventDraft(
-                    organizationID: organizationID, eventType: BillingEventType.invoiceIssued.rawValue, occurredAt: moment.at,
-                    idempotencyKey: "invoice.issued:\(draft.subscriptionID):\(draft.periodEnd.seconds)", actor: "tally.advance",
-                    payload: try invoice.deterministicData()))
+                drafts.append(
+                    EventDraft(
+                        organizationID: organizationID, eventType: BillingEventType.invoiceIssued.rawValue,
+                        occurredAt: moment.at,
+                        idempotencyKey: "invoice.issued:\(draft.subscriptionID):\(draft.periodEnd.seconds)",
+                        actor: "tally.advance",
+                        payload: try invoice.deterministicData()))
                 // Its payment is attempted before anything later happens.
                 if stopAfterCollectible, invoice.amountDue.minorUnits > 0 { return (drafts, true) }
             }
@@ -212,7 +250,8 @@ extension Engine {
 
     /// The one event time causes next for `record`, at `at` (its `nextChangeAt`).
     private static func timeDrivenEvent(
-        for record: SubscriptionRecord, organizationID: String, at: Date, catalog: ProjectionReader, _ policy: BillingPolicy
+        for record: SubscriptionRecord, organizationID: String, at: Date, catalog: ProjectionReader,
+        _ policy: BillingPolicy
     ) throws -> EventDraft {
         let subscription = record.subscription
         let type: BillingEventType
@@ -230,7 +269,9 @@ extension Engine {
                 }
             } else {
                 let period = subscription.schedule.period(0)
-                let price = try recurringPrice(of: try plan(subscription.planID, catalog), interval: subscription.interval, for: organizationID, at: period.start, catalog: catalog)
+                let price = try recurringPrice(
+                    of: try plan(subscription.planID, catalog), interval: subscription.interval, for: organizationID,
+                    at: period.start, catalog: catalog)
                 type = .subscriptionActivated
                 payload = Tally_V1_SubscriptionActivated.with {
                     $0.subscriptionID = record.id
@@ -244,7 +285,9 @@ extension Engine {
         case .grace(_, let until) where until == at:
             (type, payload) = dunningEnd(record, at: at, policy)
         case .active, .pastDue, .grace, .unpaid:
-            guard let period = record.currentPeriod else { throw EngineError.conflict("the subscription of \(organizationID) has no current period") }
+            guard let period = record.currentPeriod else {
+                throw EngineError.conflict("the subscription of \(organizationID) has no current period")
+            }
             if subscription.cancelsAtPeriodEnd {
                 type = .subscriptionCanceled
                 payload = Tally_V1_SubscriptionCanceled.with {
@@ -256,10 +299,13 @@ extension Engine {
                 let planID = subscription.scheduledChange?.planID ?? subscription.planID
                 let interval = subscription.scheduledChange?.interval ?? subscription.interval
                 // A new interval starts a new cycle at the renewal, as the state machine does.
-                let next = interval == subscription.interval
+                let next =
+                    interval == subscription.interval
                     ? subscription.schedule.period(containing: period.end)
                     : try BillingSchedule(anchor: period.end, interval: interval).period(0)
-                let price = try recurringPrice(of: try plan(planID, catalog), interval: interval, for: organizationID, at: next.start, catalog: catalog)
+                let price = try recurringPrice(
+                    of: try plan(planID, catalog), interval: interval, for: organizationID, at: next.start,
+                    catalog: catalog)
                 type = .subscriptionRenewed
                 payload = Tally_V1_SubscriptionRenewed.with {
                     $0.subscriptionID = record.id
@@ -275,28 +321,39 @@ extension Engine {
         let nanoseconds = Google_Protobuf_Timestamp(date: at)
         return EventDraft(
             organizationID: organizationID, eventType: type.rawValue, occurredAt: at,
-            idempotencyKey: "\(type.rawValue):\(record.id):\(nanoseconds.seconds).\(nanoseconds.nanos)", actor: "tally.advance",
+            idempotencyKey: "\(type.rawValue):\(record.id):\(nanoseconds.seconds).\(nanoseconds.nanos)",
+            actor: "tally.advance",
             payload: try payload.deterministicData())
     }
 
     /// What ends dunning, as the policy says: canceled for nonpayment, or kept unpaid.
-    static func dunningEnd(_ record: SubscriptionRecord, at date: Date, _ policy: BillingPolicy) -> (BillingEventType, any SwiftProtobuf.Message) {
+    static func dunningEnd(_ record: SubscriptionRecord, at date: Date, _ policy: BillingPolicy) -> (
+        BillingEventType, any SwiftProtobuf.Message
+    ) {
         switch policy.whenDunningEnds {
         case .cancel:
-            (.subscriptionCanceled, Tally_V1_SubscriptionCanceled.with {
-                $0.subscriptionID = record.id
-                $0.effectiveAt = Google_Protobuf_Timestamp(date: date)
-                $0.reason = .nonpayment
-            })
+            (
+                .subscriptionCanceled,
+                Tally_V1_SubscriptionCanceled.with {
+                    $0.subscriptionID = record.id
+                    $0.effectiveAt = Google_Protobuf_Timestamp(date: date)
+                    $0.reason = .nonpayment
+                }
+            )
         case .markUnpaid:
-            (.subscriptionMarkedUnpaid, Tally_V1_SubscriptionMarkedUnpaid.with {
-                $0.subscriptionID = record.id
-                $0.since = Google_Protobuf_Timestamp(date: date)
-            })
+            (
+                .subscriptionMarkedUnpaid,
+                Tally_V1_SubscriptionMarkedUnpaid.with {
+                    $0.subscriptionID = record.id
+                    $0.since = Google_Protobuf_Timestamp(date: date)
+                }
+            )
         }
     }
 
-    private static func plan(_ id: String, _ catalog: ProjectionReader) throws -> Plan { try InvoiceDrafting.plan(id, catalog) }
+    private static func plan(_ id: String, _ catalog: ProjectionReader) throws -> Plan {
+        try InvoiceDrafting.plan(id, catalog)
+    }
 }
 
 extension StoredEvent {

@@ -11,23 +11,31 @@ extension Engine {
     /// (it can be reactivated until then), or now. Canceling something already canceled, or
     /// scheduling a cancellation twice, is refused with the state named.
     @discardableResult
-    public func cancelSubscription(_ organizationID: String, at date: Date, immediately: Bool = false) async throws -> SubscriptionRecord {
+    public func cancelSubscription(_ organizationID: String, at date: Date, immediately: Bool = false) async throws
+        -> SubscriptionRecord
+    {
         try await transition(organizationID, at: date) { record throws(BillingError) in
             var candidate = record.subscription
             if immediately {
                 try candidate.cancelNow(at: date)
-                return (.subscriptionCanceled, Tally_V1_SubscriptionCanceled.with {
-                    $0.subscriptionID = record.id
-                    $0.effectiveAt = Google_Protobuf_Timestamp(date: date)
-                    $0.reason = .requested
-                })
+                return (
+                    .subscriptionCanceled,
+                    Tally_V1_SubscriptionCanceled.with {
+                        $0.subscriptionID = record.id
+                        $0.effectiveAt = Google_Protobuf_Timestamp(date: date)
+                        $0.reason = .requested
+                    }
+                )
             }
             try candidate.scheduleCancellation()
             let end = record.subscription.billingPeriod(at: date)?.end ?? date
-            return (.cancellationScheduled, Tally_V1_CancellationScheduled.with {
-                $0.subscriptionID = record.id
-                $0.effectiveAt = Google_Protobuf_Timestamp(date: end)
-            })
+            return (
+                .cancellationScheduled,
+                Tally_V1_CancellationScheduled.with {
+                    $0.subscriptionID = record.id
+                    $0.effectiveAt = Google_Protobuf_Timestamp(date: end)
+                }
+            )
         }
     }
 
@@ -45,7 +53,10 @@ extension Engine {
     /// machine's refusals become `EngineError.conflict` naming the state.
     func transition(
         _ organizationID: String, at date: Date, idempotencyKey: String? = nil,
-        _ decide: @escaping @Sendable (SubscriptionRecord) throws(BillingError) -> (BillingEventType, any SwiftProtobuf.Message)
+        _ decide:
+            @escaping @Sendable (SubscriptionRecord) throws(BillingError) -> (
+                BillingEventType, any SwiftProtobuf.Message
+            )
     ) async throws -> SubscriptionRecord {
         let projections = projections
         _ = try await log.append { decision in
@@ -60,9 +71,12 @@ extension Engine {
                 if case .illegalTransition = error { throw EngineError.conflict(error.description) }
                 throw EngineError.invalid(field: Self.field(of: error), rule: Self.rule(of: error))
             }
-            return [EventDraft(
-                organizationID: organizationID, eventType: decided.0.rawValue, occurredAt: date, idempotencyKey: idempotencyKey,
-                payload: try decided.1.deterministicData())]
+            return [
+                EventDraft(
+                    organizationID: organizationID, eventType: decided.0.rawValue, occurredAt: date,
+                    idempotencyKey: idempotencyKey,
+                    payload: try decided.1.deterministicData())
+            ]
         }
         return try existingSubscription(of: organizationID)
     }

@@ -18,38 +18,54 @@ extension Engine {
     /// one commit. A void or uncollectible invoice cannot be credited.
     @discardableResult
     public func issueCreditNote(
-        for invoiceID: String, amount: Money? = nil, reason: String, at date: Date, refundingThrough gateway: (any PaymentGateway)? = nil
+        for invoiceID: String, amount: Money? = nil, reason: String, at date: Date,
+        refundingThrough gateway: (any PaymentGateway)? = nil
     ) async throws -> Tally_V1_CreditNoteIssued {
-        guard (1...500).contains(reason.count) else { throw EngineError.invalid(field: "reason", rule: "must be 1 to 500 characters, got \(reason.count)") }
-        guard let invoice = try live.invoice(invoiceID), let organizationID = try live.organization(ofInvoice: invoiceID),
+        guard (1...500).contains(reason.count) else {
+            throw EngineError.invalid(field: "reason", rule: "must be 1 to 500 characters, got \(reason.count)")
+        }
+        guard let invoice = try live.invoice(invoiceID),
+            let organizationID = try live.organization(ofInvoice: invoiceID),
             let status = try invoiceStatus(invoiceID)
         else {
             throw EngineError.notFound("invoice \(invoiceID)")
         }
         guard status.state == .open || status.state == .paid else {
-            throw EngineError.conflict("invoice \(invoiceID) is \(status.state.name): only an open or paid invoice can be credited")
+            throw EngineError.conflict(
+                "invoice \(invoiceID) is \(status.state.name): only an open or paid invoice can be credited")
         }
         let credit: CreditNoteAmounts
         do throws(BillingError) {
             let currency = try Currency(status.currency)
             credit = try CreditNoteAmounts(
-                amount, invoiceTotal: try invoice.total.decoded(field: "total"), invoiceTax: try invoice.tax.decoded(field: "tax"),
-                credited: Money(minorUnits: status.credited, currency: currency), creditedTax: Money(minorUnits: status.creditedTax, currency: currency))
+                amount, invoiceTotal: try invoice.total.decoded(field: "total"),
+                invoiceTax: try invoice.tax.decoded(field: "tax"),
+                credited: Money(minorUnits: status.credited, currency: currency),
+                creditedTax: Money(minorUnits: status.creditedTax, currency: currency))
         } catch {
-            throw EngineError.invalid(field: Self.field(of: error) == "plan" ? "amount" : Self.field(of: error), rule: Self.rule(of: error))
+            throw EngineError.invalid(
+                field: Self.field(of: error) == "plan" ? "amount" : Self.field(of: error), rule: Self.rule(of: error))
         }
         let noteKey = "\(invoiceID)-credit-\(status.creditNotes + 1)"
         let refund: Refund?
         if status.state == .paid {
             guard let gateway = gateway ?? self.gateway else {
-                throw EngineError.invalid(field: "gateway", rule: "invoice \(invoiceID) is paid: crediting it refunds the customer, which needs a payment gateway")
+                throw EngineError.invalid(
+                    field: "gateway",
+                    rule:
+                        "invoice \(invoiceID) is paid: crediting it refunds the customer, which needs a payment gateway"
+                )
             }
-            guard let intentID = status.paymentIntentID, credit.amount.minorUnits <= status.amountPaid - status.refunded else {
-                throw EngineError.invalid(field: "amount", rule: "at most the \(status.amountPaid - status.refunded) minor units paid and not yet refunded")
+            guard let intentID = status.paymentIntentID, credit.amount.minorUnits <= status.amountPaid - status.refunded
+            else {
+                throw EngineError.invalid(
+                    field: "amount",
+                    rule: "at most the \(status.amountPaid - status.refunded) minor units paid and not yet refunded")
             }
             refund = try await gateway.refund(intentID, amount: credit.amount, idempotencyKey: noteKey)
         } else if credit.amount.minorUnits > status.amountDue {
-            throw EngineError.invalid(field: "amount", rule: "at most the \(status.amountDue) minor units still due on invoice \(invoiceID)")
+            throw EngineError.invalid(
+                field: "amount", rule: "at most the \(status.amountDue) minor units still due on invoice \(invoiceID)")
         } else {
             refund = nil
         }
@@ -61,10 +77,13 @@ extension Engine {
         _ = try await log.append { decision in
             if try decision.sequence(ofIdempotencyKey: noteKey, organizationID: organizationID) != nil { return [] }
             let invoices = try projections.reader(InvoicesProjector.name, in: decision.transaction)
-            guard let current = try InvoicesProjector.status(of: invoiceID, in: invoices), current.creditNotes == creditNotesBefore,
+            guard let current = try InvoicesProjector.status(of: invoiceID, in: invoices),
+                current.creditNotes == creditNotesBefore,
                 current.state == status.state
             else {
-                throw EngineError.conflict("invoice \(invoiceID) changed while it was being credited\(refund.map { " (refund \($0.id) was made)" } ?? "")")
+                throw EngineError.conflict(
+                    "invoice \(invoiceID) changed while it was being credited\(refund.map { " (refund \($0.id) was made)" } ?? "")"
+                )
             }
             let number = try InvoicesProjector.lastNumber(in: series, invoices) + 1
             let note = Tally_V1_CreditNoteIssued.with {
@@ -80,20 +99,25 @@ extension Engine {
                 $0.periodEnd = invoice.periodEnd
             }
             decided.withLock { $0 = note }
-            var drafts = [EventDraft(
-                organizationID: organizationID, eventType: BillingEventType.creditNoteIssued.rawValue, occurredAt: date, idempotencyKey: noteKey,
-                payload: try note.deterministicData())]
+            var drafts = [
+                EventDraft(
+                    organizationID: organizationID, eventType: BillingEventType.creditNoteIssued.rawValue,
+                    occurredAt: date, idempotencyKey: noteKey,
+                    payload: try note.deterministicData())
+            ]
             if let refund {
-                drafts.append(EventDraft(
-                    organizationID: organizationID, eventType: BillingEventType.paymentRefunded.rawValue, occurredAt: date,
-                    idempotencyKey: noteKey + ":refund",
-                    payload: try Tally_V1_PaymentRefunded.with {
-                        $0.invoiceID = invoiceID
-                        $0.paymentIntentID = refund.paymentIntentID
-                        $0.refundID = refund.id
-                        $0.amount = Tally_V1_Money(refund.amount)
-                        $0.creditNoteID = note.creditNoteID
-                    }.deterministicData()))
+                drafts.append(
+                    EventDraft(
+                        organizationID: organizationID, eventType: BillingEventType.paymentRefunded.rawValue,
+                        occurredAt: date,
+                        idempotencyKey: noteKey + ":refund",
+                        payload: try Tally_V1_PaymentRefunded.with {
+                            $0.invoiceID = invoiceID
+                            $0.paymentIntentID = refund.paymentIntentID
+                            $0.refundID = refund.id
+                            $0.amount = Tally_V1_Money(refund.amount)
+                            $0.creditNoteID = note.creditNoteID
+                        }.deterministicData()))
             }
             return drafts
         }

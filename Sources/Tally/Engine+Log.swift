@@ -24,12 +24,16 @@ extension Engine {
     public func event(at sequence: UInt64) throws -> StoredEvent? { try log.event(at: sequence) }
 
     /// Up to `limit` of one organization's events after `sequence`, in log order.
-    public func events(forOrganization organizationID: String, after sequence: UInt64 = 0, limit: Int = .max) throws -> [StoredEvent] {
+    public func events(forOrganization organizationID: String, after sequence: UInt64 = 0, limit: Int = .max) throws
+        -> [StoredEvent]
+    {
         try log.events(forOrganization: organizationID, after: sequence, limit: limit)
     }
 
     /// Calls `body` with every event from `sequence` on, in log order, until it returns false.
-    public func forEachEvent(from sequence: UInt64 = 1, batchSize: Int = 4096, _ body: (StoredEvent) throws -> Bool) throws {
+    public func forEachEvent(from sequence: UInt64 = 1, batchSize: Int = 4096, _ body: (StoredEvent) throws -> Bool)
+        throws
+    {
         try log.forEachEvent(from: sequence, batchSize: batchSize, body)
     }
 

@@ -22,7 +22,9 @@ extension Engine {
     ) async throws -> SubscriptionRecord {
         let projections = projections
         _ = try await log.append { decision in
-            if let key = idempotencyKey, try decision.sequence(ofIdempotencyKey: key, organizationID: organizationID) != nil {
+            if let key = idempotencyKey,
+                try decision.sequence(ofIdempotencyKey: key, organizationID: organizationID) != nil
+            {
                 return []  // a retry of a change already made
             }
             let subscriptions = try projections.reader(SubscriptionsProjector.name, in: decision.transaction)
@@ -30,16 +32,23 @@ extension Engine {
                 throw EngineError.notFound("subscription of \(organizationID)")
             }
             let catalog = try projections.reader(CatalogProjector.name, in: decision.transaction)
-            guard let entry = try CatalogProjector.plan(planID, in: catalog) else { throw EngineError.notFound("plan \(planID)") }
-            guard !entry.isArchived else { throw EngineError.conflict("plan \(planID) is archived and takes no new subscriptions") }
+            guard let entry = try CatalogProjector.plan(planID, in: catalog) else {
+                throw EngineError.notFound("plan \(planID)")
+            }
+            guard !entry.isArchived else {
+                throw EngineError.conflict("plan \(planID) is archived and takes no new subscriptions")
+            }
             guard let oldPlan = try CatalogProjector.plan(record.subscription.planID, in: catalog)?.plan else {
                 throw EngineError.notFound("plan \(record.subscription.planID)")
             }
             let newPlan = entry.plan
             guard newPlan.currency == oldPlan.currency else {
-                throw EngineError.invalid(field: "plan_id", rule: "plan \(planID) is priced in \(newPlan.currency), the subscription in \(oldPlan.currency)")
+                throw EngineError.invalid(
+                    field: "plan_id",
+                    rule: "plan \(planID) is priced in \(newPlan.currency), the subscription in \(oldPlan.currency)")
             }
-            let newPrice = try Self.recurringPrice(of: newPlan, interval: interval, for: organizationID, at: date, catalog: catalog)
+            let newPrice = try Self.recurringPrice(
+                of: newPlan, interval: interval, for: organizationID, at: date, catalog: catalog)
             let isTrial: Bool
             if case .trialing = record.subscription.status { isTrial = true } else { isTrial = false }
             let oldPrice = record.recurringPrice ?? .zero(newPrice.currency)
@@ -54,7 +63,8 @@ extension Engine {
             do throws(BillingError) {
                 if applyNow {
                     if !isTrial, let period = record.subscription.billingPeriod(at: date) {
-                        let proration = try Proration(oldPrice: oldPrice, newPrice: newPrice, period: period, changedAt: date)
+                        let proration = try Proration(
+                            oldPrice: oldPrice, newPrice: newPrice, period: period, changedAt: date)
                         credit = proration.credit
                         charge = interval == record.subscription.interval ? proration.charge : newPrice
                     }
@@ -78,16 +88,20 @@ extension Engine {
                 $0.prorationCharge = Tally_V1_Money(charge)
                 $0.recurringPrice = Tally_V1_Money(newPrice)
             }
-            return [EventDraft(
-                organizationID: organizationID, eventType: BillingEventType.planChanged.rawValue, occurredAt: date,
-                idempotencyKey: idempotencyKey, payload: try payload.deterministicData())]
+            return [
+                EventDraft(
+                    organizationID: organizationID, eventType: BillingEventType.planChanged.rawValue, occurredAt: date,
+                    idempotencyKey: idempotencyKey, payload: try payload.deterministicData())
+            ]
         }
         return try existingSubscription(of: organizationID)
     }
 
     /// Whether `a` per `aInterval` costs more per month than `b` per `bInterval`, compared
     /// exactly by cross-multiplying: a / aMonths > b / bMonths ⇔ a × bMonths > b × aMonths.
-    static func costsMore(_ a: Money, per aInterval: BillingInterval, than b: Money, per bInterval: BillingInterval) -> Bool {
+    static func costsMore(_ a: Money, per aInterval: BillingInterval, than b: Money, per bInterval: BillingInterval)
+        -> Bool
+    {
         Int128(a.minorUnits) * Int128(bInterval.months) > Int128(b.minorUnits) * Int128(aInterval.months)
     }
 }

@@ -9,13 +9,20 @@ import SwiftProtobuf
 extension Engine {
     /// Sets an organization's own limits for `metric`, overriding its plan's from now on:
     /// nil leaves that limit off (both nil: unlimited). Takes effect on the next usage check.
-    public func configureQuota(_ organizationID: String, metric: String, softLimit: Int64?, hardLimit: Int64?, at date: Date) async throws {
-        do { _ = try Metric(metric, aggregation: .sum) } catch { throw EngineError.invalid(field: "metric", rule: Self.rule(of: error)) }
+    public func configureQuota(
+        _ organizationID: String, metric: String, softLimit: Int64?, hardLimit: Int64?, at date: Date
+    ) async throws {
+        do { _ = try Metric(metric, aggregation: .sum) } catch {
+            throw EngineError.invalid(field: "metric", rule: Self.rule(of: error))
+        }
         for (field, limit) in [("soft_limit", softLimit), ("hard_limit", hardLimit)] {
-            if let limit, limit < 0 { throw EngineError.invalid(field: field, rule: "must not be negative, got \(limit)") }
+            if let limit, limit < 0 {
+                throw EngineError.invalid(field: field, rule: "must not be negative, got \(limit)")
+            }
         }
         if let softLimit, let hardLimit, softLimit > hardLimit {
-            throw EngineError.invalid(field: "soft_limit", rule: "must not exceed hard_limit (\(softLimit) > \(hardLimit))")
+            throw EngineError.invalid(
+                field: "soft_limit", rule: "must not exceed hard_limit (\(softLimit) > \(hardLimit))")
         }
         var payload = Tally_V1_QuotaConfigured()
         payload.metric = metric
@@ -25,8 +32,14 @@ extension Engine {
         let projections = projections
         _ = try await log.append { decision in
             let catalog = try projections.reader(CatalogProjector.name, in: decision.transaction)
-            guard try CatalogProjector.organization(organizationID, in: catalog) != nil else { throw EngineError.notFound("organization \(organizationID)") }
-            return [EventDraft(organizationID: organizationID, eventType: BillingEventType.quotaConfigured.rawValue, occurredAt: date, payload: bytes)]
+            guard try CatalogProjector.organization(organizationID, in: catalog) != nil else {
+                throw EngineError.notFound("organization \(organizationID)")
+            }
+            return [
+                EventDraft(
+                    organizationID: organizationID, eventType: BillingEventType.quotaConfigured.rawValue,
+                    occurredAt: date, payload: bytes)
+            ]
         }
     }
 
@@ -39,7 +52,11 @@ extension Engine {
             guard try QuotasProjector.configuredLimits(organizationID, metric, in: quotas) != nil else {
                 throw EngineError.notFound("a quota configured for \(organizationID) on \(metric)")
             }
-            return [EventDraft(organizationID: organizationID, eventType: BillingEventType.quotaRemoved.rawValue, occurredAt: date, payload: bytes)]
+            return [
+                EventDraft(
+                    organizationID: organizationID, eventType: BillingEventType.quotaRemoved.rawValue, occurredAt: date,
+                    payload: bytes)
+            ]
         }
     }
 }

@@ -2,11 +2,11 @@ import Billing
 import BillingEvents
 public import EventLog
 public import Foundation
+import LMDB
 import Projections
 import ReadModels
 import SwiftProtobuf
 import Synchronization
-import LMDB
 
 extension Engine {
     /// Records usage, checking it against the organization's hard limit inside the append:
@@ -35,12 +35,14 @@ extension Engine {
         if batch.count >= UsageDecider.smallestStreamedBatch {
             // Decided on a second core while the writer appends what is decided.
             receipts = try await log.append(streaming: { decision, sink in
-                let outcomes = try UsageDecider.decide(batch: batch, in: decision, projections: projections, termsCache: termsCache, emittingTo: sink)
+                let outcomes = try UsageDecider.decide(
+                    batch: batch, in: decision, projections: projections, termsCache: termsCache, emittingTo: sink)
                 decided.withLock { $0 = outcomes }
             })
         } else {
             receipts = try await log.append { decision in
-                let result = try UsageDecider.decide(batch: batch, in: decision, projections: projections, termsCache: termsCache)
+                let result = try UsageDecider.decide(
+                    batch: batch, in: decision, projections: projections, termsCache: termsCache)
                 decided.withLock { $0 = result.outcomes }
                 return result.drafts
             }
@@ -52,7 +54,8 @@ extension Engine {
             switch outcome {
             case .appended(let draft): results.append(.success(receipts[draft]))
             case .retry(let sequence): results.append(.success(AppendReceipt(sequence: sequence, isDuplicate: true)))
-            case .sameAs(let record): results.append(results[record].map { AppendReceipt(sequence: $0.sequence, isDuplicate: true) })
+            case .sameAs(let record):
+                results.append(results[record].map { AppendReceipt(sequence: $0.sequence, isDuplicate: true) })
             case .refused(let error): results.append(.failure(error))
             }
         }
@@ -75,11 +78,14 @@ struct QuotaContext {
     let aggregation: Tally_V1_Aggregation
     let uniqueProperty: String
 
-    init(_ organizationID: String, metric: String, periodStart: Date, terms: Plan.MetricTerms, quotas: ProjectionReader) throws {
+    init(_ organizationID: String, metric: String, periodStart: Date, terms: Plan.MetricTerms, quotas: ProjectionReader)
+        throws
+    {
         (aggregation, uniqueProperty) = terms.metric.aggregation.wire
         let configured = try QuotasProjector.configuredLimits(organizationID, metric, in: quotas)
         limits = configured ?? QuotaLimits(soft: terms.softLimit, hard: terms.hardLimit)
-        counter = try QuotasProjector.counter(organizationID, metric, periodStart: Google_Protobuf_Timestamp(date: periodStart).seconds, in: quotas)
+        counter = try QuotasProjector.counter(
+            organizationID, metric, periodStart: Google_Protobuf_Timestamp(date: periodStart).seconds, in: quotas)
         self.periodStart = periodStart
         self.terms = terms
     }
@@ -90,32 +96,41 @@ struct QuotaContext {
             of: organizationID, subscriptions: try projections.reader(SubscriptionsProjector.name, in: txn),
             catalog: try projections.reader(CatalogProjector.name, in: txn))
         guard let terms = plan.metrics[metric] else {
-            throw EngineError.invalid(field: "metric", rule: "plan \(record.subscription.planID) does not meter \(metric)")
+            throw EngineError.invalid(
+                field: "metric", rule: "plan \(record.subscription.planID) does not meter \(metric)")
         }
         try self.init(
-            organizationID, metric: metric, periodStart: Self.periodStart(of: record, at: max(date, record.startedAt)), terms: terms,
+            organizationID, metric: metric, periodStart: Self.periodStart(of: record, at: max(date, record.startedAt)),
+            terms: terms,
             quotas: try projections.reader(QuotasProjector.name, in: txn))
     }
 
     /// The organization's live subscription and its plan.
-    static func subscription(of organizationID: String, subscriptions: ProjectionReader, catalog: ProjectionReader) throws -> (SubscriptionRecord, Plan) {
+    static func subscription(of organizationID: String, subscriptions: ProjectionReader, catalog: ProjectionReader)
+        throws -> (SubscriptionRecord, Plan)
+    {
         let record = try subscriptionAcceptingUsage(of: organizationID, in: subscriptions)
         return (record, try plan(record.subscription.planID, in: catalog))
     }
 
     /// The organization's subscription, if it accepts usage.
-    static func subscriptionAcceptingUsage(of organizationID: String, in subscriptions: ProjectionReader) throws -> SubscriptionRecord {
+    static func subscriptionAcceptingUsage(of organizationID: String, in subscriptions: ProjectionReader) throws
+        -> SubscriptionRecord
+    {
         guard let record = try SubscriptionsProjector.current(of: organizationID, in: subscriptions) else {
             throw EngineError.notFound("subscription of \(organizationID)")
         }
         guard record.subscription.status.acceptsUsage else {
-            throw EngineError.conflict("the subscription of \(organizationID) is \(record.subscription.status.name): usage is not accepted")
+            throw EngineError.conflict(
+                "the subscription of \(organizationID) is \(record.subscription.status.name): usage is not accepted")
         }
         return record
     }
 
     static func plan(_ planID: String, in catalog: ProjectionReader) throws -> Plan {
-        guard let plan = try CatalogProjector.plan(planID, in: catalog)?.plan else { throw EngineError.notFound("plan \(planID)") }
+        guard let plan = try CatalogProjector.plan(planID, in: catalog)?.plan else {
+            throw EngineError.notFound("plan \(planID)")
+        }
         return plan
     }
 

@@ -38,8 +38,10 @@ public final class Engine: Sendable {
     /// Opens (or creates) the engine's log in `directory`, with its read models attached and
     /// brought up to date.
     public init(
-        directory: String, environment: EnvironmentOptions = .init(), taxTable: TaxTable? = nil, policy: BillingPolicy = .default,
-        gateway: (any PaymentGateway)? = nil, clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "tally.engine")
+        directory: String, environment: EnvironmentOptions = .init(), taxTable: TaxTable? = nil,
+        policy: BillingPolicy = .default,
+        gateway: (any PaymentGateway)? = nil, clock: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger = Logger(label: "tally.engine")
     ) throws {
         try policy.validate()
         self.policy = policy
@@ -58,7 +60,8 @@ public final class Engine: Sendable {
     /// Fresh instances of every read model the engine keeps.
     static func projectors() -> [any Projector] {
         [
-            CatalogProjector(), SubscriptionsProjector(), QuotasProjector(), UsageRollupsProjector(), InvoicesProjector(), RevenueProjector(), MRRProjector(),
+            CatalogProjector(), SubscriptionsProjector(), QuotasProjector(), UsageRollupsProjector(),
+            InvoicesProjector(), RevenueProjector(), MRRProjector(),
         ]
     }
 
@@ -67,7 +70,9 @@ public final class Engine: Sendable {
     /// Adds `plan` to the catalog. Defining the same plan again is a harmless retry; defining
     /// another plan under an existing id is a conflict.
     public func definePlan(_ plan: Plan, at date: Date) async throws {
-        do { try plan.validate() } catch { throw EngineError.invalid(field: Self.field(of: error), rule: Self.rule(of: error)) }
+        do { try plan.validate() } catch {
+            throw EngineError.invalid(field: Self.field(of: error), rule: Self.rule(of: error))
+        }
         let projections = projections
         let draft = try Self.planDefinedDraft(plan, at: date)
         _ = try await log.append { decision in
@@ -103,11 +108,14 @@ public final class Engine: Sendable {
         var payload = Tally_V1_PlanArchived()
         payload.planID = id
         let draft = EventDraft(
-            organizationID: BillingEventType.systemOrganizationID, eventType: BillingEventType.planArchived.rawValue, occurredAt: date,
+            organizationID: BillingEventType.systemOrganizationID, eventType: BillingEventType.planArchived.rawValue,
+            occurredAt: date,
             idempotencyKey: "plan.archived:\(id)", payload: try payload.deterministicData())
         _ = try await log.append { decision in
             let catalog = try projections.reader(CatalogProjector.name, in: decision.transaction)
-            guard let existing = try CatalogProjector.plan(id, in: catalog) else { throw EngineError.notFound("plan \(id)") }
+            guard let existing = try CatalogProjector.plan(id, in: catalog) else {
+                throw EngineError.notFound("plan \(id)")
+            }
             guard !existing.isArchived else { throw EngineError.conflict("plan \(id) is already archived") }
             return [draft]
         }
@@ -126,7 +134,8 @@ public final class Engine: Sendable {
     /// created instead of a conflict.
     @discardableResult
     public func subscribe(
-        _ organizationID: String, to planID: String, interval: BillingInterval, at date: Date, idempotencyKey: String? = nil
+        _ organizationID: String, to planID: String, interval: BillingInterval, at date: Date,
+        idempotencyKey: String? = nil
     ) async throws -> SubscriptionRecord {
         let projections = projections
         _ = try await log.append { decision in
@@ -134,17 +143,30 @@ public final class Engine: Sendable {
             guard let organization = try CatalogProjector.organization(organizationID, in: catalog) else {
                 throw EngineError.notFound("organization \(organizationID)")
             }
-            guard let entry = try CatalogProjector.plan(planID, in: catalog) else { throw EngineError.notFound("plan \(planID)") }
-            guard !entry.isArchived else { throw EngineError.conflict("plan \(planID) is archived and takes no new subscriptions") }
+            guard let entry = try CatalogProjector.plan(planID, in: catalog) else {
+                throw EngineError.notFound("plan \(planID)")
+            }
+            guard !entry.isArchived else {
+                throw EngineError.conflict("plan \(planID) is archived and takes no new subscriptions")
+            }
             let plan = entry.plan
             guard plan.currency.code == organization.currency else {
-                throw EngineError.invalid(field: "plan_id", rule: "plan \(planID) is priced in \(plan.currency), but \(organizationID) is billed in \(organization.currency)")
+                throw EngineError.invalid(
+                    field: "plan_id",
+                    rule:
+                        "plan \(planID) is priced in \(plan.currency), but \(organizationID) is billed in \(organization.currency)"
+                )
             }
-            let price = try Self.recurringPrice(of: plan, interval: interval, for: organizationID, at: date, catalog: catalog)
+            let price = try Self.recurringPrice(
+                of: plan, interval: interval, for: organizationID, at: date, catalog: catalog)
             let subscriptions = try projections.reader(SubscriptionsProjector.name, in: decision.transaction)
-            if let existing = try SubscriptionsProjector.current(of: organizationID, in: subscriptions), existing.subscription.status.isLive {
+            if let existing = try SubscriptionsProjector.current(of: organizationID, in: subscriptions),
+                existing.subscription.status.isLive
+            {
                 if let idempotencyKey, existing.createdByKey == idempotencyKey { return [] }
-                throw EngineError.conflict("organization \(organizationID) already has a live subscription (\(existing.id), \(existing.subscription.status.name))")
+                throw EngineError.conflict(
+                    "organization \(organizationID) already has a live subscription (\(existing.id), \(existing.subscription.status.name))"
+                )
             }
             let subscriptionID = "sub_\((decision.head?.sequence ?? 0) + 1)"
             let intervalPayload = Tally_V1_Interval(interval)
@@ -156,7 +178,8 @@ public final class Engine: Sendable {
                     $0.subscriptionID = subscriptionID
                     $0.planID = planID
                     $0.interval = intervalPayload
-                    $0.trialEndsAt = Google_Protobuf_Timestamp(date: date.addingTimeInterval(TimeInterval(plan.trialDays) * 86_400))
+                    $0.trialEndsAt = Google_Protobuf_Timestamp(
+                        date: date.addingTimeInterval(TimeInterval(plan.trialDays) * 86_400))
                 }
             } else {
                 type = .subscriptionActivated
@@ -170,16 +193,20 @@ public final class Engine: Sendable {
                     $0.recurringPrice = Tally_V1_Money(price)
                 }
             }
-            return [EventDraft(
-                organizationID: organizationID, eventType: type.rawValue, occurredAt: date,
-                idempotencyKey: idempotencyKey, payload: try payload.deterministicData())]
+            return [
+                EventDraft(
+                    organizationID: organizationID, eventType: type.rawValue, occurredAt: date,
+                    idempotencyKey: idempotencyKey, payload: try payload.deterministicData())
+            ]
         }
         return try existingSubscription(of: organizationID)
     }
 
     /// The subscription a command just changed; it exists, or the command would have failed.
     func existingSubscription(of organizationID: String) throws -> SubscriptionRecord {
-        guard let record = try subscription(of: organizationID) else { throw EngineError.notFound("subscription of \(organizationID)") }
+        guard let record = try subscription(of: organizationID) else {
+            throw EngineError.notFound("subscription of \(organizationID)")
+        }
         return record
     }
 
@@ -187,7 +214,9 @@ public final class Engine: Sendable {
     public func subscriptions() throws -> [SubscriptionRecord] { try live.subscriptions() }
 
     /// The organization's current (or last) subscription.
-    public func subscription(of organizationID: String) throws -> SubscriptionRecord? { try live.subscription(of: organizationID) }
+    public func subscription(of organizationID: String) throws -> SubscriptionRecord? {
+        try live.subscription(of: organizationID)
+    }
 
     // MARK: Helpers
 
@@ -195,7 +224,8 @@ public final class Engine: Sendable {
         var payload = Tally_V1_PlanDefined()
         payload.plan = Tally_V1_PlanSpec(plan)
         return EventDraft(
-            organizationID: BillingEventType.systemOrganizationID, eventType: BillingEventType.planDefined.rawValue, occurredAt: date,
+            organizationID: BillingEventType.systemOrganizationID, eventType: BillingEventType.planDefined.rawValue,
+            occurredAt: date,
             idempotencyKey: "plan.defined:\(plan.id)", payload: try payload.deterministicData())
     }
 

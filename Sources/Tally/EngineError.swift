@@ -14,7 +14,8 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalid(let field, let rule): "\(field): \(rule)"
         case .conflict(let detail): "conflict: \(detail)"
         case .notFound(let detail): "not found: \(detail)"
-        case .quotaExceeded(let metric, let limit, let usage): "quota exceeded: \(metric) is at \(usage) of its hard limit \(limit) this period"
+        case .quotaExceeded(let metric, let limit, let usage):
+            "quota exceeded: \(metric) is at \(usage) of its hard limit \(limit) this period"
         }
     }
 }

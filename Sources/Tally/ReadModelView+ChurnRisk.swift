@@ -27,18 +27,30 @@ extension ReadModelView {
         let today = UTCDay.number(of: date)
         var seen = ChurnRisk.Observations()
         let (daily, users) = try projections.read(UsageRollupsProjector.name) { reader in
-            (try UsageRollupsProjector.cells(organizationID, fromDay: today - 35, toDay: today - 1, by: .day, in: reader),
-             try UsageRollupsProjector.cells(organizationID, fromDay: today - 28, toDay: today - 1, by: .user, in: reader))
+            (
+                try UsageRollupsProjector.cells(
+                    organizationID, fromDay: today - 35, toDay: today - 1, by: .day, in: reader),
+                try UsageRollupsProjector.cells(
+                    organizationID, fromDay: today - 28, toDay: today - 1, by: .user, in: reader)
+            )
         }
         // Whole UTC days only, up to yesterday: a day still under way would look like a decline.
         for cell in daily {
-            if cell.day >= today - 7 { seen.recentActivity += cell.rollup.events } else { seen.baselineActivity += cell.rollup.events }
+            if cell.day >= today - 7 {
+                seen.recentActivity += cell.rollup.events
+            } else {
+                seen.baselineActivity += cell.rollup.events
+            }
         }
         seen.recentUsers = Int64(Set(users.filter { $0.day >= today - 14 }.map(\.member)).count)
         seen.earlierUsers = Int64(Set(users.filter { $0.day < today - 14 }.map(\.member)).count)
         let plan = try self.plan(record.subscription.planID)?.plan
         seen.metricsAvailable = plan?.metrics.count ?? 0
-        seen.metricsUsed = Set(daily.filter { $0.day >= today - 30 && $0.rollup.events > 0 && plan?.metrics[$0.metric] != nil }.map(\.metric)).count
+        seen.metricsUsed =
+            Set(
+                daily.filter { $0.day >= today - 30 && $0.rollup.events > 0 && plan?.metrics[$0.metric] != nil }.map(
+                    \.metric)
+            ).count
 
         switch record.subscription.status {
         case .pastDue, .grace, .unpaid: seen.inDunning = true
@@ -46,16 +58,21 @@ extension ReadModelView {
         }
         let since = Int64(date.timeIntervalSince1970) - 90 * 86_400
         for invoice in try invoices(of: organizationID) {
-            if let status = try invoiceStatus(invoice.invoiceID), status.failedAttempts > 0, status.firstFailureAt >= since {
+            if let status = try invoiceStatus(invoice.invoiceID), status.failedAttempts > 0,
+                status.firstFailureAt >= since
+            {
                 seen.recentFailedPayments += Int64(status.failedAttempts)
             }
         }
         let history = try customerHistory(of: organizationID)
         // A downgrade is a contraction by a plan change (now, or at the renewal that applied it);
         // a discount given is a contraction too, but no sign of a customer leaving.
-        let downgradeCauses: Set<String> = [BillingEventType.planChanged.rawValue, BillingEventType.subscriptionRenewed.rawValue]
+        let downgradeCauses: Set<String> = [
+            BillingEventType.planChanged.rawValue, BillingEventType.subscriptionRenewed.rawValue,
+        ]
         if let contraction = history?.movements.last(where: {
-            $0.movement.kind == .contraction && downgradeCauses.contains($0.cause) && $0.day <= today && $0.day > today - 90
+            $0.movement.kind == .contraction && downgradeCauses.contains($0.cause) && $0.day <= today
+                && $0.day > today - 90
         }) {
             seen.daysSinceDowngrade = Int(today - contraction.day)
         }
@@ -73,6 +90,7 @@ extension ReadModelView {
         let mrr = try MRRProjector.contribution(of: record)
         return OrganizationRisk(
             organizationID: organizationID, planID: record.subscription.planID, status: record.subscription.status.name,
-            mrr: record.recurringPrice.map { Money(minorUnits: mrr, currency: $0.currency) }, risk: ChurnRisk(seen), observations: seen, at: date)
+            mrr: record.recurringPrice.map { Money(minorUnits: mrr, currency: $0.currency) }, risk: ChurnRisk(seen),
+            observations: seen, at: date)
     }
 }

@@ -11,12 +11,18 @@ extension ReadModelView {
     /// as of `date`, in metric order. Sums and counts accumulate day by day toward the period's
     /// end; maxima, latest values and unique counts are levels, projected to the period's end.
     public func forecasts(of organizationID: String, metric: String? = nil, at date: Date) throws -> [UsageForecast] {
-        guard let record = try subscription(of: organizationID) else { throw EngineError.notFound("subscription of \(organizationID)") }
+        guard let record = try subscription(of: organizationID) else {
+            throw EngineError.notFound("subscription of \(organizationID)")
+        }
         let plan = try self.plan(record.subscription.planID)?.plan
         let names = metric.map { [$0] } ?? (plan?.metrics.keys.sorted() ?? [])
         return try names.map { name in
-            let aggregation = plan?.metrics[name]?.metric.aggregation ?? Metric.standard.first { $0.name == name }?.aggregation ?? .sum
-            return try forecast(of: organizationID, metric: name, aggregation: aggregation, periodEnd: record.currentPeriod?.end, at: date)
+            let aggregation =
+                plan?.metrics[name]?.metric.aggregation ?? Metric.standard.first { $0.name == name }?.aggregation
+                ?? .sum
+            return try forecast(
+                of: organizationID, metric: name, aggregation: aggregation, periodEnd: record.currentPeriod?.end,
+                at: date)
         }
     }
 
@@ -28,7 +34,9 @@ extension ReadModelView {
         }
     }
 
-    private func forecast(of organizationID: String, metric: String, aggregation: Metric.Aggregation, periodEnd: Date?, at date: Date) throws -> UsageForecast {
+    private func forecast(
+        of organizationID: String, metric: String, aggregation: Metric.Aggregation, periodEnd: Date?, at date: Date
+    ) throws -> UsageForecast {
         let today = UTCDay.number(of: date)
         let first = today - Self.forecastHistoryDays
         let isLevel: Bool
@@ -36,15 +44,18 @@ extension ReadModelView {
         case .sum, .count: isLevel = false
         case .max, .latest, .uniqueCount: isLevel = true
         }
-        var series = try dailySeries(of: organizationID, metric: metric, aggregation: aggregation, from: first, through: today)
+        var series = try dailySeries(
+            of: organizationID, metric: metric, aggregation: aggregation, from: first, through: today)
         let todaySoFar = series.removeLast()
         let history = series
         let model = HoltForecast(history.map(Double.init))
         let status = try? quota(for: organizationID, metric: metric, at: date)
         let current = status?.usage ?? 0
         var result = UsageForecast(
-            organizationID: organizationID, metric: metric, aggregation: aggregation, at: date, history: history, model: model,
-            periodEnd: periodEnd, currentUsage: current, projectedUsage: current, softLimit: status?.softLimit, hardLimit: status?.hardLimit, forecast: [])
+            organizationID: organizationID, metric: metric, aggregation: aggregation, at: date, history: history,
+            model: model,
+            periodEnd: periodEnd, currentUsage: current, projectedUsage: current, softLimit: status?.softLimit,
+            hardLimit: status?.hardLimit, forecast: [])
         guard let model, let periodEnd, periodEnd > date else { return result }
         // Today (what the trend expects of it beyond what already came) through the period's last day.
         let lastDay = UTCDay.number(of: periodEnd.addingTimeInterval(-1))
@@ -61,8 +72,12 @@ extension ReadModelView {
             case .latest: running = value
             }
             let day = Date(timeIntervalSince1970: TimeInterval(Int64(today) + Int64(offset)) * 86_400)
-            if let soft = result.softLimit, running >= soft, result.softLimitDay == nil, current < soft { result.softLimitDay = day }
-            if let hard = result.hardLimit, running >= hard, result.hardLimitDay == nil, current < hard { result.hardLimitDay = day }
+            if let soft = result.softLimit, running >= soft, result.softLimitDay == nil, current < soft {
+                result.softLimitDay = day
+            }
+            if let hard = result.hardLimit, running >= hard, result.hardLimitDay == nil, current < hard {
+                result.hardLimitDay = day
+            }
         }
         result.projectedUsage = running
         return result
@@ -70,12 +85,16 @@ extension ReadModelView {
 
     /// One value per UTC day from `first` through `last`: the day's sum, event count, maximum,
     /// latest value (carried over days without events) or distinct users.
-    private func dailySeries(of organizationID: String, metric: String, aggregation: Metric.Aggregation, from first: Int32, through last: Int32) throws -> [Int64] {
+    private func dailySeries(
+        of organizationID: String, metric: String, aggregation: Metric.Aggregation, from first: Int32,
+        through last: Int32
+    ) throws -> [Int64] {
         var values = Array(repeating: Int64(0), count: Int(last - first + 1))
         let breakdown: UsageRollupsProjector.Breakdown
         if case .uniqueCount = aggregation { breakdown = .user } else { breakdown = .day }
         let cells = try projections.read(UsageRollupsProjector.name) {
-            try UsageRollupsProjector.cells(organizationID, metric: metric, fromDay: first, toDay: last, by: breakdown, in: $0)
+            try UsageRollupsProjector.cells(
+                organizationID, metric: metric, fromDay: first, toDay: last, by: breakdown, in: $0)
         }
         var seen = Array(repeating: false, count: values.count)
         for cell in cells {

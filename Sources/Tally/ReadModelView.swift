@@ -51,7 +51,9 @@ public struct ReadModelView: Sendable {
 
     /// The organization's current (or last) subscription.
     public func subscription(of organizationID: String) throws -> SubscriptionRecord? {
-        try projections.read(SubscriptionsProjector.name) { try SubscriptionsProjector.current(of: organizationID, in: $0) }
+        try projections.read(SubscriptionsProjector.name) {
+            try SubscriptionsProjector.current(of: organizationID, in: $0)
+        }
     }
 
     /// Every organization's current (or last) subscription, by organization id.
@@ -67,13 +69,17 @@ public struct ReadModelView: Sendable {
     /// The invoice numbered `id` ("2026-000042"), if there is one.
     public func invoice(_ id: String) throws -> Tally_V1_InvoiceIssued? {
         guard let (series, number) = InvoicesProjector.parse(id) else { return nil }
-        return try projections.read(InvoicesProjector.name) { try InvoicesProjector.invoice(series: series, number: number, in: $0) }
+        return try projections.read(InvoicesProjector.name) {
+            try InvoicesProjector.invoice(series: series, number: number, in: $0)
+        }
     }
 
     /// The organization invoice `id` was issued to.
     public func organization(ofInvoice id: String) throws -> String? {
         guard let (series, number) = InvoicesProjector.parse(id) else { return nil }
-        return try projections.read(InvoicesProjector.name) { try InvoicesProjector.organization(series: series, number: number, in: $0) }
+        return try projections.read(InvoicesProjector.name) {
+            try InvoicesProjector.organization(series: series, number: number, in: $0)
+        }
     }
 
     /// An organization's draft invoices: closed periods still waiting for late usage, each
@@ -124,12 +130,14 @@ public struct ReadModelView: Sendable {
     /// Usage of an organization on the UTC days from `from` through `to`, per metric (or only
     /// `metric`), broken down per day, user or resource.
     public func usage(
-        of organizationID: String, metric: String? = nil, from: Date, to: Date, by breakdown: UsageRollupsProjector.Breakdown = .day
+        of organizationID: String, metric: String? = nil, from: Date, to: Date,
+        by breakdown: UsageRollupsProjector.Breakdown = .day
     ) throws -> [UsageRollupsProjector.Row] {
         guard from <= to else { throw EngineError.invalid(field: "from", rule: "must not be after to") }
         return try projections.read(UsageRollupsProjector.name) {
             try UsageRollupsProjector.rows(
-                organizationID, metric: metric, fromDay: UTCDay.number(of: from), toDay: UTCDay.number(of: to), by: breakdown, in: $0)
+                organizationID, metric: metric, fromDay: UTCDay.number(of: from), toDay: UTCDay.number(of: to),
+                by: breakdown, in: $0)
         }
     }
 }
@@ -145,7 +153,8 @@ extension Engine {
         let snapshot: ProjectionSnapshot
         switch point {
         case .sequence(let sequence): snapshot = try ProjectionSnapshot(of: log, asOf: sequence, projectors: projectors)
-        case .occurredAt(let date): snapshot = try ProjectionSnapshot(of: log, occurredAtOrBefore: date, projectors: projectors)
+        case .occurredAt(let date):
+            snapshot = try ProjectionSnapshot(of: log, occurredAtOrBefore: date, projectors: projectors)
         }
         return ReadModelView(projections: snapshot.projections, snapshot: snapshot, clock: clock)
     }

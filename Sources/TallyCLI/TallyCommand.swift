@@ -11,8 +11,10 @@ struct TallyCommand: AsyncParsableCommand {
             Commands take --data DIR (default ./tally-data, or $TALLY_DATA).
             """,
         subcommands: [
-            DemoCommand.self, ShowCommand.self, QuotaCommand.self, UsageCommand.self, InvoicesCommand.self, InvoiceCommand.self, PaymentsCommand.self, RevenueCommand.self,
-            MRRCommand.self, ChurnCommand.self, CohortsCommand.self, LTVCommand.self, RiskCommand.self, ForecastCommand.self, RebuildCommand.self,
+            DemoCommand.self, ShowCommand.self, QuotaCommand.self, UsageCommand.self, InvoicesCommand.self,
+            InvoiceCommand.self, PaymentsCommand.self, RevenueCommand.self,
+            MRRCommand.self, ChurnCommand.self, CohortsCommand.self, LTVCommand.self, RiskCommand.self,
+            ForecastCommand.self, RebuildCommand.self,
             StatsCommand.self, ExportCommand.self,
             RestoreCommand.self, AppendCommand.self, ImportCommand.self, VerifyCommand.self,
         ]

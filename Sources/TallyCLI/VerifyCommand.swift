@@ -23,7 +23,10 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Start after a trusted SEQUENCE:HASH instead of event 1.", valueName: "SEQ:HASH"))
     var fromCheckpoint: String?
 
-    @Option(help: ArgumentHelp("A head recorded earlier; a log that now ends before it, or differs there, was truncated.", valueName: "SEQ:HASH"))
+    @Option(
+        help: ArgumentHelp(
+            "A head recorded earlier; a log that now ends before it, or differs there, was truncated.",
+            valueName: "SEQ:HASH"))
     var head: String?
 
     @Option(help: "Output format: text or json.")
@@ -69,7 +72,9 @@ struct VerifyCommand: ParsableCommand {
                 fields.append("\"head\":{\"sequence\":\(head.sequence),\"hash\":\"\(head.hash.hex)\"}")
             }
             if let failure = report.failure {
-                fields.append("\"failure\":{\"sequence\":\(failure.sequence),\"reason\":\"\(failure.reason.rawValue)\",\"detail\":\(jsonString(failure.detail))}")
+                fields.append(
+                    "\"failure\":{\"sequence\":\(failure.sequence),\"reason\":\"\(failure.reason.rawValue)\",\"detail\":\(jsonString(failure.detail))}"
+                )
             }
             return "{" + fields.joined(separator: ",") + "}"
         }
@@ -82,7 +87,8 @@ struct VerifyCommand: ParsableCommand {
 
     static func parseCheckpoint(_ text: String, option: String) throws -> Checkpoint {
         guard let checkpoint = Checkpoint(text) else {
-            throw fail("\(option) must be SEQUENCE:HASH with a sequence of 1 or more and 64 hex digits, got \"\(text)\"")
+            throw fail(
+                "\(option) must be SEQUENCE:HASH with a sequence of 1 or more and 64 hex digits, got \"\(text)\"")
         }
         return checkpoint
     }

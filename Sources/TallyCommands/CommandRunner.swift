@@ -39,7 +39,10 @@ public struct CommandRunner: Sendable {
             if case .recordUsage = commands[index].command {
                 var end = index
                 while end < commands.count, end - index < 1_000, case .recordUsage = commands[end].command { end += 1 }
-                outcomes += await recordUsage(commands[index..<end].compactMap { if case .recordUsage(let usage) = $0.command { usage } else { nil } })
+                outcomes += await recordUsage(
+                    commands[index..<end].compactMap {
+                        if case .recordUsage(let usage) = $0.command { usage } else { nil }
+                    })
                 index = end
             } else {
                 outcomes.append(await run(commands[index]))
@@ -58,10 +61,12 @@ public struct CommandRunner: Sendable {
                 outcomes.append(.failed("record_usage.occurred_at: is required"))
                 continue
             }
-            records.append(UsageRecord(
-                organizationID: usage.organizationID, metric: usage.metric, quantity: usage.quantity, userID: usage.userID,
-                resourceID: usage.resourceID, properties: usage.properties, occurredAt: usage.occurredAt.date,
-                idempotencyKey: usage.idempotencyKey.isEmpty ? nil : usage.idempotencyKey))
+            records.append(
+                UsageRecord(
+                    organizationID: usage.organizationID, metric: usage.metric, quantity: usage.quantity,
+                    userID: usage.userID,
+                    resourceID: usage.resourceID, properties: usage.properties, occurredAt: usage.occurredAt.date,
+                    idempotencyKey: usage.idempotencyKey.isEmpty ? nil : usage.idempotencyKey))
             outcomes.append(nil)
         }
         let valid = records.compactMap { $0 }
@@ -85,23 +90,33 @@ public struct CommandRunner: Sendable {
             switch command.command {
             case .registerOrganization(let c):
                 let currency: Currency
-                do { currency = try Currency(c.currency) } catch { return .failed("register_organization.currency: \(error)") }
-                try await engine.register(OrganizationRegistration(
-                    id: c.id, name: c.name, billingEmail: c.billingEmail, country: c.country, taxID: c.taxID, currency: currency,
-                    paymentMethod: c.paymentMethod), at: at)
+                do { currency = try Currency(c.currency) } catch {
+                    return .failed("register_organization.currency: \(error)")
+                }
+                try await engine.register(
+                    OrganizationRegistration(
+                        id: c.id, name: c.name, billingEmail: c.billingEmail, country: c.country, taxID: c.taxID,
+                        currency: currency,
+                        paymentMethod: c.paymentMethod), at: at)
             case .updateOrganization(let c):
-                try await engine.updateOrganization(c.id, OrganizationUpdate(
-                    name: c.hasName ? c.name : nil, billingEmail: c.hasBillingEmail ? c.billingEmail : nil, country: c.hasCountry ? c.country : nil,
-                    taxID: c.hasTaxID ? c.taxID : nil, paymentMethod: c.hasPaymentMethod ? c.paymentMethod : nil), at: at)
+                try await engine.updateOrganization(
+                    c.id,
+                    OrganizationUpdate(
+                        name: c.hasName ? c.name : nil, billingEmail: c.hasBillingEmail ? c.billingEmail : nil,
+                        country: c.hasCountry ? c.country : nil,
+                        taxID: c.hasTaxID ? c.taxID : nil, paymentMethod: c.hasPaymentMethod ? c.paymentMethod : nil),
+                    at: at)
             case .definePlan(let c):
                 try await engine.definePlan(try c.plan.decoded(), at: at)
             case .subscribe(let c):
                 try await engine.subscribe(
-                    c.organizationID, to: c.planID, interval: try c.interval.decoded(field: "subscribe.interval"), at: at,
+                    c.organizationID, to: c.planID, interval: try c.interval.decoded(field: "subscribe.interval"),
+                    at: at,
                     idempotencyKey: c.idempotencyKey.isEmpty ? nil : c.idempotencyKey)
             case .changePlan(let c):
                 try await engine.changePlan(
-                    c.organizationID, to: c.planID, interval: try c.interval.decoded(field: "change_plan.interval"), at: at, immediately: c.immediately,
+                    c.organizationID, to: c.planID, interval: try c.interval.decoded(field: "change_plan.interval"),
+                    at: at, immediately: c.immediately,
                     idempotencyKey: c.idempotencyKey.isEmpty ? nil : c.idempotencyKey)
             case .cancelSubscription(let c):
                 try await engine.cancelSubscription(c.organizationID, at: at, immediately: c.immediately)
@@ -109,12 +124,14 @@ public struct CommandRunner: Sendable {
                 try await engine.reactivateSubscription(c.organizationID, at: at)
             case .correctUsage(let c):
                 let receipt = try await engine.correctUsage(
-                    c.organizationID, originalSequence: c.originalSequence, delta: c.quantityDelta, reason: c.reason, at: at,
+                    c.organizationID, originalSequence: c.originalSequence, delta: c.quantityDelta, reason: c.reason,
+                    at: at,
                     idempotencyKey: c.idempotencyKey.isEmpty ? nil : c.idempotencyKey)
                 if receipt.isDuplicate { return .duplicate }
             case .configureQuota(let c):
                 try await engine.configureQuota(
-                    c.organizationID, metric: c.metric, softLimit: c.hasSoftLimit ? c.softLimit : nil, hardLimit: c.hasHardLimit ? c.hardLimit : nil, at: at)
+                    c.organizationID, metric: c.metric, softLimit: c.hasSoftLimit ? c.softLimit : nil,
+                    hardLimit: c.hasHardLimit ? c.hardLimit : nil, at: at)
             case .removeQuota(let c):
                 try await engine.removeQuota(c.organizationID, metric: c.metric, at: at)
             case .advance(let c):
@@ -122,7 +139,9 @@ public struct CommandRunner: Sendable {
                 try await engine.advance(to: c.to.date)
             case .initializeDefaultPlans(let c):
                 let currency: Currency
-                do { currency = try Currency(c.currency.isEmpty ? "USD" : c.currency) } catch { return .failed("initialize_default_plans.currency: \(error)") }
+                do { currency = try Currency(c.currency.isEmpty ? "USD" : c.currency) } catch {
+                    return .failed("initialize_default_plans.currency: \(error)")
+                }
                 if try await engine.initializeDefaultPlans(currency: currency, at: at).isEmpty { return .duplicate }
             case .applyDiscount(let c):
                 let payload = Tally_V1_DiscountApplied.with {
@@ -137,7 +156,9 @@ public struct CommandRunner: Sendable {
             case .recordUsage(let usage):
                 return await recordUsage([usage]).first ?? .failed("record_usage: empty")
             case nil:
-                return .failed("no command: expected one of registerOrganization, updateOrganization, definePlan, subscribe, changePlan, cancelSubscription, reactivateSubscription, recordUsage, correctUsage, configureQuota, removeQuota, advance, initializeDefaultPlans, applyDiscount")
+                return .failed(
+                    "no command: expected one of registerOrganization, updateOrganization, definePlan, subscribe, changePlan, cancelSubscription, reactivateSubscription, recordUsage, correctUsage, configureQuota, removeQuota, advance, initializeDefaultPlans, applyDiscount"
+                )
             }
             return .applied
         } catch {

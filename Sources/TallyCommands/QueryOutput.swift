@@ -79,18 +79,25 @@ public struct QueryOutput: Sendable {
             return "[" + objects.joined(separator: ",\n ") + "]\n"
         case .csv:
             let escape = { (cell: String) in
-                cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : cell
+                cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
+                    ? "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : cell
             }
-            return ([columns] + rows.map { $0.map(\.cell) }).map { $0.map(escape).joined(separator: ",") }.joined(separator: "\n") + "\n"
+            return ([columns] + rows.map { $0.map(\.cell) }).map { $0.map(escape).joined(separator: ",") }.joined(
+                separator: "\n") + "\n"
         case .table:
             if isSingle, let row = rows.first {
                 let width = columns.map(\.count).max() ?? 0
-                return zip(columns, row).map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1.cell }.joined(separator: "\n") + "\n"
+                return zip(columns, row).map {
+                    $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1.cell
+                }.joined(separator: "\n") + "\n"
             }
             let cells = rows.map { $0.map(\.cell) }
-            let widths = columns.indices.map { index in max(columns[index].count, cells.map { $0[index].count }.max() ?? 0) }
+            let widths = columns.indices.map { index in
+                max(columns[index].count, cells.map { $0[index].count }.max() ?? 0)
+            }
             let line = { (values: [String]) in
-                zip(values, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                zip(values, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(
+                    separator: "  ")
             }
             return ([line(columns)] + cells.map(line)).joined(separator: "\n") + "\n"
         }

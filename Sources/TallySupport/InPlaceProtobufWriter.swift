@@ -48,7 +48,8 @@ package struct InPlaceProtobufWriter {
             guard !utf8.isEmpty else { return }
             put(varint: field << 3 | 2)
             put(varint: UInt64(utf8.count))
-            UnsafeMutableRawBufferPointer(rebasing: buffer[written..<(written + utf8.count)]).copyMemory(from: UnsafeRawBufferPointer(utf8))
+            UnsafeMutableRawBufferPointer(rebasing: buffer[written..<(written + utf8.count)]).copyMemory(
+                from: UnsafeRawBufferPointer(utf8))
             written += utf8.count
         }
     }

@@ -58,7 +58,9 @@ package struct KeyWriter {
         _ first: String, _ second: String, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Result
     ) rethrows -> Result {
         var (first, second) = (first, second)  // withUTF8 may need to make a bridged string contiguous
-        return try first.withUTF8 { first in try second.withUTF8 { second in try body(UnsafeRawBufferPointer(first), UnsafeRawBufferPointer(second)) } }
+        return try first.withUTF8 { first in
+            try second.withUTF8 { second in try body(UnsafeRawBufferPointer(first), UnsafeRawBufferPointer(second)) }
+        }
     }
 
     /// Forgets everything after the first `length` bytes.

@@ -81,7 +81,8 @@ package struct ProtobufWireReader {
         var parts = (seconds: Int64(0), nanos: Int32(0))
         var seen: UInt8 = 0
         while !reader.isAtEnd {
-            guard let tag = reader.varint(), tag == 8 || tag == 16, seen & UInt8(tag) == 0, let value = reader.varint() else { return nil }
+            guard let tag = reader.varint(), tag == 8 || tag == 16, seen & UInt8(tag) == 0, let value = reader.varint()
+            else { return nil }
             seen |= UInt8(tag)
             if tag == 8 {
                 parts.seconds = Int64(bitPattern: value)

@@ -36,10 +36,18 @@ enum RecordJSONNode {
     case array(RecordJSONArray)
 
     /// The node `value` encodes as, where `key` (if any) leads from `base`.
-    static func encoding<Value: Encodable>(_ value: Value, base: RecordJSONPath, key: (any CodingKey)?) throws -> RecordJSONNode {
+    static func encoding<Value: Encodable>(_ value: Value, base: RecordJSONPath, key: (any CodingKey)?) throws
+        -> RecordJSONNode
+    {
         func path() -> [any CodingKey] { base.codingPath + (key.map { [$0] } ?? []) }
         if Value.self == Data.self || Value.self == URL.self || Value.self == Decimal.self {
-            throw EncodingError.invalidValue(value, .init(codingPath: path(), debugDescription: "\(Value.self) is not stored in read-model records: JSONDecoder would not read back what this encoder writes"))
+            throw EncodingError.invalidValue(
+                value,
+                .init(
+                    codingPath: path(),
+                    debugDescription:
+                        "\(Value.self) is not stored in read-model records: JSONDecoder would not read back what this encoder writes"
+                ))
         }
         // What `Date` encodes itself as, without an encoder object for it.
         if Value.self == Date.self { return try number((value as! Date).timeIntervalSinceReferenceDate, at: path()) }
@@ -49,9 +57,15 @@ enum RecordJSONNode {
     }
 
     /// `path`: where the number is, built only if it is refused.
-    static func number<Float: BinaryFloatingPoint & LosslessStringConvertible>(_ value: Float, at path: @autoclosure () -> [any CodingKey]) throws -> RecordJSONNode {
+    static func number<Float: BinaryFloatingPoint & LosslessStringConvertible>(
+        _ value: Float, at path: @autoclosure () -> [any CodingKey]
+    ) throws -> RecordJSONNode {
         guard value.isFinite else {
-            throw EncodingError.invalidValue(value, .init(codingPath: path(), debugDescription: "\(value) is not a JSON number: a record's numbers must be finite"))
+            throw EncodingError.invalidValue(
+                value,
+                .init(
+                    codingPath: path(),
+                    debugDescription: "\(value) is not a JSON number: a record's numbers must be finite"))
         }
         // Negative zero equals zero: one value, one spelling.
         if value == 0 { return .number("0") }
@@ -80,7 +94,9 @@ enum RecordJSONNode {
             }
             var first = true
             for (position, index) in order.enumerated() {
-                if position + 1 < order.count, Self.byteOrder(fields[order[position + 1]].key, fields[index].key) == 0 { continue }
+                if position + 1 < order.count, Self.byteOrder(fields[order[position + 1]].key, fields[index].key) == 0 {
+                    continue
+                }
                 if !first { bytes.append(UInt8(ascii: ",")) }
                 first = false
                 Self.write(string: fields[index].key, to: &bytes)
@@ -106,7 +122,7 @@ enum RecordJSONNode {
             case (nil, nil): return 0
             case (nil, _): return -1
             case (_, nil): return 1
-            case let (x?, y?) where x != y: return x < y ? -1 : 1
+            case (let x?, let y?) where x != y: return x < y ? -1 : 1
             default: continue
             }
         }

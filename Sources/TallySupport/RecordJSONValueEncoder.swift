@@ -24,7 +24,9 @@ final class RecordJSONValueEncoder: Encoder {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         // Asked again (a superclass, say), the same object goes on filling.
-        if case .object(let object)? = node { return KeyedEncodingContainer(KeyedContainer(object: object, base: here)) }
+        if case .object(let object)? = node {
+            return KeyedEncodingContainer(KeyedContainer(object: object, base: here))
+        }
         let object = RecordJSONObject()
         node = .object(object)
         return KeyedEncodingContainer(KeyedContainer(object: object, base: here))
@@ -72,24 +74,38 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encodeNil(forKey key: Key) throws { object.add(key.stringValue, .null) }
     mutating func encode(_ value: Bool, forKey key: Key) throws { object.add(key.stringValue, .bool(value)) }
     mutating func encode(_ value: String, forKey key: Key) throws { object.add(key.stringValue, .string(value)) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { object.add(key.stringValue, try .number(value, at: codingPath + [key])) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { object.add(key.stringValue, try .number(value, at: codingPath + [key])) }
+    mutating func encode(_ value: Double, forKey key: Key) throws {
+        object.add(key.stringValue, try .number(value, at: codingPath + [key]))
+    }
+    mutating func encode(_ value: Float, forKey key: Key) throws {
+        object.add(key.stringValue, try .number(value, at: codingPath + [key]))
+    }
     mutating func encode(_ value: Int, forKey key: Key) throws { object.add(key.stringValue, .signed(Int64(value))) }
     mutating func encode(_ value: Int8, forKey key: Key) throws { object.add(key.stringValue, .signed(Int64(value))) }
     mutating func encode(_ value: Int16, forKey key: Key) throws { object.add(key.stringValue, .signed(Int64(value))) }
     mutating func encode(_ value: Int32, forKey key: Key) throws { object.add(key.stringValue, .signed(Int64(value))) }
     mutating func encode(_ value: Int64, forKey key: Key) throws { object.add(key.stringValue, .signed(value)) }
-    mutating func encode(_ value: UInt, forKey key: Key) throws { object.add(key.stringValue, .unsigned(UInt64(value))) }
-    mutating func encode(_ value: UInt8, forKey key: Key) throws { object.add(key.stringValue, .unsigned(UInt64(value))) }
-    mutating func encode(_ value: UInt16, forKey key: Key) throws { object.add(key.stringValue, .unsigned(UInt64(value))) }
-    mutating func encode(_ value: UInt32, forKey key: Key) throws { object.add(key.stringValue, .unsigned(UInt64(value))) }
+    mutating func encode(_ value: UInt, forKey key: Key) throws {
+        object.add(key.stringValue, .unsigned(UInt64(value)))
+    }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws {
+        object.add(key.stringValue, .unsigned(UInt64(value)))
+    }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws {
+        object.add(key.stringValue, .unsigned(UInt64(value)))
+    }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws {
+        object.add(key.stringValue, .unsigned(UInt64(value)))
+    }
     mutating func encode(_ value: UInt64, forKey key: Key) throws { object.add(key.stringValue, .unsigned(value)) }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         object.add(key.stringValue, try .encoding(value, base: base, key: key))
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
+        -> KeyedEncodingContainer<NestedKey>
+    {
         let nested = RecordJSONObject()
         object.add(key.stringValue, .object(nested))
         return KeyedEncodingContainer(KeyedContainer<NestedKey>(object: nested, base: base.appending(key)))
@@ -147,7 +163,9 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
         array.items.append(try .encoding(value, base: base, key: nextKey))
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<
+        NestedKey
+    > {
         let nested = RecordJSONObject()
         let path = base.appending(nextKey)
         array.items.append(.object(nested))

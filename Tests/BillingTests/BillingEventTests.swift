@@ -26,7 +26,9 @@ struct BillingEventTests {
         for type in BillingEventType.allCases {
             #expect(registry.currentVersion(of: type.rawValue) == 1)
         }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tally-events-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tally-events-\(UUID().uuidString)"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let log = try EventLog(directory: directory, options: EventLogOptions(registry: registry))
         var usage = Tally_V1_UsageRecorded()
@@ -34,9 +36,10 @@ struct BillingEventTests {
         usage.quantity = 3
         usage.userID = "usr_1"
         let payload: Data = try usage.serializedData()
-        let receipt = try log.appendSynchronously(EventDraft(
-            organizationID: "org_1", eventType: BillingEventType.usageRecorded.rawValue,
-            occurredAt: Date(timeIntervalSince1970: 1_760_000_000), idempotencyKey: "u-1", payload: payload))
+        let receipt = try log.appendSynchronously(
+            EventDraft(
+                organizationID: "org_1", eventType: BillingEventType.usageRecorded.rawValue,
+                occurredAt: Date(timeIntervalSince1970: 1_760_000_000), idempotencyKey: "u-1", payload: payload))
         let stored = try #require(try log.event(at: receipt.sequence))
         #expect(try Tally_V1_UsageRecorded(serializedBytes: stored.payload) == usage)
     }
@@ -56,8 +59,20 @@ struct BillingEventTests {
         plan.plan.monthlyPrice.minorUnits = 4900
         plan.plan.monthlyPrice.currency = "USD"
         var tiered = Tally_V1_PriceModel()
-        tiered.graduated.tiers = [Tally_V1_PriceTier.with { $0.upTo = 100; $0.unitPrice = "0.10" }, Tally_V1_PriceTier.with { $0.unitPrice = "0.05" }]
-        plan.plan.metrics = [Tally_V1_MetricTerms.with { $0.metric = "api_calls"; $0.aggregation = .sum; $0.overagePrice = tiered; $0.hardLimit = 5_000_000 }]
+        tiered.graduated.tiers = [
+            Tally_V1_PriceTier.with {
+                $0.upTo = 100
+                $0.unitPrice = "0.10"
+            }, Tally_V1_PriceTier.with { $0.unitPrice = "0.05" },
+        ]
+        plan.plan.metrics = [
+            Tally_V1_MetricTerms.with {
+                $0.metric = "api_calls"
+                $0.aggregation = .sum
+                $0.overagePrice = tiered
+                $0.hardLimit = 5_000_000
+            }
+        ]
         let decoded = try Tally_V1_PlanDefined(jsonString: try plan.jsonString())
         #expect(decoded == plan)
         #expect(decoded.plan.metrics[0].hasSoftLimit == false, "optional limits keep 'unset' apart from zero")

@@ -16,9 +16,11 @@ struct BillingScheduleTests {
     @Test("an anchor on the 31st clamps to short months and comes back to the 31st")
     func monthEnd() throws {
         let schedule = try BillingSchedule(anchor: Self.date("2025-01-31T10:30:00Z"), interval: .monthly)
-        #expect(starts(schedule, 5) == [
-            "2025-01-31T10:30:00Z", "2025-02-28T10:30:00Z", "2025-03-31T10:30:00Z", "2025-04-30T10:30:00Z", "2025-05-31T10:30:00Z",
-        ])
+        #expect(
+            starts(schedule, 5) == [
+                "2025-01-31T10:30:00Z", "2025-02-28T10:30:00Z", "2025-03-31T10:30:00Z", "2025-04-30T10:30:00Z",
+                "2025-05-31T10:30:00Z",
+            ])
     }
 
     @Test("in a leap year, an anchor on the 31st gives February 29")
@@ -30,15 +32,20 @@ struct BillingScheduleTests {
     @Test("an annual anchor on leap day falls on February 28 in common years and returns to the 29th")
     func leapDayAnniversary() throws {
         let schedule = try BillingSchedule(anchor: Self.date("2024-02-29T00:00:00Z"), interval: .annual)
-        #expect(starts(schedule, 5) == [
-            "2024-02-29T00:00:00Z", "2025-02-28T00:00:00Z", "2026-02-28T00:00:00Z", "2027-02-28T00:00:00Z", "2028-02-29T00:00:00Z",
-        ])
+        #expect(
+            starts(schedule, 5) == [
+                "2024-02-29T00:00:00Z", "2025-02-28T00:00:00Z", "2026-02-28T00:00:00Z", "2027-02-28T00:00:00Z",
+                "2028-02-29T00:00:00Z",
+            ])
     }
 
     @Test("quarterly and custom intervals count months from the anchor")
     func intervals() throws {
         let quarterly = try BillingSchedule(anchor: Self.date("2024-11-30T00:00:00Z"), interval: .quarterly)
-        #expect(starts(quarterly, 4) == ["2024-11-30T00:00:00Z", "2025-02-28T00:00:00Z", "2025-05-30T00:00:00Z", "2025-08-30T00:00:00Z"])
+        #expect(
+            starts(quarterly, 4) == [
+                "2024-11-30T00:00:00Z", "2025-02-28T00:00:00Z", "2025-05-30T00:00:00Z", "2025-08-30T00:00:00Z",
+            ])
         let everyFive = try BillingSchedule(anchor: Self.date("2025-01-15T00:00:00Z"), interval: .everyMonths(5))
         #expect(starts(everyFive, 3) == ["2025-01-15T00:00:00Z", "2025-06-15T00:00:00Z", "2025-11-15T00:00:00Z"])
         #expect(throws: BillingError.invalid(field: "billing_interval", rule: "must be from 1 to 120 months, got 0")) {
@@ -100,7 +107,9 @@ struct BillingScheduleTests {
         #expect(proration.remainingSeconds == 1)
         #expect(proration.credit.isZero && proration.charge.isZero)
         #expect(throws: BillingError.self) {
-            try Proration(oldPrice: Money("30", currency: .usd), newPrice: Money("60", currency: .usd), period: period, changedAt: period.end)
+            try Proration(
+                oldPrice: Money("30", currency: .usd), newPrice: Money("60", currency: .usd), period: period,
+                changedAt: period.end)
         }
     }
 

@@ -15,7 +15,8 @@ struct CustomPricingTests {
                 .init(threshold: Money("10000", currency: .usd), percentOff: ExactDecimal("5")),
                 .init(threshold: Money("20000", currency: .usd), percentOff: ExactDecimal("7.5")),
             ],
-            contractStart: BillingScheduleTests.date("2025-01-01T00:00:00Z"), contractEnd: BillingScheduleTests.date("2027-01-01T00:00:00Z"))
+            contractStart: BillingScheduleTests.date("2025-01-01T00:00:00Z"),
+            contractEnd: BillingScheduleTests.date("2027-01-01T00:00:00Z"))
     }
 
     @Test("the highest threshold reached discounts the whole spend; below the first, nothing")
@@ -51,13 +52,18 @@ struct CustomPricingTests {
 
         contract = try Self.contract()
         contract.volumeDiscounts[0].percentOff = try ExactDecimal("120")
-        #expect(throws: BillingError.invalid(field: "volume_discounts[0].percent_off", rule: "must be greater than 0 and at most 100, got 120")) {
+        #expect(
+            throws: BillingError.invalid(
+                field: "volume_discounts[0].percent_off", rule: "must be greater than 0 and at most 100, got 120")
+        ) {
             try contract.validate()
         }
 
         contract = try Self.contract()
         contract.contractEnd = contract.contractStart
-        #expect(throws: BillingError.invalid(field: "contract_end", rule: "must be after contract_start")) { try contract.validate() }
+        #expect(throws: BillingError.invalid(field: "contract_end", rule: "must be after contract_start")) {
+            try contract.validate()
+        }
 
         contract = try Self.contract()
         contract.minimumCommitment = Money(minorUnits: 1, currency: .eur)

@@ -3,17 +3,21 @@ import Testing
 
 @Suite("Exact decimals and rounding")
 struct ExactDecimalTests {
-    @Test("parses plain decimal notation exactly", arguments: [
-        ("0.0015", "0.0015"), ("-3.25", "-3.25"), ("12", "12"), ("007.50", "7.50"), ("0", "0"),
-        ("123456789012345678901234567890.12345678", "123456789012345678901234567890.12345678"),
-    ])
+    @Test(
+        "parses plain decimal notation exactly",
+        arguments: [
+            ("0.0015", "0.0015"), ("-3.25", "-3.25"), ("12", "12"), ("007.50", "7.50"), ("0", "0"),
+            ("123456789012345678901234567890.12345678", "123456789012345678901234567890.12345678"),
+        ])
     func parses(text: String, expected: String) throws {
         #expect(try ExactDecimal(text).description == expected)
     }
 
-    @Test("rejects anything but plain decimal notation, naming the field", arguments: [
-        "", "-", ".5", "5.", "1e5", "1,5", " 1", "1 ", "+1", "0x10", "1.2.3", "--1", "NaN", "١٢",
-    ])
+    @Test(
+        "rejects anything but plain decimal notation, naming the field",
+        arguments: [
+            "", "-", ".5", "5.", "1e5", "1,5", " 1", "1 ", "+1", "0x10", "1.2.3", "--1", "NaN", "١٢",
+        ])
     func rejects(text: String) {
         #expect(throws: BillingError.self) { try ExactDecimal(text, field: "unit_price") }
         do {
@@ -45,14 +49,16 @@ struct ExactDecimalTests {
     }
 
     /// The table in RoundingMode's documentation, checked.
-    @Test("every rounding mode at ties and near ties", arguments: [
-        (RoundingMode.halfUp, ["3", "4", "-3", "2", "3"]),
-        (.halfEven, ["2", "4", "-2", "2", "3"]),
-        (.up, ["3", "4", "-3", "3", "3"]),
-        (.down, ["2", "3", "-2", "2", "2"]),
-        (.ceiling, ["3", "4", "-2", "3", "3"]),
-        (.floor, ["2", "3", "-3", "2", "2"]),
-    ])
+    @Test(
+        "every rounding mode at ties and near ties",
+        arguments: [
+            (RoundingMode.halfUp, ["3", "4", "-3", "2", "3"]),
+            (.halfEven, ["2", "4", "-2", "2", "3"]),
+            (.up, ["3", "4", "-3", "3", "3"]),
+            (.down, ["2", "3", "-2", "2", "2"]),
+            (.ceiling, ["3", "4", "-2", "3", "3"]),
+            (.floor, ["2", "3", "-3", "2", "2"]),
+        ])
     func rounding(mode: RoundingMode, expected: [String]) throws {
         let inputs = ["2.5", "3.5", "-2.5", "2.4", "2.6"]
         let rounded = try inputs.map { try ExactDecimal($0).rounded(toScale: 0, mode).description }

@@ -15,7 +15,10 @@ struct MoneyTests {
 
     @Test("more decimals than the currency has is an error naming the field, never a silent rounding")
     func tooPrecise() {
-        #expect(throws: BillingError.invalid(field: "price", rule: "USD amounts have at most 2 decimal places, got \"12.345\"")) {
+        #expect(
+            throws: BillingError.invalid(
+                field: "price", rule: "USD amounts have at most 2 decimal places, got \"12.345\"")
+        ) {
             try Money("12.345", currency: .usd, field: "price")
         }
         #expect(throws: BillingError.self) { try Money("500.5", currency: .jpy) }
@@ -36,10 +39,16 @@ struct MoneyTests {
         #expect(throws: BillingError.currencyMismatch("USD", "EUR")) {
             try Money(minorUnits: 1, currency: .usd).adding(Money(minorUnits: 1, currency: .eur))
         }
-        #expect(throws: BillingError.self) { try Money(minorUnits: .max, currency: .usd).adding(Money(minorUnits: 1, currency: .usd)) }
-        #expect(throws: BillingError.self) { try Money(minorUnits: .min, currency: .usd).subtracting(Money(minorUnits: 1, currency: .usd)) }
+        #expect(throws: BillingError.self) {
+            try Money(minorUnits: .max, currency: .usd).adding(Money(minorUnits: 1, currency: .usd))
+        }
+        #expect(throws: BillingError.self) {
+            try Money(minorUnits: .min, currency: .usd).subtracting(Money(minorUnits: 1, currency: .usd))
+        }
         #expect(throws: BillingError.self) { try Money(minorUnits: .max / 2 + 1, currency: .usd).multiplied(by: 2) }
-        #expect(try Money(minorUnits: 250, currency: .usd).adding(Money(minorUnits: -300, currency: .usd)).minorUnits == -50)
+        #expect(
+            try Money(minorUnits: 250, currency: .usd).adding(Money(minorUnits: -300, currency: .usd)).minorUnits == -50
+        )
     }
 
     @Test("currency codes: ISO 4217, case-insensitive; unknown or malformed codes name the field")
@@ -47,8 +56,12 @@ struct MoneyTests {
         #expect(try Currency("usd") == .usd)
         #expect(try Currency("BHD").exponent == 3)
         #expect(try Currency("KRW").exponent == 0)
-        #expect(throws: BillingError.invalid(field: "currency", rule: "must be a three-letter ISO 4217 code, got \"US\"")) { try Currency("US") }
-        #expect(throws: BillingError.invalid(field: "currency", rule: "\"XXY\" is not a supported ISO 4217 currency")) { try Currency("XXY") }
+        #expect(
+            throws: BillingError.invalid(field: "currency", rule: "must be a three-letter ISO 4217 code, got \"US\"")
+        ) { try Currency("US") }
+        #expect(throws: BillingError.invalid(field: "currency", rule: "\"XXY\" is not a supported ISO 4217 currency")) {
+            try Currency("XXY")
+        }
     }
 
     @Test("scaling rounds once, with the named mode")

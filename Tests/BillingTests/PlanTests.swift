@@ -26,11 +26,15 @@ struct PlanTests {
     func validation() throws {
         var plan = try Plan.defaults()[1]
         plan.id = "Pro Plan"
-        #expect(throws: BillingError.invalid(field: "plan.id", rule: "must be 1 to 64 of a-z 0-9 _ -, got \"Pro Plan\"")) { try plan.validate() }
+        #expect(
+            throws: BillingError.invalid(field: "plan.id", rule: "must be 1 to 64 of a-z 0-9 _ -, got \"Pro Plan\"")
+        ) { try plan.validate() }
 
         plan = try Plan.defaults()[1]
         plan.trialDays = 400
-        #expect(throws: BillingError.invalid(field: "plan.trial_days", rule: "must be from 0 to 365, got 400")) { try plan.validate() }
+        #expect(throws: BillingError.invalid(field: "plan.trial_days", rule: "must be from 0 to 365, got 400")) {
+            try plan.validate()
+        }
 
         plan = try Plan.defaults()[1]
         plan.monthlyPrice = Money(minorUnits: 4900, currency: .eur)
@@ -38,7 +42,11 @@ struct PlanTests {
 
         plan = try Plan.defaults()[1]
         plan.metrics["api_calls"]?.softLimit = 6_000_000
-        #expect(throws: BillingError.invalid(field: "plan.metrics.api_calls.soft_limit", rule: "must not exceed the hard limit (5000000), got 6000000")) {
+        #expect(
+            throws: BillingError.invalid(
+                field: "plan.metrics.api_calls.soft_limit",
+                rule: "must not exceed the hard limit (5000000), got 6000000")
+        ) {
             try plan.validate()
         }
 

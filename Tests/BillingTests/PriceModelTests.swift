@@ -21,13 +21,15 @@ struct PriceModelTests {
 
     /// Hand-computed: graduated charges each unit at its own tier; volume charges all units at
     /// the tier the total reaches. They agree inside the first tier and part at each boundary.
-    @Test("graduated versus volume at the exact tier boundaries", arguments: [
-        (Int64(1), "0.10", "0.10"),
-        (100, "10.00", "10.00"),  // last unit of tier 1
-        (101, "10.08", "8.08"),  // 100 × 0.10 + 1 × 0.08  |  101 × 0.08
-        (1000, "82.00", "80.00"),  // 10 + 900 × 0.08  |  1000 × 0.08
-        (1001, "82.05", "50.05"),  // 82 + 1 × 0.05  |  1001 × 0.05
-    ])
+    @Test(
+        "graduated versus volume at the exact tier boundaries",
+        arguments: [
+            (Int64(1), "0.10", "0.10"),
+            (100, "10.00", "10.00"),  // last unit of tier 1
+            (101, "10.08", "8.08"),  // 100 × 0.10 + 1 × 0.08  |  101 × 0.08
+            (1000, "82.00", "80.00"),  // 10 + 900 × 0.08  |  1000 × 0.08
+            (1001, "82.05", "50.05"),  // 82 + 1 × 0.05  |  1001 × 0.05
+        ])
     func graduatedVersusVolume(quantity: Int64, graduated: String, volume: String) throws {
         #expect(try PriceModel.graduated(Self.tiers).amount(for: quantity, currency: .usd) == usd(graduated))
         #expect(try PriceModel.volume(Self.tiers).amount(for: quantity, currency: .usd) == usd(volume))
@@ -44,9 +46,11 @@ struct PriceModelTests {
         #expect(try PriceModel.volume(tiers).amount(for: 12, currency: .usd) == usd("14"))  // 12 × 1 + 2
     }
 
-    @Test("package pricing rounds a started block up", arguments: [
-        (Int64(0), "0"), (1, "2.00"), (1000, "2.00"), (1001, "4.00"), (2000, "4.00"), (2001, "6.00"),
-    ])
+    @Test(
+        "package pricing rounds a started block up",
+        arguments: [
+            (Int64(0), "0"), (1, "2.00"), (1000, "2.00"), (1001, "4.00"), (2000, "4.00"), (2001, "6.00"),
+        ])
     func package(quantity: Int64, expected: String) throws {
         let model = PriceModel.package(size: 1000, price: try ExactDecimal("2.00"))
         #expect(try model.amount(for: quantity, currency: .usd) == usd(expected))
@@ -55,7 +59,10 @@ struct PriceModelTests {
     @Test("zero units cost nothing in every model")
     func zeroQuantity() throws {
         let flat = [PriceTier(upTo: nil, unitPrice: .zero, flatFee: try ExactDecimal("9"))]
-        for model in [PriceModel.perUnit(unitPrice: try ExactDecimal("1")), .graduated(flat), .volume(flat), .package(size: 5, price: try ExactDecimal("1"))] {
+        for model in [
+            PriceModel.perUnit(unitPrice: try ExactDecimal("1")), .graduated(flat), .volume(flat),
+            .package(size: 5, price: try ExactDecimal("1")),
+        ] {
             #expect(try model.amount(for: 0, currency: .usd).isZero)
         }
     }
@@ -65,7 +72,9 @@ struct PriceModelTests {
         let model = PriceModel.perUnit(unitPrice: try ExactDecimal("0.35"))
         #expect(try model.amount(for: 3, currency: .jpy) == Money("1", currency: .jpy))  // 1.05 yen
         #expect(try model.amount(for: 5, currency: .jpy) == Money("2", currency: .jpy))  // 1.75 yen
-        #expect(try PriceModel.perUnit(unitPrice: try ExactDecimal("0.0035")).amount(for: 3, currency: .kwd) == Money("0.011", currency: .kwd))  // 0.0105
+        #expect(
+            try PriceModel.perUnit(unitPrice: try ExactDecimal("0.0035")).amount(for: 3, currency: .kwd)
+                == Money("0.011", currency: .kwd))  // 0.0105
     }
 
     @Test("invalid models and quantities are refused with the field named")
@@ -76,10 +85,15 @@ struct PriceModelTests {
         #expect(throws: BillingError.invalid(field: "price.package_size", rule: "must be at least 1, got 0")) {
             try PriceModel.package(size: 0, price: .zero).validate()
         }
-        let unordered = [PriceTier(upTo: 100, unitPrice: .zero), PriceTier(upTo: 50, unitPrice: .zero), PriceTier(upTo: nil, unitPrice: .zero)]
+        let unordered = [
+            PriceTier(upTo: 100, unitPrice: .zero), PriceTier(upTo: 50, unitPrice: .zero),
+            PriceTier(upTo: nil, unitPrice: .zero),
+        ]
         #expect(throws: BillingError.self) { try PriceModel.graduated(unordered).validate() }
         let boundedLast = [PriceTier(upTo: 100, unitPrice: .zero)]
-        #expect(throws: BillingError.invalid(field: "price.tiers[0].up_to", rule: "the last tier must have no upper bound")) {
+        #expect(
+            throws: BillingError.invalid(field: "price.tiers[0].up_to", rule: "the last tier must have no upper bound")
+        ) {
             try PriceModel.volume(boundedLast).validate()
         }
         #expect(throws: BillingError.self) { try PriceModel.perUnit(unitPrice: try ExactDecimal("-1")).validate() }

@@ -30,7 +30,9 @@ struct RevenueMetricsTests {
         #expect(Rate(5, over: 0).percent() == nil)
     }
 
-    @Test("movements: from nothing is new business or reactivation, to nothing is churn, between is expansion or contraction")
+    @Test(
+        "movements: from nothing is new business or reactivation, to nothing is churn, between is expansion or contraction"
+    )
     func movements() throws {
         #expect(MRRMovement.between(0, 4_900, hasPaidBefore: false) == MRRMovement(kind: .newBusiness, amount: 4_900))
         #expect(MRRMovement.between(0, 4_900, hasPaidBefore: true) == MRRMovement(kind: .reactivation, amount: 4_900))
@@ -38,18 +40,28 @@ struct RevenueMetricsTests {
         #expect(MRRMovement.between(4_900, 9_900, hasPaidBefore: true)?.kind == .expansion)
         #expect(MRRMovement.between(9_900, 4_900, hasPaidBefore: true)?.kind == .contraction)
         #expect(MRRMovement.between(4_900, 4_900, hasPaidBefore: true) == nil)
-        #expect(try MRRMovement.monthly(Money("1000", currency: .usd), every: .annual) == Money("83.33", currency: .usd))
-        #expect(try MRRMovement.monthly(Money("1000", currency: .jpy), every: .everyMonths(6)) == Money("167", currency: .jpy))
-        #expect(try MRRMovement.monthly(Money("1.000", currency: .kwd), every: .quarterly) == Money("0.333", currency: .kwd))
+        #expect(
+            try MRRMovement.monthly(Money("1000", currency: .usd), every: .annual) == Money("83.33", currency: .usd))
+        #expect(
+            try MRRMovement.monthly(Money("1000", currency: .jpy), every: .everyMonths(6))
+                == Money("167", currency: .jpy))
+        #expect(
+            try MRRMovement.monthly(Money("1.000", currency: .kwd), every: .quarterly) == Money("0.333", currency: .kwd)
+        )
     }
 
     @Test("LTV is ARPA over the churn rate, exact until one rounding; undefined with no churn")
     func lifetimeValue() {
         // ARPA 180/4 = 45.00; churn 1 of 4 = 25% → 180.00.
-        #expect(LifetimeValue.estimate(mrr: 18_000, customers: 4, churned: 1, customerMonths: 4, currency: .usd) == Money(minorUnits: 18_000, currency: .usd))
+        #expect(
+            LifetimeValue.estimate(mrr: 18_000, customers: 4, churned: 1, customerMonths: 4, currency: .usd)
+                == Money(minorUnits: 18_000, currency: .usd))
         // Twelve trailing months: 3 churned over 120 customer-months (2.5%), ARPA 50.00 → 2,000.00.
-        #expect(LifetimeValue.estimate(mrr: 50_000, customers: 10, churned: 3, customerMonths: 120, currency: .usd) == Money(minorUnits: 200_000, currency: .usd))
-        #expect(LifetimeValue.estimate(mrr: 50_000, customers: 10, churned: 0, customerMonths: 120, currency: .usd) == nil)
+        #expect(
+            LifetimeValue.estimate(mrr: 50_000, customers: 10, churned: 3, customerMonths: 120, currency: .usd)
+                == Money(minorUnits: 200_000, currency: .usd))
+        #expect(
+            LifetimeValue.estimate(mrr: 50_000, customers: 10, churned: 0, customerMonths: 120, currency: .usd) == nil)
     }
 
     @Test("a quiet, long-standing customer scores zero; every signal at full weight scores 100")
@@ -86,17 +98,21 @@ struct RevenueMetricsTests {
     @Test("a middling customer's score, by hand, with its signals strongest first")
     func churnRiskByHand() {
         var seen = ChurnRisk.Observations()
-        seen.recentActivity = 70       // against 100 a week: −30% → (30 − 10) × 20 / 50 = 8
+        seen.recentActivity = 70  // against 100 a week: −30% → (30 − 10) × 20 / 50 = 8
         seen.baselineActivity = 400
-        seen.recentUsers = 8           // against 10: −20% → (20 − 10) × 15 / 40 = 3.75 → 3
+        seen.recentUsers = 8  // against 10: −20% → (20 − 10) × 15 / 40 = 3.75 → 3
         seen.earlierUsers = 10
         seen.recentFailedPayments = 1  // 8
-        seen.metricsUsed = 3           // 37% adopted → 3
+        seen.metricsUsed = 3  // 37% adopted → 3
         seen.metricsAvailable = 8
-        seen.tenureDays = 200          // 1
+        seen.tenureDays = 200  // 1
         let risk = ChurnRisk(seen)
         #expect(risk.score == 23)
-        #expect(risk.signals.map(\.name) == [.usageDecline, .paymentFailures, .activeUsersDrop, .lowFeatureAdoption, .shortTenure, .downgrades, .cancellationScheduled])
+        #expect(
+            risk.signals.map(\.name) == [
+                .usageDecline, .paymentFailures, .activeUsersDrop, .lowFeatureAdoption, .shortTenure, .downgrades,
+                .cancellationScheduled,
+            ])
         #expect(risk.signals.map(\.points) == [8, 8, 3, 3, 1, 0, 0])
         #expect(risk.signals[0].detail.contains("70 usage events in the last 7 days against 100"))
     }

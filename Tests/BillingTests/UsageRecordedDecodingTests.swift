@@ -1,8 +1,9 @@
-@testable import BillingEvents
 import Foundation
 import SwiftProtobuf
 import TallyTestSupport
 import Testing
+
+@testable import BillingEvents
 
 /// The fast `usage.recorded` decoder must agree with SwiftProtobuf on every input: equal
 /// messages when it decodes, and `init(payload:)` the same verdict as SwiftProtobuf always.
@@ -11,16 +12,22 @@ struct UsageRecordedDecodingTests {
     static func randomUsage(_ random: inout SeededGenerator, properties: Bool) -> Tally_V1_UsageRecorded {
         func text(_ random: inout SeededGenerator) -> String {
             let alphabet = Array("abc_019XYZé€😀 ")
-            return String((0..<Int.random(in: 0...16, using: &random)).map { _ in alphabet.randomElement(using: &random)! })
+            return String(
+                (0..<Int.random(in: 0...16, using: &random)).map { _ in alphabet.randomElement(using: &random)! })
         }
         var usage = Tally_V1_UsageRecorded()
         usage.metric = text(&random)
-        if Bool.random(using: &random) { usage.quantity = Int64.random(in: Int64.min...Int64.max, using: &random) >> Int64.random(in: 0...63, using: &random) }
+        if Bool.random(using: &random) {
+            usage.quantity =
+                Int64.random(in: Int64.min...Int64.max, using: &random) >> Int64.random(in: 0...63, using: &random)
+        }
         usage.userID = text(&random)
         usage.resourceID = text(&random)
         if properties, Bool.random(using: &random) { usage.properties = [text(&random): text(&random)] }
         if Bool.random(using: &random) {
-            usage.periodStart = Google_Protobuf_Timestamp(seconds: Int64.random(in: -10_000_000_000...10_000_000_000, using: &random), nanos: Int32.random(in: -5...999_999_999, using: &random))
+            usage.periodStart = Google_Protobuf_Timestamp(
+                seconds: Int64.random(in: -10_000_000_000...10_000_000_000, using: &random),
+                nanos: Int32.random(in: -5...999_999_999, using: &random))
         }
         usage.aggregation = Tally_V1_Aggregation(rawValue: Int.random(in: 0...7, using: &random)) ?? .sum
         usage.uniqueProperty = text(&random)
@@ -70,7 +77,9 @@ struct UsageRecordedDecodingTests {
             case 3:
                 bytes += [0x10, UInt8.random(in: 0...0x7F, using: &random)]  // quantity again: the last one wins
             default:
-                bytes += (0..<Int.random(in: 1...6, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+                bytes += (0..<Int.random(in: 1...6, using: &random)).map { _ in
+                    UInt8.random(in: 0...255, using: &random)
+                }
             }
             let (generic, tally) = Self.verdicts(bytes)
             #expect(generic == tally, "seed \(seed), bytes \(bytes)")
@@ -87,9 +96,13 @@ struct UsageRecordedDecodingTests {
                 return false
             }
             let text = { (slice: UnsafeRawBufferPointer) in String(decoding: slice, as: UTF8.self) }
-            #expect(text(view.metric) == usage.metric && text(view.userID) == usage.userID && text(view.resourceID) == usage.resourceID, "seed \(seed)")
+            #expect(
+                text(view.metric) == usage.metric && text(view.userID) == usage.userID
+                    && text(view.resourceID) == usage.resourceID, "seed \(seed)")
             #expect(text(view.uniqueProperty) == usage.uniqueProperty && usage.properties.isEmpty, "seed \(seed)")
-            #expect(view.quantity == usage.quantity && view.periodStartSeconds == usage.periodStart.seconds && view.aggregation == usage.aggregation, "seed \(seed)")
+            #expect(
+                view.quantity == usage.quantity && view.periodStartSeconds == usage.periodStart.seconds
+                    && view.aggregation == usage.aggregation, "seed \(seed)")
             return true
         }
     }
@@ -105,7 +118,9 @@ struct UsageRecordedDecodingTests {
             withProperties.properties = ["region": "eu"]
             #expect(Self.viewAgrees(try withProperties.serializedBytes(), seed: seed) == nil, "seed \(seed)")
             var bytes: [UInt8] = try Self.randomUsage(&random, properties: true).serializedBytes()
-            if !bytes.isEmpty { bytes[Int.random(in: 0..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random) }
+            if !bytes.isEmpty {
+                bytes[Int.random(in: 0..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
+            }
             _ = Self.viewAgrees(bytes, seed: seed)
         }
     }

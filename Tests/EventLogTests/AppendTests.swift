@@ -43,7 +43,8 @@ struct AppendTests {
     func batch() throws {
         let directory = TemporaryDirectory()
         let log = try TestLogs.open(directory.path)
-        let receipts = try log.appendSynchronously(contentsOf: (0..<5).map { TestLogs.usage(key: "b\($0)", quantity: $0) })
+        let receipts = try log.appendSynchronously(
+            contentsOf: (0..<5).map { TestLogs.usage(key: "b\($0)", quantity: $0) })
         #expect(receipts.map(\.sequence) == [1, 2, 3, 4, 5])
         #expect(receipts.allSatisfy { !$0.isDuplicate })
     }
@@ -53,8 +54,13 @@ struct AppendTests {
         let directory = TemporaryDirectory()
         let log = try TestLogs.open(directory.path)
         _ = try log.appendSynchronously(TestLogs.usage(key: "taken", quantity: 1))
-        let batch = [TestLogs.usage(key: "new-1"), TestLogs.usage(key: "taken", quantity: 2), TestLogs.usage(key: "new-2")]
-        #expect(throws: EventLogError.idempotencyConflict(organizationID: "org_acme", idempotencyKey: "taken", originalSequence: 1)) {
+        let batch = [
+            TestLogs.usage(key: "new-1"), TestLogs.usage(key: "taken", quantity: 2), TestLogs.usage(key: "new-2"),
+        ]
+        #expect(
+            throws: EventLogError.idempotencyConflict(
+                organizationID: "org_acme", idempotencyKey: "taken", originalSequence: 1)
+        ) {
             try log.appendSynchronously(contentsOf: batch)
         }
         #expect(try log.head()?.sequence == 1)
@@ -70,7 +76,8 @@ struct AppendTests {
             let log = try TestLogs.open(directory.path)
             _ = try log.appendSynchronously(TestLogs.usage(key: "a"))
             _ = try log.appendSynchronously(TestLogs.usage(key: "b"))
-            #expect(try log.appendSynchronously(TestLogs.usage(key: "a")) == AppendReceipt(sequence: 1, isDuplicate: true))
+            #expect(
+                try log.appendSynchronously(TestLogs.usage(key: "a")) == AppendReceipt(sequence: 1, isDuplicate: true))
         }
         // After reopening, and thousands of events later, the key is still remembered.
         let log = try TestLogs.open(directory.path)
@@ -83,8 +90,14 @@ struct AppendTests {
     func duplicateInsideBatch() throws {
         let directory = TemporaryDirectory()
         let log = try TestLogs.open(directory.path)
-        let receipts = try log.appendSynchronously(contentsOf: [TestLogs.usage(key: "x"), TestLogs.usage(key: "y"), TestLogs.usage(key: "x")])
-        #expect(receipts == [.init(sequence: 1, isDuplicate: false), .init(sequence: 2, isDuplicate: false), .init(sequence: 1, isDuplicate: true)])
+        let receipts = try log.appendSynchronously(contentsOf: [
+            TestLogs.usage(key: "x"), TestLogs.usage(key: "y"), TestLogs.usage(key: "x"),
+        ])
+        #expect(
+            receipts == [
+                .init(sequence: 1, isDuplicate: false), .init(sequence: 2, isDuplicate: false),
+                .init(sequence: 1, isDuplicate: true),
+            ])
         #expect(try log.head()?.sequence == 2)
     }
 
@@ -101,7 +114,9 @@ struct AppendTests {
         let directory = TemporaryDirectory()
         let log = try TestLogs.open(directory.path)
         _ = try log.appendSynchronously(TestLogs.usage(key: "k", quantity: 1))
-        let error = #expect(throws: EventLogError.self) { try log.appendSynchronously(TestLogs.usage(key: "k", quantity: 2)) }
+        let error = #expect(throws: EventLogError.self) {
+            try log.appendSynchronously(TestLogs.usage(key: "k", quantity: 2))
+        }
         #expect(error == .idempotencyConflict(organizationID: "org_acme", idempotencyKey: "k", originalSequence: 1))
         #expect(error?.description.contains("\"k\"") == true)
         #expect(error?.description.contains("event 1") == true)
@@ -118,9 +133,11 @@ struct AppendTests {
                     var out: [(String, AppendReceipt)] = []
                     for index in 0..<20 {
                         let key = "t\(task)-\(index)"
-                        out.append((key, try await log.append(TestLogs.usage(organization: "org_\(task % 5)", key: key))))
+                        out.append(
+                            (key, try await log.append(TestLogs.usage(organization: "org_\(task % 5)", key: key))))
                         if index % 4 == 0 {
-                            out.append((key, try await log.append(TestLogs.usage(organization: "org_\(task % 5)", key: key))))
+                            out.append(
+                                (key, try await log.append(TestLogs.usage(organization: "org_\(task % 5)", key: key))))
                         }
                     }
                     return out
@@ -149,7 +166,9 @@ struct AppendTests {
         let outcomes = await withTaskGroup(of: (Int, Bool).self) { group in
             for index in 0..<300 {
                 group.addTask {
-                    let draft = index % 10 == 0 ? TestLogs.usage(key: "taken", quantity: 2) : TestLogs.usage(key: "good-\(index)")
+                    let draft =
+                        index % 10 == 0
+                        ? TestLogs.usage(key: "taken", quantity: 2) : TestLogs.usage(key: "good-\(index)")
                     do {
                         _ = try await log.append(contentsOf: [draft, TestLogs.usage(key: "second-\(index)")])
                         return (index, true)
@@ -179,7 +198,10 @@ struct AppendTests {
                 group.addTask {
                     var draft = TestLogs.usage(key: "big-\(index)")
                     draft.payload = bigPayload
-                    do { _ = try await log.append(draft); return false } catch { return (error as? LMDBError)?.code == .mapFull }
+                    do {
+                        _ = try await log.append(draft)
+                        return false
+                    } catch { return (error as? LMDBError)?.code == .mapFull }
                 }
             }
             return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
@@ -202,7 +224,10 @@ struct AppendTests {
         }
         #expect(sequences == Array(11...1000))
         var synchronous: [UInt64] = []
-        try log.forEachEvent(from: 995, batchSize: 2) { synchronous.append($0.sequence); return true }
+        try log.forEachEvent(from: 995, batchSize: 2) {
+            synchronous.append($0.sequence)
+            return true
+        }
         #expect(synchronous == Array(995...1000))
         #expect(try log.events(in: 5...7).map(\.sequence) == [5, 6, 7])
     }
@@ -213,7 +238,8 @@ struct AppendTests {
         let log = try TestLogs.open(directory.path)
         for index in 0..<60 {
             // "org_a" is a prefix of "org_ab": the index must not mix them.
-            _ = try log.appendSynchronously(TestLogs.usage(organization: ["org_a", "org_ab", "org_b"][index % 3], quantity: index))
+            _ = try log.appendSynchronously(
+                TestLogs.usage(organization: ["org_a", "org_ab", "org_b"][index % 3], quantity: index))
         }
         let events = try log.events(forOrganization: "org_a")
         #expect(events.map(\.sequence) == Array(stride(from: 1, through: 58, by: 3)))
@@ -228,7 +254,9 @@ struct AppendTests {
         let log = try TestLogs.open(directory.path)
         // 10,000 events: three segments. "org_rare" appears only in the first and the last.
         let drafts = (1...10_000).map { number in
-            TestLogs.usage(organization: number == 5 || number == 9_999 ? "org_rare" : (number % 2 == 0 ? "org_even" : "org_odd"), quantity: number)
+            TestLogs.usage(
+                organization: number == 5 || number == 9_999 ? "org_rare" : (number % 2 == 0 ? "org_even" : "org_odd"),
+                quantity: number)
         }
         _ = try log.appendSynchronously(contentsOf: drafts)
         #expect(try log.events(forOrganization: "org_rare").map(\.sequence) == [5, 9_999])

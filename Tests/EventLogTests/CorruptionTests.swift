@@ -18,7 +18,8 @@ struct CorruptionTests {
     /// Copies the closed log at `path`, lets `tamper` change the copy's `events` database,
     /// and returns the copy's verification.
     static func tampered(
-        _ path: String, in directory: TemporaryDirectory, from checkpoint: Checkpoint? = nil, recordedHead: Checkpoint? = nil,
+        _ path: String, in directory: TemporaryDirectory, from checkpoint: Checkpoint? = nil,
+        recordedHead: Checkpoint? = nil,
         _ tamper: (WriteTransaction, Database) throws -> Void
     ) throws -> VerificationReport {
         let copy = directory.subdirectory("copy-\(UUID().uuidString)")
@@ -130,7 +131,8 @@ struct CorruptionTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["sha256sum"]
-        let input = Pipe(), output = Pipe()
+        let input = Pipe()
+        let output = Pipe()
         process.standardInput = input
         process.standardOutput = output
         try process.run()

@@ -24,7 +24,8 @@ struct CrashTests {
             let streamed = Bool.random(using: &random)
             let batch = streamed ? Int.random(in: 1...300, using: &random) : Int.random(in: 1...16, using: &random)
             let child = try ChildProcess(
-                Probe.executable, ["append-loop", directory.path, organization, "\(batch)"] + (streamed ? ["stream"] : []))
+                Probe.executable,
+                ["append-loop", directory.path, organization, "\(batch)"] + (streamed ? ["stream"] : []))
             let started = child.waitForLines(1)
             #expect(started, "round \(round), seed \(seed): the probe acknowledged nothing")
             Thread.sleep(forTimeInterval: Double.random(in: 0.0...0.08, using: &random))
@@ -58,7 +59,8 @@ struct CrashTests {
     /// acknowledged is present and intact; every event it left is whole, indexed and
     /// deduplicated (committed with its index entries, not half of it). Returns the new head.
     func checkRound(
-        at path: String, after previous: Checkpoint?, acknowledged: [UInt64: String], organization: String, context: String
+        at path: String, after previous: Checkpoint?, acknowledged: [UInt64: String], organization: String,
+        context: String
     ) throws -> Checkpoint? {
         let log = try TestLogs.open(path)
         let report = try log.verify(from: previous)
@@ -77,7 +79,9 @@ struct CrashTests {
             #expect(event.organizationID == organization, "\(context): event \(event.sequence)")
             #expect(event.payload == Probe.payload(for: key), "\(context): event \(event.sequence) payload")
         }
-        #expect(try log.events(forOrganization: organization).map(\.sequence) == added.map(\.sequence), "\(context): organization index")
+        #expect(
+            try log.events(forOrganization: organization).map(\.sequence) == added.map(\.sequence),
+            "\(context): organization index")
         // The newest events are the ones a kill could have caught half-way: their keys must
         // be in the idempotency index, so a retry is deduplicated to the same sequence.
         for event in added.suffix(20) {
@@ -85,7 +89,9 @@ struct CrashTests {
             let retry = EventDraft(
                 organizationID: event.organizationID, eventType: "test.usage", occurredAt: Date(),
                 idempotencyKey: key, payload: Probe.payload(for: key))
-            #expect(try log.appendSynchronously(retry) == AppendReceipt(sequence: event.sequence, isDuplicate: true), "\(context)")
+            #expect(
+                try log.appendSynchronously(retry) == AppendReceipt(sequence: event.sequence, isDuplicate: true),
+                "\(context)")
         }
         return report.head ?? previous
     }

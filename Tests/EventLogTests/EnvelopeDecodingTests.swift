@@ -1,8 +1,9 @@
-@testable import EventLog
 import Foundation
 import SwiftProtobuf
-import Testing
 import TallySupport
+import Testing
+
+@testable import EventLog
 
 /// The fast envelope decoder must agree with SwiftProtobuf on every input: equal envelopes
 /// when both succeed, and a decoding failure exactly when SwiftProtobuf fails.
@@ -11,23 +12,35 @@ struct EnvelopeDecodingTests {
     static func randomEnvelope(_ random: inout SeededGenerator) -> Tally_V1_Envelope {
         func text(_ random: inout SeededGenerator) -> String {
             let alphabet = Array("abcXYZ019_-:é€😀 ")
-            return String((0..<Int.random(in: 0...20, using: &random)).map { _ in alphabet.randomElement(using: &random)! })
+            return String(
+                (0..<Int.random(in: 0...20, using: &random)).map { _ in alphabet.randomElement(using: &random)! })
         }
         var envelope = Tally_V1_Envelope()
-        if Bool.random(using: &random) { envelope.sequence = UInt64.random(in: 0...UInt64.max, using: &random) >> UInt64.random(in: 0...63, using: &random) }
         if Bool.random(using: &random) {
-            envelope.occurredAt = Google_Protobuf_Timestamp(seconds: Int64.random(in: -10_000_000_000...10_000_000_000, using: &random), nanos: Int32.random(in: -5...999_999_999, using: &random))
+            envelope.sequence =
+                UInt64.random(in: 0...UInt64.max, using: &random) >> UInt64.random(in: 0...63, using: &random)
         }
-        if Bool.random(using: &random) { envelope.recordedAt = Google_Protobuf_Timestamp(seconds: Int64.random(in: 0...2_000_000_000, using: &random)) }
+        if Bool.random(using: &random) {
+            envelope.occurredAt = Google_Protobuf_Timestamp(
+                seconds: Int64.random(in: -10_000_000_000...10_000_000_000, using: &random),
+                nanos: Int32.random(in: -5...999_999_999, using: &random))
+        }
+        if Bool.random(using: &random) {
+            envelope.recordedAt = Google_Protobuf_Timestamp(
+                seconds: Int64.random(in: 0...2_000_000_000, using: &random))
+        }
         envelope.organizationID = text(&random)
         envelope.eventType = text(&random)
-        envelope.schemaVersion = UInt32.random(in: 0...UInt32.max, using: &random) >> UInt32.random(in: 0...31, using: &random)
+        envelope.schemaVersion =
+            UInt32.random(in: 0...UInt32.max, using: &random) >> UInt32.random(in: 0...31, using: &random)
         envelope.idempotencyKey = text(&random)
         envelope.actor = text(&random)
         envelope.correlationID = text(&random)
         envelope.causationID = text(&random)
-        envelope.payload = Data((0..<Int.random(in: 0...40, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) })
-        envelope.previousHash = Data((0..<(Bool.random(using: &random) ? 32 : 0)).map { _ in UInt8.random(in: 0...255, using: &random) })
+        envelope.payload = Data(
+            (0..<Int.random(in: 0...40, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) })
+        envelope.previousHash = Data(
+            (0..<(Bool.random(using: &random) ? 32 : 0)).map { _ in UInt8.random(in: 0...255, using: &random) })
         return envelope
     }
 
@@ -67,7 +80,9 @@ struct EnvelopeDecodingTests {
                 let field = UInt8.random(in: 1...40, using: &random)
                 bytes += [field << 3 | 2, 3, 0x61, 0x62, 0x63]
             default:
-                bytes += (0..<Int.random(in: 1...6, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+                bytes += (0..<Int.random(in: 1...6, using: &random)).map { _ in
+                    UInt8.random(in: 0...255, using: &random)
+                }
             }
             let (generic, tally) = Self.decodeBoth(bytes)
             #expect(generic == tally, "seed \(seed), bytes \(bytes)")
@@ -77,12 +92,16 @@ struct EnvelopeDecodingTests {
                 EventRecordView(envelope: buffer).map { ($0.sequence, Data($0.previousHash)) }
             }
             if let checked {
-                #expect(generic?.sequence == checked.0 && generic?.previousHash == checked.1, "seed \(seed), bytes \(bytes)")
+                #expect(
+                    generic?.sequence == checked.0 && generic?.previousHash == checked.1, "seed \(seed), bytes \(bytes)"
+                )
             }
         }
     }
 
-    @Test("routing from the first fields: wherever it answers, the full view or SwiftProtobuf read the same sequence and type; it answers for what the log writes")
+    @Test(
+        "routing from the first fields: wherever it answers, the full view or SwiftProtobuf read the same sequence and type; it answers for what the log writes"
+    )
     func routing() throws {
         let seed = TestEnvironment.seed()
         var random = SeededGenerator(seed: seed)
@@ -93,15 +112,21 @@ struct EnvelopeDecodingTests {
             if round % 2 == 0 {
                 // As the log writes them: every field through 5 present.
                 envelope.sequence = UInt64.random(in: 1...UInt64(1) << 40, using: &random)
-                envelope.occurredAt = Google_Protobuf_Timestamp(seconds: Int64.random(in: 0...2_000_000_000, using: &random))
-                envelope.recordedAt = Google_Protobuf_Timestamp(seconds: Int64.random(in: 0...2_000_000_000, using: &random))
+                envelope.occurredAt = Google_Protobuf_Timestamp(
+                    seconds: Int64.random(in: 0...2_000_000_000, using: &random))
+                envelope.recordedAt = Google_Protobuf_Timestamp(
+                    seconds: Int64.random(in: 0...2_000_000_000, using: &random))
                 envelope.organizationID = "org_\(round)"
                 envelope.eventType = "usage.recorded"
             }
             var bytes: [UInt8] = try envelope.serializedBytes()
-            if round % 4 == 1, !bytes.isEmpty { bytes[Int.random(in: 0..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random) }
+            if round % 4 == 1, !bytes.isEmpty {
+                bytes[Int.random(in: 0..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
+            }
             let record = hash + bytes
-            let routed = record.withUnsafeBytes { EventRecordView.routing(record: $0).map { ($0.sequence, Array($0.eventType)) } }
+            let routed = record.withUnsafeBytes {
+                EventRecordView.routing(record: $0).map { ($0.sequence, Array($0.eventType)) }
+            }
             if round % 4 == 0 { #expect(routed != nil, "seed \(seed): the log's own layout must route") }
             guard let routed else { continue }
             answered += 1
@@ -111,7 +136,9 @@ struct EnvelopeDecodingTests {
             if let view = record.withUnsafeBytes({ EventRecordView(record: $0) }) {
                 #expect(view.sequence == routed.0 && Array(view.eventType) == routed.1, "seed \(seed), bytes \(bytes)")
                 let decoded = Self.decodeBoth(bytes).generic
-                #expect(decoded?.sequence == routed.0 && decoded.map { Array($0.eventType.utf8) } == routed.1, "seed \(seed), bytes \(bytes)")
+                #expect(
+                    decoded?.sequence == routed.0 && decoded.map { Array($0.eventType.utf8) } == routed.1,
+                    "seed \(seed), bytes \(bytes)")
             }
         }
         #expect(answered > 0)
@@ -122,7 +149,9 @@ struct EnvelopeDecodingTests {
         var random = SeededGenerator(seed: 7)
         for bits in 0...64 {
             for _ in 0..<20 {
-                let value = bits == 0 ? 0 : UInt64.random(in: 0...UInt64.max, using: &random) >> UInt64(64 - bits) | 1 << UInt64(bits - 1)
+                let value =
+                    bits == 0
+                    ? 0 : UInt64.random(in: 0...UInt64.max, using: &random) >> UInt64(64 - bits) | 1 << UInt64(bits - 1)
                 var encoded: [UInt8] = []
                 var rest = value
                 repeat {
@@ -141,7 +170,8 @@ struct EnvelopeDecodingTests {
                 if encoded.count > 1 {
                     let cut = Array(encoded.dropLast()) + [UInt8](repeating: 0x80, count: 9)
                     cut.withUnsafeBytes { buffer in
-                        var reader = ProtobufWireReader(UnsafeRawBufferPointer(rebasing: buffer[..<(encoded.count - 1)]))
+                        var reader = ProtobufWireReader(
+                            UnsafeRawBufferPointer(rebasing: buffer[..<(encoded.count - 1)]))
                         #expect(reader.varint() == nil, "value \(value) cut short")
                     }
                 }
@@ -149,7 +179,9 @@ struct EnvelopeDecodingTests {
         }
     }
 
-    @Test("any bytes, any number of them: the varint read is the one a plain byte-by-byte reader finds, and none where that finds none")
+    @Test(
+        "any bytes, any number of them: the varint read is the one a plain byte-by-byte reader finds, and none where that finds none"
+    )
     func varintAnyBytes() {
         let seed = TestEnvironment.seed()
         var random = SeededGenerator(seed: seed)

@@ -10,7 +10,8 @@ struct MapGrowthTests {
         let directory = TemporaryDirectory()
         let log = try TestLogs.open(directory.path, options: TestLogs.options(mapSize: 1 << 16))
         let before = log.environment.mapSize
-        let receipts = try log.appendSynchronously(contentsOf: (0..<20_000).map { TestLogs.usage(key: "g\($0)", quantity: $0) })
+        let receipts = try log.appendSynchronously(
+            contentsOf: (0..<20_000).map { TestLogs.usage(key: "g\($0)", quantity: $0) })
         #expect(receipts.map(\.sequence) == Array(1...20_000))
         #expect(log.environment.mapGrowths >= 3)
         #expect(log.environment.mapSize > before)
@@ -28,7 +29,9 @@ struct MapGrowthTests {
             for task in 0..<100 {
                 group.addTask {
                     var out: [UInt64] = []
-                    for index in 0..<50 { out.append(try await log.append(TestLogs.usage(key: "t\(task)-\(index)")).sequence) }
+                    for index in 0..<50 {
+                        out.append(try await log.append(TestLogs.usage(key: "t\(task)-\(index)")).sequence)
+                    }
                     return out
                 }
             }

@@ -31,7 +31,8 @@ struct ModelTests {
                     }
                     copy.keys[indexKey] = UInt64(copy.events.count + 1)
                 }
-                copy.events.append(ModelEvent(organization: draft.organizationID, key: draft.idempotencyKey, payload: draft.payload))
+                copy.events.append(
+                    ModelEvent(organization: draft.organizationID, key: draft.idempotencyKey, payload: draft.payload))
                 receipts.append(.init(sequence: UInt64(copy.events.count), isDuplicate: false))
             }
             self = copy
@@ -77,7 +78,9 @@ struct ModelTests {
                 let useAsync = Bool.random(using: &random)
                 let actual: [AppendReceipt]?
                 do {
-                    actual = useAsync ? try await log.append(contentsOf: batch) : try log.appendSynchronously(contentsOf: batch)
+                    actual =
+                        useAsync
+                        ? try await log.append(contentsOf: batch) : try log.appendSynchronously(contentsOf: batch)
                 } catch EventLogError.idempotencyConflict {
                     actual = nil
                 }
@@ -91,13 +94,17 @@ struct ModelTests {
         let stored = try log.events(from: 1, limit: .max)
         #expect(stored.count == model.events.count, "seed \(seed)")
         for (event, expected) in zip(stored, model.events) {
-            #expect(ModelEvent(organization: event.organizationID, key: event.idempotencyKey, payload: event.payload) == expected, "seed \(seed)")
+            #expect(
+                ModelEvent(organization: event.organizationID, key: event.idempotencyKey, payload: event.payload)
+                    == expected, "seed \(seed)")
         }
         let report = try log.verify()
         #expect(report.isIntact, "seed \(seed): \(String(describing: report.failure))")
         #expect(report.eventsChecked == UInt64(model.events.count))
         for organization in Set(model.events.map(\.organization)) {
-            let expected = model.events.enumerated().filter { $0.element.organization == organization }.map { UInt64($0.offset + 1) }
+            let expected = model.events.enumerated().filter { $0.element.organization == organization }.map {
+                UInt64($0.offset + 1)
+            }
             #expect(try log.events(forOrganization: organization).map(\.sequence) == expected, "seed \(seed)")
         }
     }

@@ -4,13 +4,18 @@ import Testing
 
 @Suite("Several processes append to one log", .serialized)
 struct MultiProcessTests {
-    @Test("3 processes × 40 tasks plus 40 tasks here append at once: no gap, no duplicate, chain intact, retries deduplicated")
+    @Test(
+        "3 processes × 40 tasks plus 40 tasks here append at once: no gap, no duplicate, chain intact, retries deduplicated"
+    )
     func processesAndTasks() async throws {
         let directory = TemporaryDirectory()
-        let processes = 3, tasksPerProcess = 40, eventsPerTask = 25
+        let processes = 3
+        let tasksPerProcess = 40
+        let eventsPerTask = 25
         // The probes start with a 1 MiB map, so the map also grows under them (MDB_MAP_RESIZED).
         let children = try (0..<processes).map { index in
-            try ChildProcess(Probe.executable, ["concurrent", directory.path, "p\(index)", "\(tasksPerProcess)", "\(eventsPerTask)"])
+            try ChildProcess(
+                Probe.executable, ["concurrent", directory.path, "p\(index)", "\(tasksPerProcess)", "\(eventsPerTask)"])
         }
         // Tasks of this process too, through the same log files.
         let log = try TestLogs.open(directory.path, options: TestLogs.options(mapSize: 1 << 20))

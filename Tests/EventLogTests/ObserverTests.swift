@@ -26,7 +26,9 @@ final class CountingObserver: AppendObserver {
     }
 
     static func count(key: [UInt8], in txn: Transaction, _ counts: Database) throws -> UInt64 {
-        try txn.value(forKey: key, in: counts).map { $0.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)) } } ?? 0
+        try txn.value(forKey: key, in: counts).map {
+            $0.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)) }
+        } ?? 0
     }
 
     func count(of organization: String, in txn: Transaction) throws -> UInt64 {
@@ -34,7 +36,9 @@ final class CountingObserver: AppendObserver {
     }
 
     /// Opens a log in `directory` with this observer watching it.
-    static func openLog(_ directory: String, options: EventLogOptions = TestLogs.options()) throws -> (EventLog, CountingObserver) {
+    static func openLog(_ directory: String, options: EventLogOptions = TestLogs.options()) throws -> (
+        EventLog, CountingObserver
+    ) {
         let environment = try Environment.open(at: directory, options: options.environment)
         let observer = try CountingObserver(environment: environment)
         var options = options
@@ -49,13 +53,17 @@ struct ObserverTests {
     func observerSeesEverything() async throws {
         let directory = TemporaryDirectory()
         let (log, observer) = try CountingObserver.openLog(directory.path)
-        _ = try log.appendSynchronously(contentsOf: (0..<50).map { TestLogs.usage(organization: "org_\($0 % 3)", key: "s\($0)") })
+        _ = try log.appendSynchronously(
+            contentsOf: (0..<50).map { TestLogs.usage(organization: "org_\($0 % 3)", key: "s\($0)") })
         try await withThrowingTaskGroup(of: Void.self) { group in
             for task in 0..<40 {
                 group.addTask {
                     for index in 0..<10 {
-                        _ = try await log.append(TestLogs.usage(organization: "org_\(task % 4)", key: "a\(task)-\(index)"))
-                        _ = try await log.append(TestLogs.usage(organization: "org_\(task % 4)", key: "a\(task)-\(index)"))  // a retry: not seen
+                        _ = try await log.append(
+                            TestLogs.usage(organization: "org_\(task % 4)", key: "a\(task)-\(index)"))
+                        _ = try await log.append(
+                            // a retry: not seen
+                            TestLogs.usage(organization: "org_\(task % 4)", key: "a\(task)-\(index)"))
                     }
                 }
             }
@@ -123,13 +131,16 @@ struct ObserverTests {
     func quotaRace() async throws {
         let directory = TemporaryDirectory()
         let (log, observer) = try CountingObserver.openLog(directory.path)
-        let appended = await Self.race(log) { decision in try observer.count(of: "org_quota", in: decision.transaction) }
+        let appended = await Self.race(log) { decision in try observer.count(of: "org_quota", in: decision.transaction)
+        }
         #expect(appended == 100)
         #expect(try log.head()?.sequence == 100)
         #expect(try log.environment.read { try observer.count(of: "org_quota", in: $0) } == 100)
     }
 
-    @Test("a key a decision found unused is appended once, however many racing decisions found it unused in their own commits")
+    @Test(
+        "a key a decision found unused is appended once, however many racing decisions found it unused in their own commits"
+    )
     func keysFoundUnusedStayUnique() async throws {
         let directory = TemporaryDirectory()
         let (log, _) = try CountingObserver.openLog(directory.path)

@@ -1,10 +1,11 @@
 import Dispatch
-@testable import EventLog
 import Foundation
 import LMDB
 import Synchronization
 import TallySupport
 import Testing
+
+@testable import EventLog
 
 /// Streamed appends (`EventLog.append(streaming:)`): a second core decides the events while
 /// the writer appends the first ones. Whatever happens on the way, the request is all or
@@ -36,7 +37,9 @@ struct StreamingAppendTests {
     }
 
     /// Holds the writer in a commit of its own until `gate` is signaled; `held` is set once it is.
-    static func holdWriter(_ log: EventLog, _ gate: DispatchSemaphore, _ held: Flag, organization: String) async throws -> [AppendReceipt] {
+    static func holdWriter(_ log: EventLog, _ gate: DispatchSemaphore, _ held: Flag, organization: String) async throws
+        -> [AppendReceipt]
+    {
         try await log.append { _ in
             held.isSet.store(true, ordering: .sequentiallyConsistent)
             gate.wait()
@@ -48,7 +51,9 @@ struct StreamingAppendTests {
         while !held.isSet.load(ordering: .sequentiallyConsistent) { try await Task.sleep(for: .milliseconds(2)) }
     }
 
-    @Test("streamed events are appended in emission order, byte for byte what one append of them writes; a retry is all duplicates")
+    @Test(
+        "streamed events are appended in emission order, byte for byte what one append of them writes; a retry is all duplicates"
+    )
     func sameAsOneAppend() throws {
         let (streamedDirectory, plainDirectory) = (TemporaryDirectory(), TemporaryDirectory())
         let (streamed, observer) = try CountingObserver.openLog(streamedDirectory.path, options: Self.options())
@@ -64,17 +69,23 @@ struct StreamingAppendTests {
         #expect(receipts.map(\.sequence) == Array(1...500) && receipts.allSatisfy { !$0.isDuplicate })
         _ = try plain.appendSynchronously(contentsOf: drafts)
         #expect(try streamed.head() == plain.head(), "the same chain, hash for hash")
-        #expect(try streamed.environment.read { txn in try (0..<3).map { try observer.count(of: "org_\($0)", in: txn) } } == [167, 167, 166])
+        #expect(
+            try streamed.environment.read { txn in try (0..<3).map { try observer.count(of: "org_\($0)", in: txn) } }
+                == [167, 167, 166])
         if HelperThreads.haveSecondCore {
             #expect(streamed.requestsStreamed == 1)
             #expect(!threads.withLock { $0.contains(pthread_self()) }, "decided on another thread")
         }
-        let again = try streamed.appendSynchronously(streaming: { _, sink in for draft in drafts { try sink.emit(draft) } })
+        let again = try streamed.appendSynchronously(streaming: { _, sink in
+            for draft in drafts { try sink.emit(draft) }
+        })
         #expect(again.map(\.sequence) == Array(1...500) && again.allSatisfy(\.isDuplicate))
         #expect(try streamed.head()?.sequence == 500)
     }
 
-    @Test("a decision that fails after its first chunks were appended leaves nothing; its group commit's other requests commit without it")
+    @Test(
+        "a decision that fails after its first chunks were appended leaves nothing; its group commit's other requests commit without it"
+    )
     func failureAfterAppending() async throws {
         let directory = TemporaryDirectory()
         let (log, observer) = try CountingObserver.openLog(directory.path, options: Self.options())
@@ -117,11 +128,16 @@ struct StreamingAppendTests {
         if HelperThreads.haveSecondCore {
             #expect(observer.seen.withLock { $0.contains { $0.idempotencyKey?.hasPrefix("f") == true } })
         }
-        #expect(try log.environment.read { txn in try (0..<3).map { try observer.count(of: "org_\($0)", in: txn) } } == [5, 4, 3])
+        #expect(
+            try log.environment.read { txn in try (0..<3).map { try observer.count(of: "org_\($0)", in: txn) } } == [
+                5, 4, 3,
+            ])
         #expect(try log.verify().isIntact)
     }
 
-    @Test("a key used again in a later chunk: the same event is a duplicate, another event fails the request and leaves nothing")
+    @Test(
+        "a key used again in a later chunk: the same event is a duplicate, another event fails the request and leaves nothing"
+    )
     func keysAcrossChunks() throws {
         let directory = TemporaryDirectory()
         let log = try TestLogs.open(directory.path, options: Self.options())
@@ -176,7 +192,9 @@ struct StreamingAppendTests {
         options.environment.maxReaders = 2
         let log = try EventLog(directory: directory.path, options: options)
         let receipts = try withReadersHeld(2, in: log.environment) {
-            try log.appendSynchronously(streaming: { _, sink in for draft in Self.drafts(200, prefix: "r") { try sink.emit(draft) } })
+            try log.appendSynchronously(streaming: { _, sink in
+                for draft in Self.drafts(200, prefix: "r") { try sink.emit(draft) }
+            })
         }
         #expect(receipts.map(\.sequence) == Array(1...200))
         #expect(log.requestsStreamed == 0)

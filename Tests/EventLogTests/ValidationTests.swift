@@ -29,7 +29,8 @@ struct ValidationTests {
 
     @Test(arguments: ["org acme", "-org", "org\u{0}x", String(repeating: "a", count: 65), "orgé", "org/1"])
     func organizationIDMustBeWellFormed(_ id: String) throws {
-        try expectRejected(TestLogs.usage(organization: id), field: "organization_id", ruleContains: "1 to 64 characters")
+        try expectRejected(
+            TestLogs.usage(organization: id), field: "organization_id", ruleContains: "1 to 64 characters")
     }
 
     @Test func eventTypeMustBeRegistered() throws {
@@ -52,11 +53,14 @@ struct ValidationTests {
     }
 
     @Test func occurredAtMustNotBeAncient() throws {
-        try expectRejected(TestLogs.usage(at: Date(timeIntervalSince1970: 0)), field: "occurred_at", ruleContains: "before")
+        try expectRejected(
+            TestLogs.usage(at: Date(timeIntervalSince1970: 0)), field: "occurred_at", ruleContains: "before")
     }
 
     @Test func occurredAtMustNotBeFarInTheFuture() throws {
-        try expectRejected(TestLogs.usage(at: Date().addingTimeInterval(3 * 86_400)), field: "occurred_at", ruleContains: "after the log's clock")
+        try expectRejected(
+            TestLogs.usage(at: Date().addingTimeInterval(3 * 86_400)), field: "occurred_at",
+            ruleContains: "after the log's clock")
     }
 
     @Test func payloadMustNotBeEmpty() throws {
@@ -76,7 +80,9 @@ struct ValidationTests {
     }
 
     @Test func idempotencyKeyMustBeShort() throws {
-        try expectRejected(TestLogs.usage(key: String(repeating: "k", count: 256)), field: "idempotency_key", ruleContains: "255 bytes")
+        try expectRejected(
+            TestLogs.usage(key: String(repeating: "k", count: 256)), field: "idempotency_key", ruleContains: "255 bytes"
+        )
     }
 
     @Test func idempotencyKeyMustHaveNoControlCharacters() throws {
@@ -99,9 +105,18 @@ struct ValidationTests {
     func badEventInBatch() throws {
         let directory = TemporaryDirectory()
         let log = try TestLogs.open(directory.path)
-        let batch = [TestLogs.usage(key: "a"), TestLogs.usage(key: "b"), TestLogs.usage(organization: "bad org", key: "c")]
+        let batch = [
+            TestLogs.usage(key: "a"), TestLogs.usage(key: "b"), TestLogs.usage(organization: "bad org", key: "c"),
+        ]
         let error = #expect(throws: EventLogError.self) { try log.appendSynchronously(contentsOf: batch) }
-        #expect(error == .invalidEvent(EventValidationError(field: "organization_id", rule: "must be 1 to 64 characters of A-Z a-z 0-9 _ . : - starting with a letter or digit, got \"bad org\"", index: 2)))
+        #expect(
+            error
+                == .invalidEvent(
+                    EventValidationError(
+                        field: "organization_id",
+                        rule:
+                            "must be 1 to 64 characters of A-Z a-z 0-9 _ . : - starting with a letter or digit, got \"bad org\"",
+                        index: 2)))
         #expect(error?.description.hasPrefix("event 2 of the batch: organization_id:") == true)
         #expect(try log.head() == nil)
     }

@@ -1,8 +1,8 @@
 import Foundation
 import LMDB
+import TallySupport
 import TallyTestSupport
 import Testing
-import TallySupport
 
 @Suite("The LMDB wrapper")
 struct EnvironmentTests {
@@ -33,7 +33,9 @@ struct EnvironmentTests {
         let environment = try Environment.open(at: Self.temporaryPath())
         let db = try environment.database(named: "things")
         try environment.write { txn in
-            for index in 0..<5_000 { try txn.put(Array(repeating: UInt8(index % 251), count: 100), forKey: Self.bytes("k\(index)"), in: db) }
+            for index in 0..<5_000 {
+                try txn.put(Array(repeating: UInt8(index % 251), count: 100), forKey: Self.bytes("k\(index)"), in: db)
+            }
         }
         let value = try environment.read { txn in
             environment.releaseMappedPages()
@@ -74,7 +76,9 @@ struct EnvironmentTests {
         let environment = try Environment.open(at: Self.temporaryPath())
         let db = try environment.database(named: "ordered")
         try environment.write { txn in
-            for key in ["delta", "alpha", "charlie", "bravo"] { try txn.put(Self.bytes(key), forKey: Self.bytes(key), in: db) }
+            for key in ["delta", "alpha", "charlie", "bravo"] {
+                try txn.put(Self.bytes(key), forKey: Self.bytes(key), in: db)
+            }
         }
         let (all, sought, last) = try environment.read { txn in
             try txn.withCursor(on: db) { cursor in
@@ -84,7 +88,9 @@ struct EnvironmentTests {
                     keys.append(String(decoding: current.key, as: UTF8.self))
                     entry = try cursor.next()
                 }
-                let sought = try Self.bytes("bz").withUnsafeBytes { try cursor.seek(atOrAfter: $0) }.map { String(decoding: $0.key, as: UTF8.self) }
+                let sought = try Self.bytes("bz").withUnsafeBytes { try cursor.seek(atOrAfter: $0) }.map {
+                    String(decoding: $0.key, as: UTF8.self)
+                }
                 let last = try cursor.last().map { String(decoding: $0.value, as: UTF8.self) }
                 return (keys, sought, last)
             }
@@ -100,7 +106,9 @@ struct EnvironmentTests {
         let db = try environment.database(named: "run")
         let value = [UInt8](repeating: 7, count: 60)
         try environment.write { txn in
-            for sequence in UInt64(1)...5_000 { try withUnsafeBytes(of: sequence.bigEndian) { try txn.put(value, forKey: Array($0), in: db) } }
+            for sequence in UInt64(1)...5_000 {
+                try withUnsafeBytes(of: sequence.bigEndian) { try txn.put(value, forKey: Array($0), in: db) }
+            }
         }
         // The first 3,210 go, as a journal's drain deletes them: each delete leaves the cursor on the next.
         let seen = try environment.write { txn in
@@ -136,7 +144,9 @@ struct EnvironmentTests {
         let db = try environment.database(named: "dups", options: [.duplicateSort, .duplicateFixed])
         try environment.write { txn in
             for value in [UInt64(1), 5, 9] {
-                try txn.put(withUnsafeBytes(of: value.bigEndian) { Array($0) }, forKey: Self.bytes("k"), in: db, options: .appendDuplicate)
+                try txn.put(
+                    withUnsafeBytes(of: value.bigEndian) { Array($0) }, forKey: Self.bytes("k"), in: db,
+                    options: .appendDuplicate)
             }
         }
         let values = try environment.read { txn in
@@ -167,7 +177,9 @@ struct EnvironmentTests {
         #expect(error?.operation == "mdb_put(errors)")
         #expect(error?.message.contains("MDB_KEYEXIST") == true)
         let appended = try environment.write { txn in
-            try Self.bytes("a").withUnsafeBytes { key in try Self.bytes("v").withUnsafeBytes { try txn.putIfAllowed($0, forKey: key, in: db, options: .append) } }
+            try Self.bytes("a").withUnsafeBytes { key in
+                try Self.bytes("v").withUnsafeBytes { try txn.putIfAllowed($0, forKey: key, in: db, options: .append) }
+            }
         }
         #expect(appended == false, "an out-of-order append is refused without an error")
     }
@@ -180,16 +192,21 @@ struct EnvironmentTests {
         let environment = try Environment.open(at: Self.temporaryPath(), options: options)
         let db = try environment.database(named: "big")
         let value = [UInt8](repeating: 1, count: 1000)
-        #expect(try environment.read { try $0.entryCount(in: db) } == 0)  // a read transaction kept for reuse while the map moves
+        // a read transaction kept for reuse while the map moves
+        #expect(try environment.read { try $0.entryCount(in: db) } == 0)
         try environment.write { txn in
-            for index in 0..<1000 { try txn.put(value, forKey: withUnsafeBytes(of: UInt64(index).bigEndian) { Array($0) }, in: db) }
+            for index in 0..<1000 {
+                try txn.put(value, forKey: withUnsafeBytes(of: UInt64(index).bigEndian) { Array($0) }, in: db)
+            }
         }
         #expect(environment.mapGrowths >= 4)
         #expect(try environment.read { try $0.entryCount(in: db) } == 1000)
         // Past the maximum, the write fails with mapFull and changes nothing.
         let error = #expect(throws: LMDBError.self) {
             try environment.write { txn in
-                for index in 1000..<10_000 { try txn.put(value, forKey: withUnsafeBytes(of: UInt64(index).bigEndian) { Array($0) }, in: db) }
+                for index in 1000..<10_000 {
+                    try txn.put(value, forKey: withUnsafeBytes(of: UInt64(index).bigEndian) { Array($0) }, in: db)
+                }
             }
         }
         #expect(error?.code == .mapFull)
@@ -206,12 +223,17 @@ struct EnvironmentTests {
             try txn.put(Self.bytes("new"), forKey: Self.bytes("other"), in: db)
             let seen = try HelperThreads.start {
                 try environment.readWithoutWaiting { reader in
-                    [try reader.value(forKey: Self.bytes("k"), in: db), try reader.value(forKey: Self.bytes("other"), in: db)]
+                    [
+                        try reader.value(forKey: Self.bytes("k"), in: db),
+                        try reader.value(forKey: Self.bytes("other"), in: db),
+                    ]
                 }
             }.result().get()
             #expect(seen == [Self.bytes("committed"), nil])
         }
-        #expect(try environment.readWithoutWaiting { try $0.value(forKey: Self.bytes("k"), in: db) } == Self.bytes("pending"))
+        #expect(
+            try environment.readWithoutWaiting { try $0.value(forKey: Self.bytes("k"), in: db) }
+                == Self.bytes("pending"))
     }
 
     @Test("read transactions are reused: each sees the latest commit, and reads take few reader slots")
@@ -224,22 +246,29 @@ struct EnvironmentTests {
             let read = try environment.read { txn in try txn.value(forKey: key, in: db) }
             #expect(read == withUnsafeBytes(of: UInt64(number)) { Array($0) }, "read \(number) saw an older snapshot")
         }
-        #expect(environment.readerSlotsUsed <= 2, "500 reads one after another took \(environment.readerSlotsUsed) reader slots")
+        #expect(
+            environment.readerSlotsUsed <= 2,
+            "500 reads one after another took \(environment.readerSlotsUsed) reader slots")
         // More concurrent readers than are kept, a read inside a read, and a read that throws.
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<40 {
                 group.addTask {
                     for _ in 0..<100 {
                         let outer = try environment.read { outer in
-                            try environment.read { inner in try inner.value(forKey: key, in: db) } == (try outer.value(forKey: key, in: db))
+                            try environment.read { inner in try inner.value(forKey: key, in: db) }
+                                == (try outer.value(forKey: key, in: db))
                         }
                         #expect(outer)
-                        #expect(throws: CancellationError.self) { try environment.read { _ in throw CancellationError() } }
+                        #expect(throws: CancellationError.self) {
+                            try environment.read { _ in throw CancellationError() }
+                        }
                     }
                 }
             }
             try await group.waitForAll()
         }
-        #expect(try environment.read { try $0.value(forKey: key, in: db) } == withUnsafeBytes(of: UInt64(499)) { Array($0) })
+        #expect(
+            try environment.read { try $0.value(forKey: key, in: db) } == withUnsafeBytes(of: UInt64(499)) { Array($0) }
+        )
     }
 }

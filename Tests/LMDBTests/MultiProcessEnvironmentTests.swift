@@ -36,7 +36,10 @@ struct MultiProcessEnvironmentTests {
         // LMDB resets the reader table when the first process opens an environment nobody
         // holds, so a stale slot only survives while another process keeps it open.
         let (survivor, survivorLine) = try Self.start(["hold-reader", path])
-        defer { kill(survivor.processIdentifier, SIGKILL); survivor.waitUntilExit() }
+        defer {
+            kill(survivor.processIdentifier, SIGKILL)
+            survivor.waitUntilExit()
+        }
         #expect(survivorLine == "reading")
         let (victim, victimLine) = try Self.start(["hold-reader", path])
         #expect(victimLine == "reading")
@@ -69,7 +72,9 @@ struct MultiProcessEnvironmentTests {
         #expect(childMap > before)
         #expect(try environment.read { try $0.entryCount(in: values) } == 4000)
         #expect(environment.mapSize >= childMap)
-        try environment.write { try $0.put([1], forKey: withUnsafeBytes(of: UInt64.max.bigEndian) { Array($0) }, in: values) }
+        try environment.write {
+            try $0.put([1], forKey: withUnsafeBytes(of: UInt64.max.bigEndian) { Array($0) }, in: values)
+        }
         #expect(try environment.read { try $0.entryCount(in: values) } == 4001)
     }
 }

@@ -1,8 +1,9 @@
 import EventLog
 import Foundation
 import LMDB
-@testable import Projections
 import Testing
+
+@testable import Projections
 
 /// Reads `types` and folds `inPlace` of them in place (it is only routed, never folded).
 struct RoutedOnly: Projector {
@@ -17,12 +18,16 @@ struct RoutedOnly: Projector {
 
 @Suite("Projections: routing events folded in place")
 struct InPlaceRoutesTests {
-    @Test("types of every length, and types alike in their first and last eight bytes: each found exactly, the others not at all")
+    @Test(
+        "types of every length, and types alike in their first and last eight bytes: each found exactly, the others not at all"
+    )
     func exactMatches() {
         var types = (1...30).map { String(repeating: "u", count: $0 - 1) + "d" }
         // Same length, same first and last eight bytes, a different middle.
         types += ["usage.recorded.by.a.member", "usage.recorded.xx.a.member", "usage.corrected"]
-        let first = RoutedOnly(name: "first", eventTypes: Set(types), inPlaceEventTypes: Set(types.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)))
+        let first = RoutedOnly(
+            name: "first", eventTypes: Set(types),
+            inPlaceEventTypes: Set(types.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)))
         let second = RoutedOnly(name: "second", eventTypes: Set(types.suffix(4)), inPlaceEventTypes: [])
         let routes = InPlaceRoutes([first, second])
         for (offset, type) in types.enumerated() {
@@ -34,9 +39,12 @@ struct InPlaceRoutesTests {
                 #expect(route == nil, "\(type)")
             }
         }
-        for other in ["", "d", "usage.recorded.by.a.membeR", "usage.recorded.by.b.member", "usage.recorded.by.a.member."] {
+        for other in [
+            "", "d", "usage.recorded.by.a.membeR", "usage.recorded.by.b.member", "usage.recorded.by.a.member.",
+        ] {
             let route = Array(other.utf8).withUnsafeBytes { routes.route(of: $0) }
-            #expect(route == nil || types.enumerated().contains { $0.offset % 2 == 0 && $0.element == other }, "\(other)")
+            #expect(
+                route == nil || types.enumerated().contains { $0.offset % 2 == 0 && $0.element == other }, "\(other)")
         }
     }
 }

@@ -18,7 +18,9 @@ struct ProjectionSetTests {
                 let organization = "org_\(Int.random(in: 0..<5, using: &random))"
                 if Int.random(in: 0..<5, using: &random) == 0 { return Fixture.other(organization) }
                 let key = Bool.random(using: &random) ? "k\(Int.random(in: 0..<300, using: &random))" : nil
-                return Fixture.usage(organization, key == nil ? Int.random(in: 1...50, using: &random) : 7, key: key, day: Int.random(in: 0..<4, using: &random))
+                return Fixture.usage(
+                    organization, key == nil ? Int.random(in: 1...50, using: &random) : 7, key: key,
+                    day: Int.random(in: 0..<4, using: &random))
             }
             if Bool.random(using: &random) {
                 _ = try await log.append(contentsOf: batch)
@@ -42,7 +44,9 @@ struct ProjectionSetTests {
         let directory = Fixture.directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (log, projections) = try Fixture.open(directory)
-        for index in 0..<300 { _ = try log.appendSynchronously(Fixture.usage("org_\(index % 3)", index, day: index / 100)) }
+        for index in 0..<300 {
+            _ = try log.appendSynchronously(Fixture.usage("org_\(index % 3)", index, day: index / 100))
+        }
         let live = flatten(try projections.dump("usage_totals"))
         let events = try log.events(from: 1, limit: .max)
         for cut in [UInt64(0), 1, 150, 299, 300] {
@@ -123,7 +127,8 @@ struct ProjectionSetTests {
         let directory = Fixture.directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (log, projections) = try Fixture.open(directory, mapSize: 1 << 16)
-        _ = try log.appendSynchronously(contentsOf: (0..<5000).map { Fixture.usage("org_g\($0 % 50)", 1, key: "g\($0)") })
+        _ = try log.appendSynchronously(
+            contentsOf: (0..<5000).map { Fixture.usage("org_g\($0 % 50)", 1, key: "g\($0)") })
         #expect(log.environment.mapGrowths >= 1)
         for organization in (0..<50).map({ "org_g\($0)" }) {
             #expect(try UsageTotals.total(organization, in: projections) == 100)

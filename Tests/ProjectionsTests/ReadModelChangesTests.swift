@@ -1,5 +1,6 @@
-@testable import Projections
 import Testing
+
+@testable import Projections
 
 /// `ReadModelChanges`: a stamp stays the same only while no commit wrote the read models it
 /// covers, and any commit this process did not see changes every stamp.

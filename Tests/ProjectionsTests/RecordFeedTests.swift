@@ -1,9 +1,10 @@
 import Dispatch
 import EventLog
 import Foundation
-@testable import Projections
 import Synchronization
 import Testing
+
+@testable import Projections
 
 @Suite("Projections: the record feed between rebuild lanes")
 struct RecordFeedTests {
@@ -42,7 +43,8 @@ struct RecordFeedTests {
         #expect(taken == Array(1...UInt64(count)))
     }
 
-    @Test("a helper that stops early never leaves the batch's thread waiting, with far more records than the feed holds")
+    @Test(
+        "a helper that stops early never leaves the batch's thread waiting, with far more records than the feed holds")
     func abandoned() {
         let count = RecordFeed.defaultChunkSize * RecordFeed.chunksAhead * 4
         let taken = Self.run(count) { $0 < 1_000 }

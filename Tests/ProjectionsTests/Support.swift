@@ -16,14 +16,18 @@ struct UsageTotals: Projector {
     let databases: [String: DatabaseOptions] = ["totals": [], "per_day": []]
 
     func apply(_ event: StoredEvent, to store: ProjectionStore) throws {
-        let quantity = UInt64(String(decoding: event.payload, as: UTF8.self).split(separator: "=").last.flatMap { UInt64($0) } ?? 0)
+        let quantity = UInt64(
+            String(decoding: event.payload, as: UTF8.self).split(separator: "=").last.flatMap { UInt64($0) } ?? 0)
         try add(quantity * multiplier, key: Array(event.organizationID.utf8), in: store.database("totals"), store)
         let day = Int(event.occurredAt.timeIntervalSince1970) / 86_400
         try add(1, key: Array("\(event.organizationID)/\(day)".utf8), in: store.database("per_day"), store)
     }
 
     private func add(_ amount: UInt64, key: [UInt8], in database: Database, _ store: ProjectionStore) throws {
-        let current = try store.value(forKey: key, in: database).map { $0.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)) } } ?? 0
+        let current =
+            try store.value(forKey: key, in: database).map {
+                $0.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)) }
+            } ?? 0
         try store.put(withUnsafeBytes(of: (current + amount).bigEndian) { Array($0) }, forKey: key, in: database)
     }
 
@@ -43,7 +47,9 @@ enum Fixture {
     }
 
     /// A log in `directory` with `projectors` attached and synchronized.
-    static func open(_ directory: String, projectors: [any Projector] = [UsageTotals()], mapSize: Int = 1 << 24) throws -> (EventLog, ProjectionSet) {
+    static func open(_ directory: String, projectors: [any Projector] = [UsageTotals()], mapSize: Int = 1 << 24) throws
+        -> (EventLog, ProjectionSet)
+    {
         var environmentOptions = EnvironmentOptions()
         environmentOptions.mapSize = mapSize
         let environment = try Environment.open(at: directory, options: environmentOptions)
@@ -63,14 +69,17 @@ enum Fixture {
     }
 
     static func other(_ organization: String) -> EventDraft {
-        EventDraft(organizationID: organization, eventType: "test.other", occurredAt: Date(timeIntervalSince1970: 1_760_000_000), payload: Data("x".utf8))
+        EventDraft(
+            organizationID: organization, eventType: "test.other",
+            occurredAt: Date(timeIntervalSince1970: 1_760_000_000), payload: Data("x".utf8))
     }
 
     /// The totals a projection must hold for `events`, computed from scratch.
     static func expectedTotals(_ events: [StoredEvent], multiplier: UInt64 = 1) -> [String: UInt64] {
         var totals: [String: UInt64] = [:]
         for event in events where event.eventType == "test.usage" {
-            totals[event.organizationID, default: 0] += multiplier * (UInt64(String(decoding: event.payload, as: UTF8.self).split(separator: "=").last!) ?? 0)
+            totals[event.organizationID, default: 0] +=
+                multiplier * (UInt64(String(decoding: event.payload, as: UTF8.self).split(separator: "=").last!) ?? 0)
         }
         return totals
     }

@@ -14,7 +14,8 @@ struct KeyValueChurn: Projector {
     let databases: [String: DatabaseOptions] = ["cells": [], "log": []]
 
     func apply(_ event: StoredEvent, to store: ProjectionStore) throws {
-        let number = Int(String(decoding: event.payload, as: UTF8.self).split(separator: "=").last.flatMap { Int($0) } ?? 0)
+        let number = Int(
+            String(decoding: event.payload, as: UTF8.self).split(separator: "=").last.flatMap { Int($0) } ?? 0)
         let key = Array("\(event.organizationID)/\(number % 23)".utf8)
         let cells = store.database("cells")
         switch number % 6 {
@@ -33,8 +34,11 @@ struct KeyValueChurn: Projector {
         case 4:  // a varint whose length follows its value, read and written in one step
             try store.update(upTo: 10, forKey: key + [1], in: cells) { old, new in
                 var value: UInt64 = 0
-                for (index, byte) in (old ?? UnsafeRawBufferPointer(start: nil, count: 0)).enumerated() { value |= UInt64(byte & 0x7F) << (7 * index) }
-                value = (number / 6) % 3 == 0 ? 1 : value &* 1_000 &+ UInt64(number)  // back to one byte, or longer (wrapping: it may grow past 64 bits)
+                for (index, byte) in (old ?? UnsafeRawBufferPointer(start: nil, count: 0)).enumerated() {
+                    value |= UInt64(byte & 0x7F) << (7 * index)
+                }
+                // back to one byte, or longer (wrapping: it may grow past 64 bits)
+                value = (number / 6) % 3 == 0 ? 1 : value &* 1_000 &+ UInt64(number)
                 var written = 0
                 repeat {
                     new[written] = UInt8(value & 0x7F) | (value >= 0x80 ? 0x80 : 0)
@@ -45,7 +49,8 @@ struct KeyValueChurn: Projector {
             }
         default:  // reads what this event's organization wrote, and records what it saw
             let seen = try store.withValue(forKey: key, in: cells) { $0?.count ?? -1 }
-            try store.put(Array("\(seen)".utf8), forKey: Array("seen/\(event.sequence)".utf8), in: store.database("log"))
+            try store.put(
+                Array("\(seen)".utf8), forKey: Array("seen/\(event.sequence)".utf8), in: store.database("log"))
         }
     }
 }
@@ -71,7 +76,9 @@ struct WideCounters: Projector {
 
 @Suite("Projections: rebuild's write-back cache", .serialized)
 struct WriteBackCacheTests {
-    @Test("random puts, growth, deletes and updates: a rebuild through the cache equals the projection kept event by event")
+    @Test(
+        "random puts, growth, deletes and updates: a rebuild through the cache equals the projection kept event by event"
+    )
     func cacheIsTransparent() async throws {
         let seed = TestEnvironment.seed()
         var random = SeededGenerator(seed: seed)
@@ -80,7 +87,8 @@ struct WriteBackCacheTests {
         let (log, projections) = try Fixture.open(directory, projectors: [KeyValueChurn()])
         for _ in 0..<TestEnvironment.iterations(default: 60) {
             let batch = (0..<Int.random(in: 1...40, using: &random)).map { _ in
-                Fixture.usage("org_\(Int.random(in: 0..<4, using: &random))", Int.random(in: 0..<10_000, using: &random))
+                Fixture.usage(
+                    "org_\(Int.random(in: 0..<4, using: &random))", Int.random(in: 0..<10_000, using: &random))
             }
             _ = try log.appendSynchronously(contentsOf: batch)
         }
@@ -92,20 +100,24 @@ struct WriteBackCacheTests {
         }
     }
 
-    @Test("a rebuild batch retried after the map grew starts from what LMDB holds, not from the aborted attempt's cells")
+    @Test(
+        "a rebuild batch retried after the map grew starts from what LMDB holds, not from the aborted attempt's cells")
     func retriedBatchForgetsItsCells() throws {
         let directory = Fixture.directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (log, projections) = try Fixture.open(directory, projectors: [WideCounters()], mapSize: 1 << 16)
         for batch in 0..<30 {
-            _ = try log.appendSynchronously(contentsOf: (0..<50).map { Fixture.usage("org_\($0 % 3)", batch * 50 + $0) })
+            _ = try log.appendSynchronously(
+                contentsOf: (0..<50).map { Fixture.usage("org_\($0 % 3)", batch * 50 + $0) })
         }
         let incremental = flatten(try projections.dump("wide_counters"))
         let growthsBefore = log.environment.mapGrowths
         // Batches of 40: the cells the cache keeps between batches are read back by the next
         // one, and the map fills in one of the later batches (the new slot doubles the data).
         try projections.rebuild("wide_counters", batchSize: 40)
-        #expect(log.environment.mapGrowths > growthsBefore, "the rebuild must have retried a batch for this test to mean anything")
+        #expect(
+            log.environment.mapGrowths > growthsBefore,
+            "the rebuild must have retried a batch for this test to mean anything")
         #expect(flatten(try projections.dump("wide_counters")) == incremental)
     }
 }

@@ -26,35 +26,49 @@ struct AnalyticsCommandTests {
         #expect(months.map { $0["from"] as? String } == ["2026-07-01", "2026-08-01", "2026-09-01", "2026-10-01"])
         #expect(Self.minor(months[3], "mrr") > 0, "the demo's customers pay")
         for row in months {
-            let movements = ["new_business", "expansion", "contraction", "churn", "reactivation"].reduce(0) { $0 + Self.minor(row, $1) }
+            let movements = ["new_business", "expansion", "contraction", "churn", "reactivation"].reduce(0) {
+                $0 + Self.minor(row, $1)
+            }
             #expect(movements == Self.minor(row, "net_change"))
             #expect(Self.minor(row, "mrr") - Self.minor(row, "mrr_start") == movements)
             #expect(Self.minor(row, "arr") == 12 * Self.minor(row, "mrr"))
         }
-        for (earlier, later) in zip(months, months.dropFirst()) { #expect(Self.minor(earlier, "mrr") == Self.minor(later, "mrr_start")) }
-        let days = try Self.rows("mrr", "--from", "2026-10-01", "--to", "2026-10-31", "--interval", "day", "--include-usage")
+        for (earlier, later) in zip(months, months.dropFirst()) {
+            #expect(Self.minor(earlier, "mrr") == Self.minor(later, "mrr_start"))
+        }
+        let days = try Self.rows(
+            "mrr", "--from", "2026-10-01", "--to", "2026-10-31", "--interval", "day", "--include-usage")
         #expect(days.count == 31)
         #expect(Self.minor(days[30], "mrr") == Self.minor(months[3], "mrr"))
         #expect(days.reduce(0) { $0 + Self.minor($1, "net_change") } == Self.minor(months[3], "net_change"))
-        #expect(days.allSatisfy { Self.minor($0, "mrr_with_usage") == Self.minor($0, "mrr") + Self.minor($0, "usage_revenue") })
+        #expect(
+            days.allSatisfy {
+                Self.minor($0, "mrr_with_usage") == Self.minor($0, "mrr") + Self.minor($0, "usage_revenue")
+            })
 
         // Per organization: their MRRs add up to the total.
         var sum = 0
         for index in 0..<25 {
-            let rows = try Self.rows("mrr", "--organization", String(format: "org_%04d", index), "--from", "2026-10-01", "--to", "2026-10-31")
+            let rows = try Self.rows(
+                "mrr", "--organization", String(format: "org_%04d", index), "--from", "2026-10-01", "--to", "2026-10-31"
+            )
             sum += rows.first.map { Self.minor($0, "mrr") } ?? 0
         }
         #expect(sum == Self.minor(months[3], "mrr"))
 
         let chart = TallyProcess.temporaryPath() + ".svg"
-        let run = try Self.tally("mrr", "--from", "2026-07-01", "--to", "2026-10-31", "--chart", chart, "--format", "csv")
+        let run = try Self.tally(
+            "mrr", "--from", "2026-07-01", "--to", "2026-10-31", "--chart", chart, "--format", "csv")
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.hasPrefix("currency,from,to,mrr_start,mrr,arr,customers,"))
         let svg = try String(contentsOfFile: chart, encoding: .utf8)
-        #expect(svg.hasPrefix("<svg") && svg.contains("MRR and its movements (USD)") && svg.contains("Month (UTC)") && svg.contains("<polyline"))
+        #expect(
+            svg.hasPrefix("<svg") && svg.contains("MRR and its movements (USD)") && svg.contains("Month (UTC)")
+                && svg.contains("<polyline"))
 
         // As of September 15, the business knew nothing of what came after: its MRR stands still from then on.
-        let asOf = try Self.rows("mrr", "--from", "2026-09-01", "--to", "2026-10-31", "--interval", "day", "--as-of", "2026-09-15")
+        let asOf = try Self.rows(
+            "mrr", "--from", "2026-09-01", "--to", "2026-10-31", "--interval", "day", "--as-of", "2026-09-15")
         let live = try Self.rows("mrr", "--from", "2026-09-01", "--to", "2026-09-14", "--interval", "day")
         #expect(asOf.prefix(14).map { Self.minor($0, "mrr") } == live.map { Self.minor($0, "mrr") })
         #expect(asOf.dropFirst(15).allSatisfy { Self.minor($0, "net_change") == 0 })
@@ -69,7 +83,8 @@ struct AnalyticsCommandTests {
         let months = try Self.rows("churn", "--from", "2026-08-01", "--to", "2026-10-31")
         #expect(months.map { $0["month"] as? String } == ["2026-08", "2026-09", "2026-10"])
         for row in months {
-            let start = row["customers_start"] as? Int ?? -1, end = row["customers_end"] as? Int ?? -1
+            let start = row["customers_start"] as? Int ?? -1
+            let end = row["customers_end"] as? Int ?? -1
             #expect(end == start + (row["new_customers"] as? Int ?? 0) - (row["churned_customers"] as? Int ?? 0))
             if start > 0 {
                 let rate = try #require(row["customer_churn_rate"] as? Double)

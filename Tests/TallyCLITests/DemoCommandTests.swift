@@ -14,25 +14,38 @@ struct DemoCommandTests {
         return lines[from..<to].joined(separator: "\n")
     }
 
-    @Test("a small demo: a whole SaaS history, summarized, that tally verify accepts; the same seed gives the same history")
+    @Test(
+        "a small demo: a whole SaaS history, summarized, that tally verify accepts; the same seed gives the same history"
+    )
     func smallDemo() throws {
-        let first = TallyProcess.temporaryPath(), second = TallyProcess.temporaryPath()
+        let first = TallyProcess.temporaryPath()
+        let second = TallyProcess.temporaryPath()
         defer {
             try? FileManager.default.removeItem(atPath: first)
             try? FileManager.default.removeItem(atPath: second)
         }
-        let run = try TallyProcess.run(["demo", "--data", first, "--organizations", "30", "--months", "3", "--seed", "7"])
+        let run = try TallyProcess.run([
+            "demo", "--data", first, "--organizations", "30", "--months", "3", "--seed", "7",
+        ])
         #expect(run.status == 0, "\(run.stderr)")
-        for section in ["Events by type", "Subscriptions by status and plan", "Quotas in the current period", "Top API usage", "Invoices", "Traffic", "Head "] {
+        for section in [
+            "Events by type", "Subscriptions by status and plan", "Quotas in the current period", "Top API usage",
+            "Invoices", "Traffic", "Head ",
+        ] {
             #expect(run.stdout.contains(section), "missing \(section)")
         }
-        for type in ["organization.registered", "subscription.trial_started", "subscription.renewed", "usage.recorded", "plan.defined", "invoice.issued", "payment.succeeded"] {
+        for type in [
+            "organization.registered", "subscription.trial_started", "subscription.renewed", "usage.recorded",
+            "plan.defined", "invoice.issued", "payment.succeeded",
+        ] {
             #expect(run.stdout.contains(type), "no \(type) in the history")
         }
         let verify = try TallyProcess.run(["verify", "--data", first])
         #expect(verify.status == 0, "\(verify.stderr)")
 
-        let again = try TallyProcess.run(["demo", "--data", second, "--organizations", "30", "--months", "3", "--seed", "7"])
+        let again = try TallyProcess.run([
+            "demo", "--data", second, "--organizations", "30", "--months", "3", "--seed", "7",
+        ])
         #expect(again.status == 0)
         #expect(!Self.history(run.stdout).isEmpty)
         #expect(Self.history(again.stdout) == Self.history(run.stdout))
@@ -53,7 +66,9 @@ struct DemoCommandTests {
         let again = try TallyProcess.run(["demo", "--data", path, "--organizations", "2", "--months", "1"])
         #expect(again.status == 2)
         #expect(again.stderr.contains("already holds a log"))
-        let replaced = try TallyProcess.run(["demo", "--data", path, "--organizations", "2", "--months", "1", "--replace"])
+        let replaced = try TallyProcess.run([
+            "demo", "--data", path, "--organizations", "2", "--months", "1", "--replace",
+        ])
         #expect(replaced.status == 0, "\(replaced.stderr)")
     }
 
@@ -61,6 +76,8 @@ struct DemoCommandTests {
     func help() throws {
         let run = try TallyProcess.run(["demo", "--help"])
         #expect(run.status == 0)
-        #expect(run.stdout.contains("Example:") && run.stdout.contains("--organizations") && run.stdout.contains("--months"))
+        #expect(
+            run.stdout.contains("Example:") && run.stdout.contains("--organizations") && run.stdout.contains("--months")
+        )
     }
 }

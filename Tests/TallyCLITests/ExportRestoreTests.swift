@@ -8,7 +8,9 @@ struct ExportRestoreTests {
     /// A demo of 15 organizations over 3 months, made once for the suite.
     static let data: String = {
         let path = TallyProcess.temporaryPath()
-        let run = try! TallyProcess.run(["demo", "--data", path, "--organizations", "15", "--months", "3", "--seed", "5"])
+        let run = try! TallyProcess.run([
+            "demo", "--data", path, "--organizations", "15", "--months", "3", "--seed", "5",
+        ])
         precondition(run.status == 0, run.stderr)
         return path
     }()
@@ -33,11 +35,16 @@ struct ExportRestoreTests {
         let copy = try TallyProcess.run(["verify", "--data", restored]).stdout
         #expect(copy == original && original.contains("head "))
         for query in [
-            ["show", "subscription", "org_0003", "--format", "json"], ["show", "organization", "org_0007", "--format", "json"],
+            ["show", "subscription", "org_0003", "--format", "json"],
+            ["show", "organization", "org_0007", "--format", "json"],
             ["quota", "org_0003", "--as-of", "2026-10-20", "--format", "json"],
-            ["usage", "org_0003", "--from", "2026-09-01", "--to", "2026-10-31", "--by", "resource", "--format", "json"],
+            [
+                "usage", "org_0003", "--from", "2026-09-01", "--to", "2026-10-31", "--by", "resource", "--format",
+                "json",
+            ],
         ] {
-            let a = try TallyProcess.run(query + ["--data", Self.data]), b = try TallyProcess.run(query + ["--data", restored])
+            let a = try TallyProcess.run(query + ["--data", Self.data])
+            let b = try TallyProcess.run(query + ["--data", restored])
             #expect(a.status == 0 && a.stdout == b.stdout, "\(query)")
         }
         // The manifest agrees with tally verify.
@@ -73,14 +80,19 @@ struct ExportRestoreTests {
         #expect(lines.last!.contains("\"complete\":false"))
         let (csv, rows) = try Self.export("--format", "csv", "--organization", "org_0003")
         #expect(csv.status == 0)
-        #expect(rows.hasPrefix("sequence,hash,previous_hash,occurred_at,recorded_at,organization_id,event_type,schema_version,idempotency_key,actor,correlation_id,causation_id,payload\n"))
+        #expect(
+            rows.hasPrefix(
+                "sequence,hash,previous_hash,occurred_at,recorded_at,organization_id,event_type,schema_version,idempotency_key,actor,correlation_id,causation_id,payload\n"
+            ))
     }
 
     @Test("restore refuses a tampered, truncated or partial export, and an occupied directory, leaving nothing behind")
     func restoreRefusals() throws {
         let (_, text) = try Self.export()
         let lines = text.split(separator: "\n").map(String.init)
-        let tampered = lines.enumerated().map { index, line in index == 40 ? line.replacingOccurrences(of: "\"quantity\":\"", with: "\"quantity\":\"9") : line }
+        let tampered = lines.enumerated().map { index, line in
+            index == 40 ? line.replacingOccurrences(of: "\"quantity\":\"", with: "\"quantity\":\"9") : line
+        }
         let cases: [(String, [String], String)] = [
             ("tampered", tampered, "cannot be restored"),
             ("truncated", Array(lines.dropLast(3)), "no manifest"),

@@ -8,12 +8,14 @@ import Testing
 /// format document or the code is wrong.
 @Suite("An independent verifier, written from docs/FORMAT.md", .serialized)
 struct IndependentAuditTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     static func python(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", repository.appendingPathComponent("docs/examples/verify_log.py").path] + arguments
+        process.arguments =
+            ["python3", repository.appendingPathComponent("docs/examples/verify_log.py").path] + arguments
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
@@ -34,16 +36,22 @@ struct IndependentAuditTests {
             registry.register("plan.defined")
             let log = try EventLog(directory: path, options: EventLogOptions(registry: registry))
             for index in 0..<300 {
-                _ = try log.appendSynchronously(EventDraft(
-                    organizationID: "org_\(index % 4)", eventType: index % 50 == 0 ? "plan.defined" : "usage.recorded",
-                    occurredAt: Date(timeIntervalSince1970: 1_760_000_000 + Double(index)), idempotencyKey: index % 3 == 0 ? nil : "k-\(index)",
-                    actor: "auditor-test", correlationID: "c-\(index / 10)", payload: Data("quantity=\(index)".utf8)))
+                _ = try log.appendSynchronously(
+                    EventDraft(
+                        organizationID: "org_\(index % 4)",
+                        eventType: index % 50 == 0 ? "plan.defined" : "usage.recorded",
+                        occurredAt: Date(timeIntervalSince1970: 1_760_000_000 + Double(index)),
+                        idempotencyKey: index % 3 == 0 ? nil : "k-\(index)",
+                        actor: "auditor-test", correlationID: "c-\(index / 10)", payload: Data("quantity=\(index)".utf8)
+                    ))
             }
             head = try #require(try log.head())
         }
 
         let intact = try Self.python([path, "--head", head.description])
-        #expect(intact.status == 0, "python verifier failed (needs: pip install 'lmdb>=1.4' 'protobuf>=4.21,<5', and protoc): \(intact.output)")
+        #expect(
+            intact.status == 0,
+            "python verifier failed (needs: pip install 'lmdb>=1.4' 'protobuf>=4.21,<5', and protoc): \(intact.output)")
         #expect(intact.output.contains("intact 300 300 \(head.hash.hex)"), "\(intact.output)")
 
         let environment = try Environment.open(at: path)

@@ -8,7 +8,9 @@ struct QueryCommandTests {
     /// A demo of 25 organizations over 4 months, made once for the suite.
     static let data: String = {
         let path = TallyProcess.temporaryPath()
-        let run = try! TallyProcess.run(["demo", "--data", path, "--organizations", "25", "--months", "4", "--seed", "11"])
+        let run = try! TallyProcess.run([
+            "demo", "--data", path, "--organizations", "25", "--months", "4", "--seed", "11",
+        ])
         precondition(run.status == 0, run.stderr)
         return path
     }()
@@ -23,12 +25,15 @@ struct QueryCommandTests {
 
     @Test("show organization and subscription: now, and as of an earlier date or sequence")
     func show() throws {
-        let organization = try #require(try Self.json(Self.tally("show", "organization", "org_0001", "--format", "json")) as? [String: Any])
+        let organization = try #require(
+            try Self.json(Self.tally("show", "organization", "org_0001", "--format", "json")) as? [String: Any])
         #expect(organization["id"] as? String == "org_0001")
         #expect(organization["currency"] as? String == "USD")
-        let subscription = try #require(try Self.json(Self.tally("show", "subscription", "org_0001", "--format", "json")) as? [String: Any])
+        let subscription = try #require(
+            try Self.json(Self.tally("show", "subscription", "org_0001", "--format", "json")) as? [String: Any])
         let subscriptionID = try #require(subscription["id"] as? String)
-        let byID = try #require(try Self.json(Self.tally("show", "subscription", subscriptionID, "--format", "json")) as? [String: Any])
+        let byID = try #require(
+            try Self.json(Self.tally("show", "subscription", subscriptionID, "--format", "json")) as? [String: Any])
         #expect(byID["organization_id"] as? String == "org_0001")
         // Before anyone signed up, there was nothing; after event 3 (the three plans), no organization.
         let before = try Self.tally("show", "organization", "org_0001", "--as-of", "2025-07-01")
@@ -40,16 +45,26 @@ struct QueryCommandTests {
 
     @Test("quota and usage in json, csv and table; the totals agree across breakdowns")
     func quotaAndUsage() throws {
-        let quota = try #require(try Self.json(Self.tally("quota", "org_0001", "--as-of", "2026-10-15", "--format", "json")) as? [[String: Any]])
+        let quota = try #require(
+            try Self.json(Self.tally("quota", "org_0001", "--as-of", "2026-10-15", "--format", "json"))
+                as? [[String: Any]])
         #expect(!quota.isEmpty)
-        #expect(quota.allSatisfy { ["within_included", "over_included", "soft_limit_reached", "hard_limit_reached"].contains($0["state"] as? String ?? "") })
-        let csv = try Self.tally("usage", "org_0001", "--from", "2026-10-01", "--to", "2026-10-31", "--by", "user", "--format", "csv")
+        #expect(
+            quota.allSatisfy {
+                ["within_included", "over_included", "soft_limit_reached", "hard_limit_reached"].contains(
+                    $0["state"] as? String ?? "")
+            })
+        let csv = try Self.tally(
+            "usage", "org_0001", "--from", "2026-10-01", "--to", "2026-10-31", "--by", "user", "--format", "csv")
         #expect(csv.status == 0)
         #expect(csv.stdout.hasPrefix("metric,user,sum,events,max,latest\n"))
         var totals: [String: Int] = [:]
         for breakdown in ["day", "user"] {
-            let rows = try #require(try Self.json(Self.tally(
-                "usage", "org_0001", "--metric", "api_calls", "--from", "2026-10-01", "--to", "2026-10-31", "--by", breakdown, "--format", "json")) as? [[String: Any]])
+            let rows = try #require(
+                try Self.json(
+                    Self.tally(
+                        "usage", "org_0001", "--metric", "api_calls", "--from", "2026-10-01", "--to", "2026-10-31",
+                        "--by", breakdown, "--format", "json")) as? [[String: Any]])
             totals[breakdown] = rows.reduce(0) { $0 + ($1["sum"] as? Int ?? 0) }
         }
         #expect(totals["day"] == totals["user"])
@@ -58,11 +73,13 @@ struct QueryCommandTests {
 
     @Test("invoices of an organization, and one invoice readable, as json and as csv lines")
     func invoices() throws {
-        let list = try #require(try Self.json(Self.tally("invoices", "org_0001", "--format", "json")) as? [[String: Any]])
+        let list = try #require(
+            try Self.json(Self.tally("invoices", "org_0001", "--format", "json")) as? [[String: Any]])
         let number = try #require(list.first?["number"] as? String, "the demo's periods close with invoices")
         #expect(["open", "paid", "void", "uncollectible"].contains(list.first?["status"] as? String ?? ""))
         let readable = try Self.tally("invoice", number, "--format", "table")
-        #expect(readable.status == 0 && readable.stdout.hasPrefix("INVOICE \(number)") && readable.stdout.contains("Total"))
+        #expect(
+            readable.status == 0 && readable.stdout.hasPrefix("INVOICE \(number)") && readable.stdout.contains("Total"))
         let payload = try #require(try Self.json(Self.tally("invoice", number, "--format", "json")) as? [String: Any])
         #expect(payload["invoiceId"] as? String == number && payload["lines"] is [Any])
         let csv = try Self.tally("invoice", number, "--format", "csv")
@@ -71,16 +88,28 @@ struct QueryCommandTests {
         // Paid invoices left payment attempts behind; the whole demo has some.
         var outcomes: Set<String> = []
         for index in 0..<25 {
-            let rows = try #require(try Self.json(Self.tally("payments", "org_\(String(repeating: "0", count: 4 - String(index).count))\(index)", "--format", "json")) as? [[String: Any]])
+            let rows = try #require(
+                try Self.json(
+                    Self.tally(
+                        "payments", "org_\(String(repeating: "0", count: 4 - String(index).count))\(index)", "--format",
+                        "json")) as? [[String: Any]])
             for row in rows { outcomes.insert(row["outcome"] as? String ?? "?") }
         }
-        #expect(outcomes.contains("succeeded") && outcomes.isSubset(of: ["succeeded", "failed", "refunded"]), "\(outcomes)")
+        #expect(
+            outcomes.contains("succeeded") && outcomes.isSubset(of: ["succeeded", "failed", "refunded"]), "\(outcomes)")
         #expect(try Self.tally("payments", "org_nobody").status == 2)
-        let revenue = try #require(try Self.json(Self.tally("revenue", "--from", "2026-07-01", "--to", "2026-10-31", "--format", "json")) as? [[String: Any]])
+        let revenue = try #require(
+            try Self.json(Self.tally("revenue", "--from", "2026-07-01", "--to", "2026-10-31", "--format", "json"))
+                as? [[String: Any]])
         let usd = try #require(revenue.first { $0["currency"] as? String == "USD" }?["recognized"] as? [String: Any])
         #expect((usd["minor_units"] as? Int ?? 0) > 0)
-        let deferred = try #require(try Self.json(Self.tally("revenue", "--from", "2026-07-01", "--to", "2026-10-31", "--deferred", "--format", "json")) as? [[String: Any]])
-        #expect(deferred.allSatisfy { ($0["deferred"] as? [String: Any])?["minor_units"] as? Int == 0 }, "billed in arrears")
+        let deferred = try #require(
+            try Self.json(
+                Self.tally("revenue", "--from", "2026-07-01", "--to", "2026-10-31", "--deferred", "--format", "json"))
+                as? [[String: Any]])
+        #expect(
+            deferred.allSatisfy { ($0["deferred"] as? [String: Any])?["minor_units"] as? Int == 0 }, "billed in arrears"
+        )
     }
 
     @Test("rebuild prints its rate and changes no answer; stats counts every event")
@@ -91,7 +120,10 @@ struct QueryCommandTests {
         #expect(rebuild.stdout.contains("events/s"))
         #expect(try Self.tally("rebuild", "--projection", "quotas").status == 0)
         let checked = try Self.tally("rebuild", "--check")
-        #expect(checked.status == 0 && checked.stdout.contains("checked: every rebuilt database equals the one kept incrementally"), "\(checked.stderr)")
+        #expect(
+            checked.status == 0
+                && checked.stdout.contains("checked: every rebuilt database equals the one kept incrementally"),
+            "\(checked.stderr)")
         #expect(try Self.tally("quota", "org_0002", "--as-of", "2026-10-15", "--format", "json").stdout == before)
         let stats = try #require(try Self.json(Self.tally("stats", "--format", "json")) as? [String: Any])
         let byType = try #require(stats["by_type"] as? [String: Int])
@@ -99,23 +131,27 @@ struct QueryCommandTests {
         #expect((stats["bytes_per_event"] as? Int ?? 0) > 0)
     }
 
-    @Test("bad input: one line on stderr, a non-zero exit", arguments: [
-        ["show", "organization", "org_nobody"],
-        ["show", "organization", "org_0001", "--as-of", "yesterday"],
-        ["show", "subscription", "org_0001", "--as-of", "99999999"],
-        ["quota", "org_0001", "gpu_hours"],
-        ["usage", "org_0001", "--by", "month"],
-        ["usage", "org_0001", "--from", "2026-10-31", "--to", "2026-10-01"],
-        ["usage", "org_0001", "--from", "October"],
-        ["show", "organization", "org_0001", "--format", "xml"],
-        ["rebuild", "--projection", "nope"],
-        ["stats", "--top=-1"],
-    ])
+    @Test(
+        "bad input: one line on stderr, a non-zero exit",
+        arguments: [
+            ["show", "organization", "org_nobody"],
+            ["show", "organization", "org_0001", "--as-of", "yesterday"],
+            ["show", "subscription", "org_0001", "--as-of", "99999999"],
+            ["quota", "org_0001", "gpu_hours"],
+            ["usage", "org_0001", "--by", "month"],
+            ["usage", "org_0001", "--from", "2026-10-31", "--to", "2026-10-01"],
+            ["usage", "org_0001", "--from", "October"],
+            ["show", "organization", "org_0001", "--format", "xml"],
+            ["rebuild", "--projection", "nope"],
+            ["stats", "--top=-1"],
+        ])
     func badInput(arguments: [String]) throws {
         let run = try TallyProcess.run(arguments + ["--data", Self.data])
         #expect(run.status != 0, "\(arguments)")
         // ArgumentParser follows its one-line error with the option's help and the usage.
-        let lines = run.stderr.split(separator: "\n").filter { !$0.hasPrefix("Usage:") && !$0.hasPrefix("  See ") && !$0.hasPrefix("Help:") && !$0.isEmpty }
+        let lines = run.stderr.split(separator: "\n").filter {
+            !$0.hasPrefix("Usage:") && !$0.hasPrefix("  See ") && !$0.hasPrefix("Help:") && !$0.isEmpty
+        }
         #expect(lines.count == 1, "\(arguments): \(run.stderr)")
         #expect(!run.stderr.contains("Fatal error"))
     }
@@ -123,7 +159,9 @@ struct QueryCommandTests {
     @Test("a missing data directory is named, and nothing is created there")
     func missingDirectory() throws {
         let path = TallyProcess.temporaryPath()
-        for command in [["show", "organization", "org_1"], ["quota", "org_1"], ["usage", "org_1"], ["rebuild"], ["stats"]] {
+        for command in [
+            ["show", "organization", "org_1"], ["quota", "org_1"], ["usage", "org_1"], ["rebuild"], ["stats"],
+        ] {
             let run = try TallyProcess.run(command + ["--data", path])
             #expect(run.status == 2, "\(command)")
             #expect(run.stderr.contains("no Tally log in \(path)"), "\(command): \(run.stderr)")
@@ -131,10 +169,13 @@ struct QueryCommandTests {
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 
-    @Test("every query and maintenance command explains itself with an example", arguments: [
-        ["show", "organization"], ["show", "subscription"], ["quota"], ["usage"], ["invoices"], ["invoice"], ["payments"], ["revenue"], ["rebuild"], ["stats"], ["export"], ["restore"], ["append"],
-        ["import", "usage"], ["demo"], ["verify"],
-    ])
+    @Test(
+        "every query and maintenance command explains itself with an example",
+        arguments: [
+            ["show", "organization"], ["show", "subscription"], ["quota"], ["usage"], ["invoices"], ["invoice"],
+            ["payments"], ["revenue"], ["rebuild"], ["stats"], ["export"], ["restore"], ["append"],
+            ["import", "usage"], ["demo"], ["verify"],
+        ])
     func help(command: [String]) throws {
         let run = try TallyProcess.run(command + ["--help"])
         #expect(run.status == 0)

@@ -16,7 +16,8 @@ struct SharedDataDirectoryTests {
         (0..<100).map { number in
             UsageRecord(
                 organizationID: "org_42", metric: "api_calls", quantity: 90, userID: "usr_\(number % 4)",
-                occurredAt: ISO8601DateFormatter().date(from: "2026-10-02T09:00:00Z")!.addingTimeInterval(Double(round * 1_000 + number)),
+                occurredAt: ISO8601DateFormatter().date(from: "2026-10-02T09:00:00Z")!.addingTimeInterval(
+                    Double(round * 1_000 + number)),
                 idempotencyKey: "batch-\(round)-\(number)")
         }
     }
@@ -24,7 +25,9 @@ struct SharedDataDirectoryTests {
     @Test("a plan change and a cancellation made by another process reach the open engine's next batch")
     func otherProcessChanges() async throws {
         let data = TallyProcess.temporaryPath()
-        let setup = try TallyProcess.run(["append", try AppendImportTests.file(AppendImportTests.setup, ".jsonl"), "--data", data])
+        let setup = try TallyProcess.run([
+            "append", try AppendImportTests.file(AppendImportTests.setup, ".jsonl"), "--data", data,
+        ])
         #expect(setup.status == 0, "\(setup.stderr)")
         let engine = try Engine(directory: data, clock: { Self.now })
         let first = try await engine.recordUsage(Self.batch(0))
@@ -37,7 +40,9 @@ struct SharedDataDirectoryTests {
         #expect(upgraded.status == 0, "\(upgraded.stderr)")
         // On Free the second 9,000 calls would pass the hard limit of 10,000 after about 1,000.
         let second = try await engine.recordUsage(Self.batch(1))
-        #expect(second.allSatisfy { (try? $0.get()) != nil }, "held to Professional's limits: \(second.compactMap { try? $0.get() }.count) appended")
+        #expect(
+            second.allSatisfy { (try? $0.get()) != nil },
+            "held to Professional's limits: \(second.compactMap { try? $0.get() }.count) appended")
         #expect(try engine.quota(for: "org_42", metric: "api_calls", at: Self.now).usage == 18_000)
 
         let cancel = """
@@ -46,6 +51,8 @@ struct SharedDataDirectoryTests {
         let canceled = try TallyProcess.run(["append", try AppendImportTests.file(cancel, ".jsonl"), "--data", data])
         #expect(canceled.status == 0, "\(canceled.stderr)")
         let third = try await engine.recordUsage(Self.batch(2))
-        #expect(third.allSatisfy { if case .failure(.conflict) = $0 { true } else { false } }, "a canceled subscription accepts no usage")
+        #expect(
+            third.allSatisfy { if case .failure(.conflict) = $0 { true } else { false } },
+            "a canceled subscription accepts no usage")
     }
 }

@@ -29,7 +29,9 @@ enum TallyProcess {
         process.waitUntilExit()
         try errors.close()
         let stderr = FileManager.default.contents(atPath: errorsPath) ?? Data()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        return Run(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
     }
 
     static func temporaryPath() -> String {

@@ -18,12 +18,15 @@ struct VerifyCommandTests {
     /// A closed log of 50 events and its head.
     static func makeLog() throws -> (String, Checkpoint) {
         let path = temporaryPath()
-        let log = try EventLog(directory: path, options: EventLogOptions(registry: EventTypeRegistry(["usage.recorded": 1])))
-        _ = try log.appendSynchronously(contentsOf: (0..<50).map { index in
-            EventDraft(
-                organizationID: "org_\(index % 3)", eventType: "usage.recorded", occurredAt: Date(timeIntervalSince1970: 1_760_000_000),
-                idempotencyKey: "k\(index)", payload: Data("quantity=\(index)".utf8))
-        })
+        let log = try EventLog(
+            directory: path, options: EventLogOptions(registry: EventTypeRegistry(["usage.recorded": 1])))
+        _ = try log.appendSynchronously(
+            contentsOf: (0..<50).map { index in
+                EventDraft(
+                    organizationID: "org_\(index % 3)", eventType: "usage.recorded",
+                    occurredAt: Date(timeIntervalSince1970: 1_760_000_000),
+                    idempotencyKey: "k\(index)", payload: Data("quantity=\(index)".utf8))
+            })
         return (path, try #require(try log.head()))
     }
 
@@ -68,9 +71,13 @@ struct VerifyCommandTests {
         do {
             let environment = try Environment.open(at: path)
             let events = try environment.database(named: "events")
-            try environment.write { txn in try txn.delete(key: withUnsafeBytes(of: UInt64(50).bigEndian) { Array($0) }, in: events) }
+            try environment.write { txn in
+                try txn.delete(key: withUnsafeBytes(of: UInt64(50).bigEndian) { Array($0) }, in: events)
+            }
         }
-        #expect(try Self.tally("verify", "--data", path).status == 0, "without a recorded head, a shorter chain is still a valid chain")
+        #expect(
+            try Self.tally("verify", "--data", path).status == 0,
+            "without a recorded head, a shorter chain is still a valid chain")
         let run = try Self.tally("verify", "--data", path, "--head", head.description)
         #expect(run.status == 1)
         #expect(run.stdout.contains("event 50: truncated"))
@@ -80,7 +87,9 @@ struct VerifyCommandTests {
     func badInput() throws {
         let missing = try Self.tally("verify", "--data", "/nonexistent/tally")
         #expect(missing.status == 2)
-        #expect(missing.stderr == "tally: cannot verify /nonexistent/tally: no Tally log at /nonexistent/tally (no data.mdb there)\n")
+        #expect(
+            missing.stderr
+                == "tally: cannot verify /nonexistent/tally: no Tally log at /nonexistent/tally (no data.mdb there)\n")
 
         let (path, _) = try Self.makeLog()
         defer { try? FileManager.default.removeItem(atPath: path) }

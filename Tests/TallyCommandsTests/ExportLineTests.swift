@@ -2,9 +2,10 @@ import BillingEvents
 import EventLog
 import Foundation
 import SwiftProtobuf
-@testable import TallyCommands
 import TallyTestSupport
 import Testing
+
+@testable import TallyCommands
 
 /// The fast export writer must write exactly what SwiftProtobuf's JSON encoder writes, and
 /// every line must decode back to the very bytes and hash it came from.
@@ -20,7 +21,8 @@ struct ExportLineTests {
         }
         func timestamp(_ random: inout SeededGenerator) -> Google_Protobuf_Timestamp {
             let nanos: Int32 = [0, 123_000_000, 123_456_000, 123_456_789, 999_999_999].randomElement(using: &random)!
-            return Google_Protobuf_Timestamp(seconds: Int64.random(in: (tricky ? -100_000 : 0)...4_000_000_000, using: &random), nanos: nanos)
+            return Google_Protobuf_Timestamp(
+                seconds: Int64.random(in: (tricky ? -100_000 : 0)...4_000_000_000, using: &random), nanos: nanos)
         }
         var usage = Tally_V1_UsageRecorded()
         usage.metric = text(&random)
@@ -32,7 +34,8 @@ struct ExportLineTests {
         usage.aggregation = Tally_V1_Aggregation(rawValue: Int.random(in: 0...5, using: &random)) ?? .sum
         usage.uniqueProperty = text(&random)
         var envelope = Tally_V1_Envelope()
-        envelope.sequence = UInt64.random(in: 1...UInt64.max, using: &random) >> UInt64.random(in: 0...63, using: &random)
+        envelope.sequence =
+            UInt64.random(in: 1...UInt64.max, using: &random) >> UInt64.random(in: 0...63, using: &random)
         envelope.occurredAt = timestamp(&random)
         envelope.recordedAt = timestamp(&random)
         envelope.organizationID = text(&random, allowEmpty: false)
@@ -56,7 +59,8 @@ struct ExportLineTests {
             var bytes: [UInt8] = []
             if FastExportWriter.append(event, to: &bytes) {
                 fast += 1
-                #expect(String(decoding: bytes, as: UTF8.self) == (try ExportLine.encodeGenerically(event)), "seed \(seed)")
+                #expect(
+                    String(decoding: bytes, as: UTF8.self) == (try ExportLine.encodeGenerically(event)), "seed \(seed)")
             }
         }
         #expect(fast > 100, "the fast path should take most plain usage events (seed \(seed))")
@@ -69,7 +73,8 @@ struct ExportLineTests {
         for _ in 0..<TestEnvironment.iterations(default: 5_000) {
             let step: Int32 = [1, 1_000, 1_000_000, 1_000_000_000].randomElement(using: &random)!
             let value = Google_Protobuf_Timestamp(
-                seconds: Int64.random(in: 0...253_402_300_799, using: &random), nanos: Int32.random(in: 0...(999_999_999 / step), using: &random) * step)
+                seconds: Int64.random(in: 0...253_402_300_799, using: &random),
+                nanos: Int32.random(in: 0...(999_999_999 / step), using: &random) * step)
             let expected = try value.jsonString()
             let text = try #require(FastExportWriter.rfc3339(value))
             #expect("\"" + String(decoding: text, as: UTF8.self) + "\"" == expected, "seed \(seed)")
@@ -97,7 +102,9 @@ struct ExportLineTests {
             }
             // The fast reading takes every line the fast writer wrote.
             var written: [UInt8] = []
-            if FastExportWriter.append(event, to: &written) { #expect(ExportLine.decodeAsWritten(line) != nil, "seed \(seed)") }
+            if FastExportWriter.append(event, to: &written) {
+                #expect(ExportLine.decodeAsWritten(line) != nil, "seed \(seed)")
+            }
         }
     }
 }

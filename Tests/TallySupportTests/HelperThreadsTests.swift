@@ -1,11 +1,13 @@
 import Foundation
-import TallySupport
 import Synchronization
+import TallySupport
 import Testing
 
 @Suite("Helper threads for the writer")
 struct HelperThreadsTests {
-    @Test("every job gets a thread at once, however many wait: eight jobs that each wait for all eight to start finish within 3 s")
+    @Test(
+        "every job gets a thread at once, however many wait: eight jobs that each wait for all eight to start finish within 3 s"
+    )
     func everyJobGetsAThread() {
         let jobs = 8
         let started = Atomic<Int>(0)

@@ -1,8 +1,9 @@
 import Foundation
-@testable import ReadModels
 import TallySupport
 import TallyTestSupport
 import Testing
+
+@testable import ReadModels
 
 /// `RecordJSONEncoder` writes the read models' JSON records (subscriptions, customer
 /// histories, invoice states): its bytes must be deterministic and read back exactly by
@@ -28,7 +29,10 @@ struct RecordJSONEncoderTests {
             text: "a", number: 1.5, whole: -3, large: .max, flag: true, when: Date(timeIntervalSinceReferenceDate: 2),
             optional: nil, list: [1, -2], map: ["b": 2, "B": 1, "a": 0.25], nested: [["z": 1, "y": 2], [:]])
         let text = String(decoding: try RecordJSONEncoder.encode(sample), as: UTF8.self)
-        #expect(text == #"{"flag":true,"large":18446744073709551615,"list":[1,-2],"map":{"B":1,"a":0.25,"b":2},"nested":[{"y":2,"z":1},{}],"number":1.5,"text":"a","when":2,"whole":-3}"#)
+        #expect(
+            text
+                == #"{"flag":true,"large":18446744073709551615,"list":[1,-2],"map":{"B":1,"a":0.25,"b":2},"nested":[{"y":2,"z":1},{}],"number":1.5,"text":"a","when":2,"whole":-3}"#
+        )
     }
 
     @Test("random values read back exactly through JSONDecoder, and encode to the same bytes again")
@@ -38,15 +42,22 @@ struct RecordJSONEncoderTests {
         let decoder = JSONDecoder()
         let alphabet = Array("aZ09 \"\\/\n\r\t\u{0}\u{1f}\u{7f}éü€😀".unicodeScalars)
         for _ in 0..<TestEnvironment.iterations(default: 500) {
-            let text = String(String.UnicodeScalarView((0..<Int.random(in: 0...12, using: &random)).map { _ in alphabet.randomElement(using: &random)! }))
+            let text = String(
+                String.UnicodeScalarView(
+                    (0..<Int.random(in: 0...12, using: &random)).map { _ in alphabet.randomElement(using: &random)! }))
             // Any finite double, by its bits: subnormals, huge exponents, negative zero (which
             // equals zero, and is written as it).
             var number = Double(bitPattern: UInt64.random(in: 0...UInt64.max, using: &random))
             if !number.isFinite { number = -0.0 }
             let sample = Sample(
-                text: text, number: number, whole: Int64.random(in: .min ... .max, using: &random), large: UInt64.random(in: 0...UInt64.max, using: &random),
-                flag: Bool.random(using: &random), when: Date(timeIntervalSince1970: Double(Int.random(in: 0...2_000_000_000, using: &random)) + Double(Int.random(in: 0...999_999_999, using: &random)) / 1e9),
-                optional: Bool.random(using: &random) ? nil : Int.random(in: .min ... .max, using: &random), list: [.min, .max, 0],
+                text: text, number: number, whole: Int64.random(in: .min ... .max, using: &random),
+                large: UInt64.random(in: 0...UInt64.max, using: &random),
+                flag: Bool.random(using: &random),
+                when: Date(
+                    timeIntervalSince1970: Double(Int.random(in: 0...2_000_000_000, using: &random)) + Double(
+                        Int.random(in: 0...999_999_999, using: &random)) / 1e9),
+                optional: Bool.random(using: &random) ? nil : Int.random(in: .min ... .max, using: &random),
+                list: [.min, .max, 0],
                 map: [text: Float(bitPattern: UInt32.random(in: 0...0x7F7F_FFFF, using: &random))], nested: [[text: 1]])
             let bytes = try RecordJSONEncoder.encode(sample)
             let decoded = try decoder.decode(Sample.self, from: Data(bytes))
@@ -61,8 +72,11 @@ struct RecordJSONEncoderTests {
         status.nextAttemptAt = 1_764_000_000_125_000_000
         status.failedAttempts = 2
         status.paymentIntentID = "pi_\"1\""
-        let billed = BilledUsage(planID: "pro", periodStart: 1_764_000_000, periodEnd: 1_766_592_000, quantities: ["api_calls": 9, "storage_bytes": -1])
-        #expect(try JSONDecoder().decode(InvoiceStatus.self, from: Data(try RecordJSONEncoder.encode(status))) == status)
+        let billed = BilledUsage(
+            planID: "pro", periodStart: 1_764_000_000, periodEnd: 1_766_592_000,
+            quantities: ["api_calls": 9, "storage_bytes": -1])
+        #expect(
+            try JSONDecoder().decode(InvoiceStatus.self, from: Data(try RecordJSONEncoder.encode(status))) == status)
         #expect(try JSONDecoder().decode(BilledUsage.self, from: Data(try RecordJSONEncoder.encode(billed))) == billed)
     }
 
@@ -101,7 +115,10 @@ struct RecordJSONEncoderTests {
         struct Amount: Encodable { var amount = Decimal(1) }
         struct Ratio: Encodable { var ratio = Double.infinity }
         struct Ratios: Encodable { var ratios: [Float] = [1, .nan] }
-        for (value, field) in [(Blob() as any Encodable, "payload"), (Link(), "link"), (Amount(), "amount"), (Ratio(), "ratio"), (Ratios(), "ratios")] {
+        for (value, field) in [
+            (Blob() as any Encodable, "payload"), (Link(), "link"), (Amount(), "amount"), (Ratio(), "ratio"),
+            (Ratios(), "ratios"),
+        ] {
             let error = #expect(throws: EncodingError.self) { try RecordJSONEncoder.encode(value) }
             guard case .invalidValue(_, let context)? = error else {
                 Issue.record("\(field): \(String(describing: error))")

@@ -13,8 +13,8 @@
 //       Writes COUNT values of 1 KiB into database "values" of a raw environment that starts
 //       with a 64 KiB map, so the map grows; prints the final map size.
 import EventLog
-import LMDB
 import Foundation
+import LMDB
 
 /// Writes a line straight to standard output (no buffering), so the parent sees each
 /// acknowledgement the moment it is made, even if this process is killed right after.
@@ -69,7 +69,8 @@ case "append-loop":
         let keys = (0..<batchSize).map { "\(organization)-\(counter + $0)" }
         counter += batchSize
         let drafts = keys.map { draft(organization: organization, key: $0) }
-        let receipts = streamed
+        let receipts =
+            streamed
             ? try log.appendSynchronously(streaming: { _, sink in for draft in drafts { try sink.emit(draft) } })
             : try log.appendSynchronously(contentsOf: drafts)
         for (receipt, key) in zip(receipts, keys) {

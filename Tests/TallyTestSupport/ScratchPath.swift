@@ -10,7 +10,8 @@ public enum ScratchPath {
 
     /// The folder of this process, created (and its removal at exit registered) on first use.
     private static let root: String = {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tally-tests-\(UUID().uuidString)").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tally-tests-\(UUID().uuidString)")
+            .path
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         atexit { try? FileManager.default.removeItem(atPath: ScratchPath.root) }
         return path

@@ -17,7 +17,9 @@ struct AdvanceStallTests {
         let engine = try await InvoiceRunTests.engine(directory, gateway: InProcessGateway())
         let start = InvoiceRunTests.date("2025-01-01T00:00:00Z")
         try await engine.register(
-            OrganizationRegistration(id: "org_s", name: "S", billingEmail: "ap@s.test", country: "US", currency: .usd, paymentMethod: "pm_card_visa"),
+            OrganizationRegistration(
+                id: "org_s", name: "S", billingEmail: "ap@s.test", country: "US", currency: .usd,
+                paymentMethod: "pm_card_visa"),
             at: start)
         try await engine.subscribe("org_s", to: "team", interval: .monthly, at: start)
         try await engine.advance(to: InvoiceRunTests.date("2025-02-02T00:00:00Z"))
@@ -27,8 +29,11 @@ struct AdvanceStallTests {
         // Behind the engine's back: the paid invoice listed again as due on Feb 3.
         let due = Int64(InvoiceRunTests.date("2025-02-03T00:00:00Z").timeIntervalSince1970) * 1_000_000_000
         try engine.log.environment.write { txn in
-            let collection = try engine.projections.reader(InvoicesProjector.name, in: txn).database("collection")  // the live slot's
-            let key = withUnsafeBytes(of: (UInt64(bitPattern: due) ^ (1 << 63)).bigEndian) { Array($0) } + Array(invoice.invoiceID.utf8)
+            // the live slot's
+            let collection = try engine.projections.reader(InvoicesProjector.name, in: txn).database("collection")
+            let key =
+                withUnsafeBytes(of: (UInt64(bitPattern: due) ^ (1 << 63)).bigEndian) { Array($0) }
+                + Array(invoice.invoiceID.utf8)
             try txn.put([UInt8](), forKey: key, in: collection)
         }
         await #expect {

@@ -31,9 +31,13 @@ struct AdvanceTests {
         return engine
     }
 
-    static func register(_ engine: Engine, _ id: String, paymentMethod: String = "pm_card_visa", at date: Date) async throws {
+    static func register(_ engine: Engine, _ id: String, paymentMethod: String = "pm_card_visa", at date: Date)
+        async throws
+    {
         try await engine.register(
-            OrganizationRegistration(id: id, name: id, billingEmail: "ap@\(id).test", country: "US", currency: .usd, paymentMethod: paymentMethod), at: date)
+            OrganizationRegistration(
+                id: id, name: id, billingEmail: "ap@\(id).test", country: "US", currency: .usd,
+                paymentMethod: paymentMethod), at: date)
     }
 
     /// The subscription events after `sequence` (invoices, which close each period, are
@@ -41,7 +45,10 @@ struct AdvanceTests {
     static func events(after sequence: UInt64, in engine: Engine) throws -> [StoredEvent] {
         guard let head = try engine.log.head(), head.sequence > sequence else { return [] }
         return try ((sequence + 1)...head.sequence).map { try #require(try engine.log.event(at: $0)) }
-            .filter { $0.eventType != BillingEventType.invoiceIssued.rawValue && $0.eventType != BillingEventType.invoiceDrafted.rawValue }
+            .filter {
+                $0.eventType != BillingEventType.invoiceIssued.rawValue
+                    && $0.eventType != BillingEventType.invoiceDrafted.rawValue
+            }
     }
 
     static func renewal(_ event: StoredEvent) throws -> Tally_V1_SubscriptionRenewed {
@@ -60,10 +67,15 @@ struct AdvanceTests {
 
         let report = try await engine.advance(to: Self.date("2025-03-10T00:00:00Z"))
         let events = try Self.events(after: before, in: engine)
-        #expect(events.map(\.eventType) == [BillingEventType.subscriptionActivated.rawValue, BillingEventType.subscriptionRenewed.rawValue])
+        #expect(
+            events.map(\.eventType) == [
+                BillingEventType.subscriptionActivated.rawValue, BillingEventType.subscriptionRenewed.rawValue,
+            ])
         #expect(report.appended[BillingEventType.subscriptionActivated.rawValue] == 1)
         #expect(report.appended[BillingEventType.subscriptionRenewed.rawValue] == 1)
-        #expect(report.appended[BillingEventType.invoiceIssued.rawValue] == 1, "the first paid period is invoiced at its end")
+        #expect(
+            report.appended[BillingEventType.invoiceIssued.rawValue] == 1,
+            "the first paid period is invoiced at its end")
         let activated = try Tally_V1_SubscriptionActivated(serializedBytes: events[0].payload)
         #expect(events[0].occurredAt == Self.date("2025-02-08T10:00:00Z"))
         #expect(activated.periodStart.date == Self.date("2025-02-08T10:00:00Z"))
@@ -88,7 +100,8 @@ struct AdvanceTests {
         let record = try #require(try engine.subscription(of: "org_x"))
         #expect(record.subscription.status == .expired(at: Self.date("2025-01-15T00:00:00Z")))
         // A payment method added later does not bring an expired trial back.
-        try await engine.updateOrganization("org_x", OrganizationUpdate(paymentMethod: "pm_card_visa"), at: Self.date("2025-06-01T00:00:00Z"))
+        try await engine.updateOrganization(
+            "org_x", OrganizationUpdate(paymentMethod: "pm_card_visa"), at: Self.date("2025-06-01T00:00:00Z"))
         #expect(try await engine.advance(to: Self.date("2025-09-01T00:00:00Z")).total == 0)
     }
 
@@ -102,7 +115,8 @@ struct AdvanceTests {
         let before = try #require(try engine.log.head()).sequence
         try await engine.advance(to: Self.date("2024-05-31T12:00:00Z"))
         let starts = try Self.events(after: before, in: engine).map { try Self.renewal($0).periodStart.date }
-        #expect(starts == ["2024-02-29", "2024-03-31", "2024-04-30", "2024-05-31"].map { Self.date("\($0)T12:00:00Z") })
+        #expect(
+            starts == ["2024-02-29", "2024-03-31", "2024-04-30", "2024-05-31"].map { Self.date("\($0)T12:00:00Z") })
     }
 
     @Test("an annual subscription anchored on leap day renews on February 28, and on the 29th in leap years")
@@ -133,10 +147,12 @@ struct AdvanceTests {
             for index in 0..<5 {
                 let joined = start.addingTimeInterval(Double(index) * 86_400 * 3)
                 try await Self.register(engine, "org_\(index)", paymentMethod: index == 3 ? "" : "pm", at: joined)
-                try await engine.subscribe("org_\(index)", to: index % 2 == 0 ? "basic" : "pro", interval: .monthly, at: joined)
+                try await engine.subscribe(
+                    "org_\(index)", to: index % 2 == 0 ? "basic" : "pro", interval: .monthly, at: joined)
             }
             for step in 1...steps {
-                try await engine.advance(to: start.addingTimeInterval(end.timeIntervalSince(start) * Double(step) / Double(steps)))
+                try await engine.advance(
+                    to: start.addingTimeInterval(end.timeIntervalSince(start) * Double(step) / Double(steps)))
             }
             #expect(try await engine.advance(to: end).total == 0)
             let events = try Self.events(after: 0, in: engine).filter { $0.envelope.actor == "tally.advance" }
@@ -159,10 +175,15 @@ struct AdvanceTests {
             let engine = try await Self.engine(directory, at: start)
             for index in 0..<7 {
                 try await Self.register(engine, "org_\(index)", at: start)
-                try await engine.subscribe("org_\(index)", to: "basic", interval: .monthly, at: start.addingTimeInterval(Double(index % 3) * 3_600))
+                try await engine.subscribe(
+                    "org_\(index)", to: "basic", interval: .monthly,
+                    at: start.addingTimeInterval(Double(index % 3) * 3_600))
             }
             try await engine.advance(to: Self.date("2025-04-15T00:00:00Z"), eventsPerCommit: batch)
-            logs.append(try Self.events(after: 0, in: engine).map { "\($0.organizationID) \($0.eventType) \($0.occurredAt.timeIntervalSince1970)" })
+            logs.append(
+                try Self.events(after: 0, in: engine).map {
+                    "\($0.organizationID) \($0.eventType) \($0.occurredAt.timeIntervalSince1970)"
+                })
         }
         #expect(logs[0] == logs[1])
         #expect(logs[0] == logs[2])
@@ -180,11 +201,16 @@ struct AdvanceTests {
         }
         try await engine.reactivateSubscription("org_r", at: Self.date("2025-01-20T00:00:00Z"))
         try await engine.advance(to: Self.date("2025-02-15T00:00:00Z"))
-        #expect(try engine.subscription(of: "org_c")?.subscription.status == .canceled(at: Self.date("2025-02-01T00:00:00Z")))
+        #expect(
+            try engine.subscription(of: "org_c")?.subscription.status
+                == .canceled(at: Self.date("2025-02-01T00:00:00Z")))
         let renewed = try #require(try engine.subscription(of: "org_r"))
         #expect(renewed.subscription.status == .active)
         #expect(renewed.currentPeriod?.start == Self.date("2025-02-01T00:00:00Z"))
-        let canceled = try #require(try Self.events(after: 0, in: engine).last { $0.eventType == BillingEventType.subscriptionCanceled.rawValue })
+        let canceled = try #require(
+            try Self.events(after: 0, in: engine).last {
+                $0.eventType == BillingEventType.subscriptionCanceled.rawValue
+            })
         #expect(try Tally_V1_SubscriptionCanceled(serializedBytes: canceled.payload).reason == .periodEnd)
     }
 
@@ -212,7 +238,8 @@ struct AdvanceTests {
         try await Self.register(engine, "org_i", at: start)
         try await engine.subscribe("org_i", to: "team", interval: .monthly, at: start)
         // A downgrade by price (basic annual is $25/mo), but a change of interval applies now.
-        try await engine.changePlan("org_i", to: "basic", interval: .annual, at: Self.date("2025-02-10T00:00:00Z"), immediately: false)
+        try await engine.changePlan(
+            "org_i", to: "basic", interval: .annual, at: Self.date("2025-02-10T00:00:00Z"), immediately: false)
         let record = try #require(try engine.subscription(of: "org_i"))
         #expect(record.subscription.planID == "basic")
         #expect(record.currentPeriod?.start == Self.date("2025-02-10T00:00:00Z"))
@@ -230,8 +257,12 @@ struct AdvanceTests {
         try await Self.register(engine, "org_g", at: start)
         try await engine.subscribe("org_g", to: "basic", interval: .monthly, at: start)
         try await engine.markPastDue("org_g", at: Self.date("2025-01-03T00:00:00Z"))
-        try await engine.startGracePeriod("org_g", until: Self.date("2025-01-17T00:00:00Z"), at: Self.date("2025-01-03T00:00:00Z"))
-        await #expect(throws: EngineError.self) { try await engine.startGracePeriod("org_g", until: Self.date("2025-01-20T00:00:00Z"), at: Self.date("2025-01-04T00:00:00Z")) }
+        try await engine.startGracePeriod(
+            "org_g", until: Self.date("2025-01-17T00:00:00Z"), at: Self.date("2025-01-03T00:00:00Z"))
+        await #expect(throws: EngineError.self) {
+            try await engine.startGracePeriod(
+                "org_g", until: Self.date("2025-01-20T00:00:00Z"), at: Self.date("2025-01-04T00:00:00Z"))
+        }
         #expect(try await engine.advance(to: Self.date("2025-01-16T23:59:59Z")).total == 0)
         try await engine.advance(to: Self.date("2025-03-01T00:00:00Z"))
         let record = try #require(try engine.subscription(of: "org_g"))
@@ -248,12 +279,17 @@ struct AdvanceTests {
         try await Self.register(engine, "org_e", at: start)
         try await engine.subscribe("org_e", to: "team", interval: .quarterly, at: start)
         #expect(try engine.subscription(of: "org_e")?.recurringPrice == Self.usd("300"))
-        try await engine.agreeCustomPricing(CustomPricing(
-            organizationID: "org_e", basePlanID: "team", currency: .usd, interval: .quarterly, recurringPrice: Self.usd("250"),
-            contractStart: Self.date("2025-03-01T00:00:00Z"), contractEnd: Self.date("2025-09-01T00:00:00Z")), at: start)
+        try await engine.agreeCustomPricing(
+            CustomPricing(
+                organizationID: "org_e", basePlanID: "team", currency: .usd, interval: .quarterly,
+                recurringPrice: Self.usd("250"),
+                contractStart: Self.date("2025-03-01T00:00:00Z"), contractEnd: Self.date("2025-09-01T00:00:00Z")),
+            at: start)
         let before = try #require(try engine.log.head()).sequence
         try await engine.advance(to: Self.date("2025-10-01T00:00:00Z"))
-        let prices = try Self.events(after: before, in: engine).map { try Self.renewal($0).recurringPrice.decoded(field: "price") }
+        let prices = try Self.events(after: before, in: engine).map {
+            try Self.renewal($0).recurringPrice.decoded(field: "price")
+        }
         #expect(prices == [Self.usd("250"), Self.usd("250"), Self.usd("300")])  // April, July, October
     }
 
@@ -264,17 +300,21 @@ struct AdvanceTests {
         let engine = try await Self.engine(directory, at: start)
         for index in 0..<20 {
             try await Self.register(engine, "org_\(index)", at: start)
-            try await engine.subscribe("org_\(index)", to: "basic", interval: .monthly, at: start.addingTimeInterval(Double(index) * 3_600))
+            try await engine.subscribe(
+                "org_\(index)", to: "basic", interval: .monthly, at: start.addingTimeInterval(Double(index) * 3_600))
         }
         let end = Self.date("2025-12-15T00:00:00Z")
         async let first = engine.advance(to: end, eventsPerCommit: 7)
         async let second = engine.advance(to: end, eventsPerCommit: 5)
         let (a, b) = try await (first, second)
-        let renewed = BillingEventType.subscriptionRenewed.rawValue, invoiced = BillingEventType.invoiceIssued.rawValue
+        let renewed = BillingEventType.subscriptionRenewed.rawValue
+        let invoiced = BillingEventType.invoiceIssued.rawValue
         let appended: Int = (a.appended[renewed] ?? 0) + (b.appended[renewed] ?? 0)
         let invoices: Int = (a.appended[invoiced] ?? 0) + (b.appended[invoiced] ?? 0)
         #expect(appended == 220 && invoices == 220)
-        let renewals = try Self.events(after: 0, in: engine).filter { $0.eventType == BillingEventType.subscriptionRenewed.rawValue }
+        let renewals = try Self.events(after: 0, in: engine).filter {
+            $0.eventType == BillingEventType.subscriptionRenewed.rawValue
+        }
         #expect(renewals.count == 220)
         #expect(Set(renewals.map { "\($0.organizationID)\($0.occurredAt)" }).count == renewals.count)
     }

@@ -15,12 +15,19 @@ struct CancellationTests {
         let canceling = try await engine.cancelSubscription("org_p", at: PlanChangeTests.january16)
         #expect(canceling.subscription.cancelsAtPeriodEnd)
         #expect(canceling.subscription.status == .active)
-        await #expect(throws: EngineError.conflict("cannot schedule the cancellation of a subscription that is already canceling at period end")) {
+        await #expect(
+            throws: EngineError.conflict(
+                "cannot schedule the cancellation of a subscription that is already canceling at period end")
+        ) {
             try await engine.cancelSubscription("org_p", at: PlanChangeTests.january16)
         }
-        let reactivated = try await engine.reactivateSubscription("org_p", at: PlanChangeTests.january16.addingTimeInterval(60))
+        let reactivated = try await engine.reactivateSubscription(
+            "org_p", at: PlanChangeTests.january16.addingTimeInterval(60))
         #expect(!reactivated.subscription.cancelsAtPeriodEnd)
-        await #expect(throws: EngineError.conflict("cannot reactivate a subscription that is active with no cancellation scheduled")) {
+        await #expect(
+            throws: EngineError.conflict(
+                "cannot reactivate a subscription that is active with no cancellation scheduled")
+        ) {
             try await engine.reactivateSubscription("org_p", at: PlanChangeTests.january16)
         }
     }
@@ -32,12 +39,15 @@ struct CancellationTests {
         let canceled = try await engine.cancelSubscription("org_p", at: PlanChangeTests.january16, immediately: true)
         #expect(canceled.subscription.status == .canceled(at: PlanChangeTests.january16))
         await #expect(throws: EngineError.conflict("the subscription of org_p is canceled: usage is not accepted")) {
-            try await engine.recordUsage(UsageRecord(organizationID: "org_p", metric: "api_calls", quantity: 1, occurredAt: PlanChangeTests.january16))
+            try await engine.recordUsage(
+                UsageRecord(
+                    organizationID: "org_p", metric: "api_calls", quantity: 1, occurredAt: PlanChangeTests.january16))
         }
         await #expect(throws: EngineError.conflict("cannot cancel a subscription that is canceled")) {
             try await engine.cancelSubscription("org_p", at: PlanChangeTests.january16, immediately: true)
         }
-        let again = try await engine.subscribe("org_p", to: "starter", interval: .monthly, at: PlanChangeTests.january16.addingTimeInterval(60))
+        let again = try await engine.subscribe(
+            "org_p", to: "starter", interval: .monthly, at: PlanChangeTests.january16.addingTimeInterval(60))
         #expect(again.subscription.status == .active && again.subscription.planID == "starter")
     }
 }

@@ -11,7 +11,8 @@ struct CatalogCommandTests {
     static let now = Date(timeIntervalSince1970: 1_764_000_000)
 
     static func acme(_ email: String = "billing@acme.test") -> OrganizationRegistration {
-        OrganizationRegistration(id: "org_acme", name: "Acme GmbH", billingEmail: email, country: "DE", taxID: "DE123456789", currency: .eur)
+        OrganizationRegistration(
+            id: "org_acme", name: "Acme GmbH", billingEmail: email, country: "DE", taxID: "DE123456789", currency: .eur)
     }
 
     @Test("a registered organization can be read back; the same registration again appends nothing")
@@ -39,11 +40,25 @@ struct CatalogCommandTests {
         #expect(try engine.log.head()?.sequence == 1)
     }
 
-    @Test("bad registrations name the field and append nothing", arguments: [
-        ("billing_email", OrganizationRegistration(id: "org_x", name: "X", billingEmail: "not-an-email", country: "DE", currency: .usd)),
-        ("country", OrganizationRegistration(id: "org_x", name: "X", billingEmail: "a@b.test", country: "Germany", currency: .usd)),
-        ("name", OrganizationRegistration(id: "org_x", name: "", billingEmail: "a@b.test", country: "US-CA", currency: .usd)),
-    ])
+    @Test(
+        "bad registrations name the field and append nothing",
+        arguments: [
+            (
+                "billing_email",
+                OrganizationRegistration(
+                    id: "org_x", name: "X", billingEmail: "not-an-email", country: "DE", currency: .usd)
+            ),
+            (
+                "country",
+                OrganizationRegistration(
+                    id: "org_x", name: "X", billingEmail: "a@b.test", country: "Germany", currency: .usd)
+            ),
+            (
+                "name",
+                OrganizationRegistration(
+                    id: "org_x", name: "", billingEmail: "a@b.test", country: "US-CA", currency: .usd)
+            ),
+        ])
     func badRegistrations(field: String, registration: OrganizationRegistration) async throws {
         let directory = TemporaryDirectory()
         let engine = try Engine(directory: directory.path)
@@ -51,7 +66,10 @@ struct CatalogCommandTests {
             try await engine.register(registration, at: Self.now)
             Issue.record("accepted a registration with a bad \(field)")
         } catch let error as EngineError {
-            guard case .invalid(let named, _) = error else { Issue.record("\(error)"); return }
+            guard case .invalid(let named, _) = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(named == field)
         }
         #expect(try engine.log.head() == nil)
@@ -97,7 +115,9 @@ struct CatalogCommandTests {
 
         try await engine.archivePlan("startup", at: Self.now)
         #expect(try engine.plan("startup")?.isArchived == true)
-        await #expect(throws: EngineError.conflict("plan startup is already archived")) { try await engine.archivePlan("startup", at: Self.now) }
+        await #expect(throws: EngineError.conflict("plan startup is already archived")) {
+            try await engine.archivePlan("startup", at: Self.now)
+        }
         await #expect(throws: EngineError.notFound("plan nope")) { try await engine.archivePlan("nope", at: Self.now) }
     }
 

@@ -12,7 +12,9 @@ struct CurrencyAndBoundaryTests {
     static func date(_ text: String) -> Date { try! Date(text, strategy: .iso8601) }
 
     /// A two-plan catalog in `currency` and one organization billed in it, on `basic` monthly from January 1.
-    static func engine(_ directory: TemporaryDirectory, _ currency: Currency, basic: String, premium: String) async throws -> Engine {
+    static func engine(_ directory: TemporaryDirectory, _ currency: Currency, basic: String, premium: String)
+        async throws -> Engine
+    {
         let engine = try Engine(directory: directory.path)
         let start = date("2025-01-01T00:00:00Z")
         for (id, price) in [("basic", basic), ("premium", premium)] {
@@ -23,7 +25,9 @@ struct CurrencyAndBoundaryTests {
             plan.annualPrice = nil
             try await engine.definePlan(plan, at: start)
         }
-        try await engine.register(OrganizationRegistration(id: "org_c", name: "C", billingEmail: "ap@c.test", country: "JP", currency: currency), at: start)
+        try await engine.register(
+            OrganizationRegistration(
+                id: "org_c", name: "C", billingEmail: "ap@c.test", country: "JP", currency: currency), at: start)
         try await engine.subscribe("org_c", to: "basic", interval: .monthly, at: start)
         return engine
     }
@@ -60,11 +64,14 @@ struct CurrencyAndBoundaryTests {
         #expect(try engine.subscription(of: "org_c")?.recurringPrice == Money("30.125", currency: .kwd))
     }
 
-    @Test("an upgrade in the last second of a period applies now, prorates to nothing, and the renewal is at the new price")
+    @Test(
+        "an upgrade in the last second of a period applies now, prorates to nothing, and the renewal is at the new price"
+    )
     func lastSecondUpgrade() async throws {
         let directory = TemporaryDirectory()
         let engine = try await Self.engine(directory, .usd, basic: "30", premium: "60")
-        let record = try await engine.changePlan("org_c", to: "premium", interval: .monthly, at: Self.date("2025-01-31T23:59:59Z"))
+        let record = try await engine.changePlan(
+            "org_c", to: "premium", interval: .monthly, at: Self.date("2025-01-31T23:59:59Z"))
         #expect(record.subscription.planID == "premium")
         let change = try Self.lastChange(engine)
         #expect(try change.prorationCredit.decoded(field: "credit").isZero)

@@ -1,7 +1,8 @@
 import Foundation
-@testable import ReadModels
 import TallyTestSupport
 import Testing
+
+@testable import ReadModels
 
 /// The decode cache answers only for the very bytes it decoded: a changed record (new bytes,
 /// same length or not) is decoded afresh, and the cache stays right when it starts over.
@@ -13,7 +14,10 @@ struct DecodeCacheTests {
         var decodes = 0
         func value(_ text: String) -> String {
             Array(text.utf8).withUnsafeBytes { bytes in
-                cache.value(for: bytes) { decodes += 1; return String(decoding: $0, as: UTF8.self) }
+                cache.value(for: bytes) {
+                    decodes += 1
+                    return String(decoding: $0, as: UTF8.self)
+                }
             }
         }
         #expect(value("{\"plan\":\"pro\"}") == "{\"plan\":\"pro\"}")
@@ -33,10 +37,17 @@ struct DecodeCacheTests {
         var decodes = 0
         // Like 500 subscription records: the same fields and lengths, the organization id inside.
         let padding = String(repeating: "x", count: 700)
-        let records = (0..<500).map { Array("{\"a\":\"\(padding)\",\"org\":\"org_\(String(1_000 + $0))\",\"z\":\"\(padding)\"}".utf8) }
+        let records = (0..<500).map {
+            Array("{\"a\":\"\(padding)\",\"org\":\"org_\(String(1_000 + $0))\",\"z\":\"\(padding)\"}".utf8)
+        }
         for _ in 0..<2 {
             for (index, record) in records.enumerated() {
-                let value = record.withUnsafeBytes { cache.value(for: $0) { _ in decodes += 1; return index } }
+                let value = record.withUnsafeBytes {
+                    cache.value(for: $0) { _ in
+                        decodes += 1
+                        return index
+                    }
+                }
                 #expect(value == index)
             }
         }

@@ -15,11 +15,15 @@ struct DunningTests {
 
     /// org_d on `team` ($100 a month) from January 1 with `card`, collected through an
     /// in-process gateway; invoices wait one hour for late usage (the default).
-    static func engine(_ directory: TemporaryDirectory, card: String, policy: BillingPolicy = .default) async throws -> Engine {
+    static func engine(_ directory: TemporaryDirectory, card: String, policy: BillingPolicy = .default) async throws
+        -> Engine
+    {
         let engine = try await InvoiceRunTests.engine(directory, policy: policy, gateway: InProcessGateway())
         let start = date("2025-01-01T00:00:00Z")
         try await engine.register(
-            OrganizationRegistration(id: "org_d", name: "D", billingEmail: "ap@d.test", country: "US", currency: .usd, paymentMethod: card), at: start)
+            OrganizationRegistration(
+                id: "org_d", name: "D", billingEmail: "ap@d.test", country: "US", currency: .usd, paymentMethod: card),
+            at: start)
         try await engine.subscribe("org_d", to: "team", interval: .monthly, at: start)
         return engine
     }
@@ -33,7 +37,9 @@ struct DunningTests {
         }
     }
 
-    @Test("a service marks the subscription past due after an attempt was due: the grace runs from then, and ends after it began")
+    @Test(
+        "a service marks the subscription past due after an attempt was due: the grace runs from then, and ends after it began"
+    )
     func markedPastDueAfterTheAttemptWasDue() async throws {
         let directory = TemporaryDirectory()
         let policy = BillingPolicy(retrySchedule: RetrySchedule(delaysInDays: []), graceDays: 2)
@@ -53,7 +59,9 @@ struct DunningTests {
         #expect(try engine.subscription(of: "org_d")?.subscription.status.name == "canceled")
     }
 
-    @Test("a card that always declines: past due at the first failure, retries after 3, 5 and 7 days, grace, then canceled")
+    @Test(
+        "a card that always declines: past due at the first failure, retries after 3, 5 and 7 days, grace, then canceled"
+    )
     func exhaustedThenCanceled() async throws {
         let directory = TemporaryDirectory()
         let engine = try await Self.engine(directory, card: "pm_card_chargeDeclined")
@@ -73,7 +81,9 @@ struct DunningTests {
         let invoice = try #require(try engine.live.invoices(of: "org_d").first)
         let status = try #require(try engine.invoiceStatus(invoice.invoiceID))
         #expect(status.state == .open && status.failedAttempts == 4 && status.nextAttemptAt == nil)
-        #expect(try engine.subscription(of: "org_d")?.subscription.status == .canceled(at: Self.date("2025-02-11T01:00:00Z")))
+        #expect(
+            try engine.subscription(of: "org_d")?.subscription.status
+                == .canceled(at: Self.date("2025-02-11T01:00:00Z")))
         // The last failure says there is no next attempt.
         let head = try #require(try engine.log.head()).sequence
         let last = try #require(try engine.log.event(at: head - 2))
@@ -90,8 +100,11 @@ struct DunningTests {
         try await engine.advance(to: Self.date("2025-02-05T00:00:00Z"))  // attempts 1 (Feb 1) and 2 (Feb 4) failed
         let invoice = try #require(try engine.live.invoices(of: "org_d").first).invoiceID
         #expect(try engine.invoiceStatus(invoice)?.failedAttempts == 2)
-        #expect(try engine.subscription(of: "org_d")?.subscription.status == .pastDue(since: Self.date("2025-02-01T01:00:00Z")))
-        try await engine.updateOrganization("org_d", OrganizationUpdate(paymentMethod: "pm_card_visa"), at: Self.date("2025-02-05T00:00:00Z"))
+        #expect(
+            try engine.subscription(of: "org_d")?.subscription.status
+                == .pastDue(since: Self.date("2025-02-01T01:00:00Z")))
+        try await engine.updateOrganization(
+            "org_d", OrganizationUpdate(paymentMethod: "pm_card_visa"), at: Self.date("2025-02-05T00:00:00Z"))
         let before = try #require(try engine.log.head()).sequence
         try await engine.advance(to: Self.date("2025-02-10T00:00:00Z"))
         let events = try Self.events(after: before, in: engine)
@@ -107,33 +120,49 @@ struct DunningTests {
         #expect(try engine.invoiceStatus(march.invoiceID)?.state == .paid)
     }
 
-    @Test("marked unpaid instead of canceled, if so configured: no renewals or usage until a payment restores it, then the renewals catch up")
+    @Test(
+        "marked unpaid instead of canceled, if so configured: no renewals or usage until a payment restores it, then the renewals catch up"
+    )
     func markedUnpaid() async throws {
         let directory = TemporaryDirectory()
-        let policy = BillingPolicy(retrySchedule: RetrySchedule(delaysInDays: [2]), graceDays: 0, whenDunningEnds: .markUnpaid)
+        let policy = BillingPolicy(
+            retrySchedule: RetrySchedule(delaysInDays: [2]), graceDays: 0, whenDunningEnds: .markUnpaid)
         let engine = try await Self.engine(directory, card: "pm_card_chargeDeclinedExpiredCard", policy: policy)
         let before = try #require(try engine.log.head()).sequence
         try await engine.advance(to: Self.date("2025-04-15T00:00:00Z"))
         let events = try Self.events(after: before, in: engine)
-        #expect(events.map(\.type) == [
-            "invoice.drafted", "subscription.renewed", "invoice.issued", "payment.failed", "subscription.past_due",
-            "payment.failed", "subscription.marked_unpaid",
-        ])
+        #expect(
+            events.map(\.type) == [
+                "invoice.drafted", "subscription.renewed", "invoice.issued", "payment.failed", "subscription.past_due",
+                "payment.failed", "subscription.marked_unpaid",
+            ])
         #expect(events.last?.at == Self.date("2025-02-03T01:00:00Z"))
-        #expect(try engine.subscription(of: "org_d")?.subscription.status == .unpaid(since: Self.date("2025-02-03T01:00:00Z")))
+        #expect(
+            try engine.subscription(of: "org_d")?.subscription.status
+                == .unpaid(since: Self.date("2025-02-03T01:00:00Z")))
         await #expect(throws: EngineError.self) {
-            try await engine.recordUsage(UsageRecord(organizationID: "org_d", metric: "api_calls", quantity: 1, occurredAt: Self.date("2025-04-15T00:00:00Z")))
+            try await engine.recordUsage(
+                UsageRecord(
+                    organizationID: "org_d", metric: "api_calls", quantity: 1,
+                    occurredAt: Self.date("2025-04-15T00:00:00Z")))
         }
         // A new card, and the customer pays the open invoice: active again; the periods it
         // missed renew and are invoiced (and collected) as advance catches up.
-        try await engine.updateOrganization("org_d", OrganizationUpdate(paymentMethod: "pm_card_visa"), at: Self.date("2025-04-15T00:00:00Z"))
+        try await engine.updateOrganization(
+            "org_d", OrganizationUpdate(paymentMethod: "pm_card_visa"), at: Self.date("2025-04-15T00:00:00Z"))
         let invoice = try #require(try engine.live.invoices(of: "org_d").first).invoiceID
-        let outcome = try await engine.collectPayment(for: invoice, through: try #require(engine.gateway), at: Self.date("2025-04-15T00:00:00Z"))
-        guard case .paid = outcome else { Issue.record("\(outcome)"); return }
+        let outcome = try await engine.collectPayment(
+            for: invoice, through: try #require(engine.gateway), at: Self.date("2025-04-15T00:00:00Z"))
+        guard case .paid = outcome else {
+            Issue.record("\(outcome)")
+            return
+        }
         #expect(try engine.subscription(of: "org_d")?.subscription.status == .active)
         try await engine.advance(to: Self.date("2025-04-16T00:00:00Z"))
         let invoices = try engine.live.invoices(of: "org_d")
-        #expect(invoices.map { $0.periodStart.date } == ["2025-01-01", "2025-02-01", "2025-03-01"].map { Self.date("\($0)T00:00:00Z") })
+        #expect(
+            invoices.map { $0.periodStart.date }
+                == ["2025-01-01", "2025-02-01", "2025-03-01"].map { Self.date("\($0)T00:00:00Z") })
         #expect(try invoices.allSatisfy { try engine.invoiceStatus($0.invoiceID)?.state == .paid })
     }
 
@@ -144,14 +173,19 @@ struct DunningTests {
             let id = "org_\(index)"
             let card = index % 3 == 0 ? "pm_card_chargeDeclined" : "pm_card_visa"
             try await engine.register(
-                OrganizationRegistration(id: id, name: id, billingEmail: "ap@\(id).test", country: "US", currency: .usd, paymentMethod: card),
+                OrganizationRegistration(
+                    id: id, name: id, billingEmail: "ap@\(id).test", country: "US", currency: .usd, paymentMethod: card),
                 at: Self.date("2025-01-01T00:00:00Z"))
-            try await engine.subscribe(id, to: index % 2 == 0 ? "team" : "basic", interval: .monthly, at: Self.date("2025-01-0\(index % 9 + 1)T00:00:00Z"))
+            try await engine.subscribe(
+                id, to: index % 2 == 0 ? "team" : "basic", interval: .monthly,
+                at: Self.date("2025-01-0\(index % 9 + 1)T00:00:00Z"))
         }
         return engine
     }
 
-    @Test("two engines advancing the same log at once record each step once, as one engine alone would, and a rebuild agrees")
+    @Test(
+        "two engines advancing the same log at once record each step once, as one engine alone would, and a rebuild agrees"
+    )
     func concurrentAdvance() async throws {
         let reference = TemporaryDirectory()
         let alone = try await Self.crowd(reference)

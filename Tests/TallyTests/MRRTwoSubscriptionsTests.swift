@@ -28,7 +28,10 @@ struct MRRTwoSubscriptionsTests {
             $0.periodEnd = at("2030-01-01")
             $0.recurringPrice = Tally_V1_Money(Money(minorUnits: dollars * 100, currency: .usd))
         }
-        return EventDraft(organizationID: "org_two", eventType: BillingEventType.subscriptionActivated.rawValue, occurredAt: Date(timeIntervalSince1970: TimeInterval(at(day).seconds)), payload: try payload.serializedData())
+        return EventDraft(
+            organizationID: "org_two", eventType: BillingEventType.subscriptionActivated.rawValue,
+            occurredAt: Date(timeIntervalSince1970: TimeInterval(at(day).seconds)),
+            payload: try payload.serializedData())
     }
 
     @Test("canceling one of two subscriptions is contraction; canceling the last is churn")
@@ -46,14 +49,18 @@ struct MRRTwoSubscriptionsTests {
                 $0.effectiveAt = Self.at(day)
                 $0.reason = .requested
             }
-            return EventDraft(organizationID: "org_two", eventType: BillingEventType.subscriptionCanceled.rawValue, occurredAt: Date(timeIntervalSince1970: TimeInterval(Self.at(day).seconds)), payload: try payload.serializedData())
+            return EventDraft(
+                organizationID: "org_two", eventType: BillingEventType.subscriptionCanceled.rawValue,
+                occurredAt: Date(timeIntervalSince1970: TimeInterval(Self.at(day).seconds)),
+                payload: try payload.serializedData())
         }
         _ = try log.appendSynchronously(try Self.activated("sub_1", 100, on: "2025-01-01"))
         _ = try log.appendSynchronously(try Self.activated("sub_2", 40, on: "2025-01-05"))
         _ = try log.appendSynchronously(try canceled("sub_2", on: "2025-02-10"))
         _ = try log.appendSynchronously(try canceled("sub_1", on: "2025-03-10"))
 
-        let history = try #require(try projections.read(MRRProjector.name) { try MRRProjector.history(of: "org_two", in: $0) })
+        let history = try #require(
+            try projections.read(MRRProjector.name) { try MRRProjector.history(of: "org_two", in: $0) })
         #expect(history.movements.map(\.movement.kind) == [.newBusiness, .expansion, .contraction, .churn])
         #expect(history.movements.map(\.movement.amount) == [10_000, 4_000, -4_000, -10_000])
         let daily = try projections.read(MRRProjector.name) { try MRRProjector.daily(in: $0) }

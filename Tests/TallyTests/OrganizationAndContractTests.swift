@@ -15,8 +15,11 @@ struct OrganizationAndContractTests {
     func update() async throws {
         let directory = TemporaryDirectory()
         let engine = try await SubscribeCommandTests.engine(directory)
-        let updated = try await engine.updateOrganization("org_us", OrganizationUpdate(name: "US Co Inc", paymentMethod: "pm_card_visa"), at: Self.now)
-        #expect(updated.name == "US Co Inc" && updated.billingEmail == "ap@us.test" && updated.paymentMethod == "pm_card_visa")
+        let updated = try await engine.updateOrganization(
+            "org_us", OrganizationUpdate(name: "US Co Inc", paymentMethod: "pm_card_visa"), at: Self.now)
+        #expect(
+            updated.name == "US Co Inc" && updated.billingEmail == "ap@us.test"
+                && updated.paymentMethod == "pm_card_visa")
         try await engine.updateOrganization("org_us", OrganizationUpdate(paymentMethod: ""), at: Self.now)
         #expect(try engine.organization("org_us")?.paymentMethod == "")
         let before = try engine.projections.flatDump(CatalogProjector.name)
@@ -24,13 +27,15 @@ struct OrganizationAndContractTests {
         #expect(try engine.projections.flatDump(CatalogProjector.name) == before)
     }
 
-    @Test("bad updates name the field and append nothing", arguments: [
-        ("billing_email", OrganizationUpdate(billingEmail: "nope")),
-        ("country", OrganizationUpdate(country: "Germany")),
-        ("name", OrganizationUpdate(name: "")),
-        ("payment_method", OrganizationUpdate(paymentMethod: "pm card")),
-        ("update", OrganizationUpdate()),
-    ])
+    @Test(
+        "bad updates name the field and append nothing",
+        arguments: [
+            ("billing_email", OrganizationUpdate(billingEmail: "nope")),
+            ("country", OrganizationUpdate(country: "Germany")),
+            ("name", OrganizationUpdate(name: "")),
+            ("payment_method", OrganizationUpdate(paymentMethod: "pm card")),
+            ("update", OrganizationUpdate()),
+        ])
     func badUpdates(field: String, update: OrganizationUpdate) async throws {
         let directory = TemporaryDirectory()
         let engine = try await SubscribeCommandTests.engine(directory)
@@ -47,14 +52,19 @@ struct OrganizationAndContractTests {
         }
     }
 
-    @Test("a contract's price applies to a subscription of its base plan at its interval, and is refused when inconsistent")
+    @Test(
+        "a contract's price applies to a subscription of its base plan at its interval, and is refused when inconsistent"
+    )
     func contract() async throws {
         let directory = TemporaryDirectory()
         let engine = try await SubscribeCommandTests.engine(directory)
         let contract = CustomPricing(
-            organizationID: "org_us", basePlanID: "enterprise", currency: .usd, interval: .everyMonths(6), recurringPrice: Self.usd("2400"),
-            metricPrices: ["api_calls": .perUnit(unitPrice: try ExactDecimal("0.0002"))], included: ["api_calls": 50_000_000],
-            minimumCommitment: Self.usd("3000"), contractStart: Self.now, contractEnd: Self.now.addingTimeInterval(366 * 86_400))
+            organizationID: "org_us", basePlanID: "enterprise", currency: .usd, interval: .everyMonths(6),
+            recurringPrice: Self.usd("2400"),
+            metricPrices: ["api_calls": .perUnit(unitPrice: try ExactDecimal("0.0002"))],
+            included: ["api_calls": 50_000_000],
+            minimumCommitment: Self.usd("3000"), contractStart: Self.now,
+            contractEnd: Self.now.addingTimeInterval(366 * 86_400))
         try await engine.agreeCustomPricing(contract, at: Self.now)
         #expect(try engine.contract(of: "org_us") == contract)
         try await engine.updateOrganization("org_us", OrganizationUpdate(paymentMethod: "pm_card_visa"), at: Self.now)
@@ -68,12 +78,16 @@ struct OrganizationAndContractTests {
         foreign.currency = Currency.eur
         foreign.recurringPrice = try Money("1", currency: .eur)
         foreign.minimumCommitment = nil
-        await #expect(throws: EngineError.invalid(field: "currency", rule: "org_us is billed in USD, the contract is in EUR")) {
+        await #expect(
+            throws: EngineError.invalid(field: "currency", rule: "org_us is billed in USD, the contract is in EUR")
+        ) {
             try await engine.agreeCustomPricing(foreign, at: Self.now)
         }
         var unmetered = contract
         unmetered.included = ["gpu_hours": 5]
-        await #expect(throws: EngineError.invalid(field: "metric_prices", rule: "plan enterprise does not meter gpu_hours")) {
+        await #expect(
+            throws: EngineError.invalid(field: "metric_prices", rule: "plan enterprise does not meter gpu_hours")
+        ) {
             try await engine.agreeCustomPricing(unmetered, at: Self.now)
         }
         var backwards = contract

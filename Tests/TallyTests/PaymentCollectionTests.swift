@@ -18,7 +18,9 @@ struct PaymentCollectionTests {
         let engine = try await InvoiceRunTests.engine(directory)
         let start = date("2025-01-01T00:00:00Z")
         try await engine.register(
-            OrganizationRegistration(id: "org_c", name: "C", billingEmail: "ap@c.test", country: "US", currency: .usd, paymentMethod: card), at: start)
+            OrganizationRegistration(
+                id: "org_c", name: "C", billingEmail: "ap@c.test", country: "US", currency: .usd, paymentMethod: card),
+            at: start)
         try await engine.subscribe("org_c", to: "team", interval: .monthly, at: start)
         try await engine.advance(to: date("2025-02-01T00:00:00Z"))
         let invoice = try #require(try engine.live.invoices(of: "org_c").first)
@@ -30,21 +32,34 @@ struct PaymentCollectionTests {
         let directory = TemporaryDirectory()
         let (engine, invoice) = try await Self.engine(directory, card: "pm_card_visa")
         let gateway = InProcessGateway()
-        let outcome = try await engine.collectPayment(for: invoice, through: gateway, at: Self.date("2025-02-01T01:00:00Z"))
-        guard case .paid = outcome else { Issue.record("\(outcome)"); return }
+        let outcome = try await engine.collectPayment(
+            for: invoice, through: gateway, at: Self.date("2025-02-01T01:00:00Z"))
+        guard case .paid = outcome else {
+            Issue.record("\(outcome)")
+            return
+        }
         #expect(try engine.invoiceStatus(invoice)?.state == .paid)
-        await #expect(throws: EngineError.self) { try await engine.collectPayment(for: invoice, through: gateway, at: Self.date("2025-02-02T00:00:00Z")) }
-        await #expect(throws: EngineError.self) { try await engine.voidInvoice(invoice, reason: "x", at: Self.date("2025-02-02T00:00:00Z")) }
+        await #expect(throws: EngineError.self) {
+            try await engine.collectPayment(for: invoice, through: gateway, at: Self.date("2025-02-02T00:00:00Z"))
+        }
+        await #expect(throws: EngineError.self) {
+            try await engine.voidInvoice(invoice, reason: "x", at: Self.date("2025-02-02T00:00:00Z"))
+        }
     }
 
-    @Test("a decline: past due at the first failure with the code recorded and a retry in 3 days; a new card pays and restores the subscription")
+    @Test(
+        "a decline: past due at the first failure with the code recorded and a retry in 3 days; a new card pays and restores the subscription"
+    )
     func declineThenRecover() async throws {
         let directory = TemporaryDirectory()
         let (engine, invoice) = try await Self.engine(directory, card: "pm_card_chargeDeclinedInsufficientFunds")
         let gateway = InProcessGateway()
         let failedAt = Self.date("2025-02-01T01:00:00Z")
         let outcome = try await engine.collectPayment(for: invoice, through: gateway, at: failedAt)
-        guard case .failed(let failure, let attempt, let next) = outcome else { Issue.record("\(outcome)"); return }
+        guard case .failed(let failure, let attempt, let next) = outcome else {
+            Issue.record("\(outcome)")
+            return
+        }
         #expect(failure.code == .insufficientFunds && attempt == 1 && next == failedAt.addingTimeInterval(3 * 86_400))
         #expect(try engine.subscription(of: "org_c")?.subscription.status == .pastDue(since: failedAt))
         #expect(try engine.invoiceStatus(invoice)?.failedAttempts == 1)
@@ -57,9 +72,14 @@ struct PaymentCollectionTests {
         #expect(pastDue.eventType == BillingEventType.subscriptionPastDue.rawValue)
         #expect(try Tally_V1_SubscriptionPastDue(serializedBytes: pastDue.payload).invoiceID == invoice)
 
-        try await engine.updateOrganization("org_c", OrganizationUpdate(paymentMethod: "pm_card_visa"), at: Self.date("2025-02-03T00:00:00Z"))
-        let retried = try await engine.collectPayment(for: invoice, through: gateway, at: Self.date("2025-02-04T01:00:00Z"))
-        guard case .paid = retried else { Issue.record("\(retried)"); return }
+        try await engine.updateOrganization(
+            "org_c", OrganizationUpdate(paymentMethod: "pm_card_visa"), at: Self.date("2025-02-03T00:00:00Z"))
+        let retried = try await engine.collectPayment(
+            for: invoice, through: gateway, at: Self.date("2025-02-04T01:00:00Z"))
+        guard case .paid = retried else {
+            Issue.record("\(retried)")
+            return
+        }
         #expect(try engine.subscription(of: "org_c")?.subscription.status == .active)
         #expect(try engine.invoiceStatus(invoice)?.state == .paid)
     }
@@ -69,7 +89,10 @@ struct PaymentCollectionTests {
         let directory = TemporaryDirectory()
         let (engine, invoice) = try await Self.engine(directory, card: "pm_card_timeout")
         let head = try engine.log.head()
-        await #expect(throws: PaymentFailure.self) { try await engine.collectPayment(for: invoice, through: InProcessGateway(), at: Self.date("2025-02-01T01:00:00Z")) }
+        await #expect(throws: PaymentFailure.self) {
+            try await engine.collectPayment(
+                for: invoice, through: InProcessGateway(), at: Self.date("2025-02-01T01:00:00Z"))
+        }
         #expect(try engine.log.head() == head)
         #expect(try engine.invoiceStatus(invoice)?.state == .open)
     }
@@ -80,10 +103,14 @@ struct PaymentCollectionTests {
         let (engine, invoice) = try await Self.engine(directory, card: "pm_card_chargeDeclined")
         try await engine.markInvoiceUncollectible(invoice, at: Self.date("2025-03-01T00:00:00Z"))
         #expect(try engine.invoiceStatus(invoice)?.state == .uncollectible)
-        await #expect(throws: EngineError.self) { try await engine.voidInvoice(invoice, reason: "duplicate", at: Self.date("2025-03-02T00:00:00Z")) }
+        await #expect(throws: EngineError.self) {
+            try await engine.voidInvoice(invoice, reason: "duplicate", at: Self.date("2025-03-02T00:00:00Z"))
+        }
         let before = try engine.projections.flatDump(InvoicesProjector.name)
         try engine.projections.rebuild(InvoicesProjector.name)
         #expect(try engine.projections.flatDump(InvoicesProjector.name) == before)
-        await #expect(throws: EngineError.notFound("invoice 2099-000001")) { try await engine.voidInvoice("2099-000001", reason: "x", at: Self.date("2025-03-02T00:00:00Z")) }
+        await #expect(throws: EngineError.notFound("invoice 2099-000001")) {
+            try await engine.voidInvoice("2099-000001", reason: "x", at: Self.date("2025-03-02T00:00:00Z"))
+        }
     }
 }

@@ -30,7 +30,9 @@ struct PlanChangeTests {
         try await engine.definePlan(try plan("starter", monthly: "30", annual: "300"), at: january1)
         try await engine.definePlan(try plan("growth", monthly: "60"), at: january1)
         try await engine.definePlan(try plan("scale", monthly: "200"), at: january1)
-        try await engine.register(OrganizationRegistration(id: "org_p", name: "P", billingEmail: "ap@p.test", country: "US", currency: .usd), at: january1)
+        try await engine.register(
+            OrganizationRegistration(id: "org_p", name: "P", billingEmail: "ap@p.test", country: "US", currency: .usd),
+            at: january1)
         try await engine.subscribe("org_p", to: planID, interval: .monthly, at: january1)
         return engine
     }
@@ -73,7 +75,8 @@ struct PlanChangeTests {
         let directory = TemporaryDirectory()
         let engine = try await Self.engine(directory, on: "growth")
         try await engine.changePlan("org_p", to: "starter", interval: .monthly, at: Self.january16)
-        let record = try await engine.changePlan("org_p", to: "scale", interval: .monthly, at: Self.january16.addingTimeInterval(3600))
+        let record = try await engine.changePlan(
+            "org_p", to: "scale", interval: .monthly, at: Self.january16.addingTimeInterval(3600))
         #expect(record.subscription.planID == "scale")
         #expect(record.subscription.scheduledChange == nil)
         #expect(try Self.lastChange(engine).fromPlanID == "growth")
@@ -83,7 +86,8 @@ struct PlanChangeTests {
     func immediateDowngrade() async throws {
         let directory = TemporaryDirectory()
         let engine = try await Self.engine(directory, on: "growth")
-        let record = try await engine.changePlan("org_p", to: "starter", interval: .monthly, at: Self.january16, immediately: true)
+        let record = try await engine.changePlan(
+            "org_p", to: "starter", interval: .monthly, at: Self.january16, immediately: true)
         #expect(record.subscription.planID == "starter")
         let change = try Self.lastChange(engine)
         #expect(try change.prorationCredit.decoded(field: "credit") == Money("-30.97", currency: .usd))  // 6000 × 16/31
@@ -107,9 +111,12 @@ struct PlanChangeTests {
         let directory = TemporaryDirectory()
         let engine = try Engine(directory: directory.path)
         try await engine.initializeDefaultPlans(at: Self.january1)
-        try await engine.register(OrganizationRegistration(id: "org_t", name: "T", billingEmail: "ap@t.test", country: "US", currency: .usd), at: Self.january1)
+        try await engine.register(
+            OrganizationRegistration(id: "org_t", name: "T", billingEmail: "ap@t.test", country: "US", currency: .usd),
+            at: Self.january1)
         try await engine.subscribe("org_t", to: "professional", interval: .monthly, at: Self.january1)
-        let record = try await engine.changePlan("org_t", to: "free", interval: .monthly, at: Self.date("2025-01-05T00:00:00Z"))
+        let record = try await engine.changePlan(
+            "org_t", to: "free", interval: .monthly, at: Self.date("2025-01-05T00:00:00Z"))
         #expect(record.subscription.planID == "free")
         #expect(record.subscription.status.name == "trialing")
         let change = try Self.lastChange(engine)
@@ -127,9 +134,11 @@ struct PlanChangeTests {
         await #expect(throws: EngineError.conflict("plan scale is archived and takes no new subscriptions")) {
             try await engine.changePlan("org_p", to: "scale", interval: .monthly, at: Self.january16)
         }
-        try await engine.changePlan("org_p", to: "growth", interval: .monthly, at: Self.january16, idempotencyKey: "chg-1")
+        try await engine.changePlan(
+            "org_p", to: "growth", interval: .monthly, at: Self.january16, idempotencyKey: "chg-1")
         let head = try engine.log.head()?.sequence
-        try await engine.changePlan("org_p", to: "growth", interval: .monthly, at: Self.january16, idempotencyKey: "chg-1")
+        try await engine.changePlan(
+            "org_p", to: "growth", interval: .monthly, at: Self.january16, idempotencyKey: "chg-1")
         #expect(try engine.log.head()?.sequence == head)
     }
 }

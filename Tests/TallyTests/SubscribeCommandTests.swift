@@ -15,7 +15,8 @@ struct SubscribeCommandTests {
         let engine = try Engine(directory: directory.path)
         try await engine.initializeDefaultPlans(at: now)
         try await engine.register(
-            OrganizationRegistration(id: "org_us", name: "US Co", billingEmail: "ap@us.test", country: "US-NY", currency: .usd), at: now)
+            OrganizationRegistration(
+                id: "org_us", name: "US Co", billingEmail: "ap@us.test", country: "US-NY", currency: .usd), at: now)
         return engine
     }
 
@@ -47,12 +48,16 @@ struct SubscribeCommandTests {
     func oneLive() async throws {
         let directory = TemporaryDirectory()
         let engine = try await Self.engine(directory)
-        let first = try await engine.subscribe("org_us", to: "free", interval: .monthly, at: Self.now, idempotencyKey: "signup-1")
+        let first = try await engine.subscribe(
+            "org_us", to: "free", interval: .monthly, at: Self.now, idempotencyKey: "signup-1")
         let head = try engine.log.head()?.sequence
-        let retry = try await engine.subscribe("org_us", to: "free", interval: .monthly, at: Self.now, idempotencyKey: "signup-1")
+        let retry = try await engine.subscribe(
+            "org_us", to: "free", interval: .monthly, at: Self.now, idempotencyKey: "signup-1")
         #expect(retry == first)
         #expect(try engine.log.head()?.sequence == head)
-        await #expect(throws: EngineError.conflict("organization org_us already has a live subscription (\(first.id), active)")) {
+        await #expect(
+            throws: EngineError.conflict("organization org_us already has a live subscription (\(first.id), active)")
+        ) {
             try await engine.subscribe("org_us", to: "enterprise", interval: .annual, at: Self.now)
         }
     }
@@ -68,8 +73,12 @@ struct SubscribeCommandTests {
             try await engine.subscribe("org_us", to: "platinum", interval: .monthly, at: Self.now)
         }
         try await engine.register(
-            OrganizationRegistration(id: "org_de", name: "DE GmbH", billingEmail: "ap@de.test", country: "DE", currency: .eur), at: Self.now)
-        await #expect(throws: EngineError.invalid(field: "plan_id", rule: "plan free is priced in USD, but org_de is billed in EUR")) {
+            OrganizationRegistration(
+                id: "org_de", name: "DE GmbH", billingEmail: "ap@de.test", country: "DE", currency: .eur), at: Self.now)
+        await #expect(
+            throws: EngineError.invalid(
+                field: "plan_id", rule: "plan free is priced in USD, but org_de is billed in EUR")
+        ) {
             try await engine.subscribe("org_de", to: "free", interval: .monthly, at: Self.now)
         }
         try await engine.archivePlan("enterprise", at: Self.now)

@@ -1,12 +1,13 @@
 import EventLog
 import Foundation
 import LMDB
-@testable import Projections
 import ReadModels
-@testable import Tally
-import TallyTestSupport
 import TallySupport
+import TallyTestSupport
 import Testing
+
+@testable import Projections
+@testable import Tally
 
 /// A large usage batch is decided on a second core, which hands its events to the writer in
 /// chunks while it decides the rest (`EventLog.append(streaming:)`). The batch must append
@@ -27,16 +28,21 @@ struct UsageBatchStreamingTests {
         try await engine.initializeDefaultPlans(at: now)
         for (index, organization) in organizations.prefix(6).enumerated() {
             try await engine.register(
-                OrganizationRegistration(id: organization, name: organization, billingEmail: "ap@\(organization).test", country: "US-NY", currency: .usd),
+                OrganizationRegistration(
+                    id: organization, name: organization, billingEmail: "ap@\(organization).test", country: "US-NY",
+                    currency: .usd),
                 at: now)
             guard index < 5 else { continue }
-            try await engine.subscribe(organization, to: index % 2 == 0 ? "free" : "professional", interval: .monthly, at: now)
+            try await engine.subscribe(
+                organization, to: index % 2 == 0 ? "free" : "professional", interval: .monthly, at: now)
         }
         // Earlier usage whose keys the batches retry and reuse.
         for (index, organization) in organizations.prefix(5).enumerated() {
-            try await engine.recordUsage(UsageRecord(
-                organizationID: organization, metric: "api_calls", quantity: 10, userID: "usr_0", occurredAt: now.addingTimeInterval(30),
-                idempotencyKey: "k\(index)"))
+            try await engine.recordUsage(
+                UsageRecord(
+                    organizationID: organization, metric: "api_calls", quantity: 10, userID: "usr_0",
+                    occurredAt: now.addingTimeInterval(30),
+                    idempotencyKey: "k\(index)"))
         }
         return engine
     }
@@ -47,20 +53,30 @@ struct UsageBatchStreamingTests {
     static func batch(_ count: Int, round: Int, using random: inout SeededGenerator) -> [UsageRecord] {
         let metrics = ["api_calls", "api_calls", "active_users", "storage_bytes", "dashboards", "compute_seconds"]
         var records: [UsageRecord] = (0..<count).map { _ in
-            let organization = Int.random(in: 0..<100, using: &random) < 90
+            let organization =
+                Int.random(in: 0..<100, using: &random) < 90
                 ? organizations[Int.random(in: 0..<5, using: &random)] : organizations.randomElement(using: &random)!
             let metric = metrics.randomElement(using: &random)!
-            let quantity: Int64 = switch Int.random(in: 0..<20, using: &random) {
-            case 0: -1
-            case 1..<4: 0
-            default: metric == "storage_bytes" ? Int64.random(in: 1...300_000_000, using: &random) : Int64.random(in: 1...900, using: &random)
-            }
+            let quantity: Int64 =
+                switch Int.random(in: 0..<20, using: &random) {
+                case 0: -1
+                case 1..<4: 0
+                default:
+                    metric == "storage_bytes"
+                        ? Int64.random(in: 1...300_000_000, using: &random) : Int64.random(in: 1...900, using: &random)
+                }
             var key = Bool.random(using: &random) ? "k\(Int.random(in: 0..<(40 + round * 40), using: &random))" : nil
-            if Int.random(in: 0..<60, using: &random) == 0 { key = String(repeating: "k", count: Bool.random(using: &random) ? 300 : 600) }
-            let offset = Int.random(in: 0..<50, using: &random) == 0 ? -3_600.0 : Double(60 + Int.random(in: 0..<86_400, using: &random))
+            if Int.random(in: 0..<60, using: &random) == 0 {
+                key = String(repeating: "k", count: Bool.random(using: &random) ? 300 : 600)
+            }
+            let offset =
+                Int.random(in: 0..<50, using: &random) == 0
+                ? -3_600.0 : Double(60 + Int.random(in: 0..<86_400, using: &random))
             return UsageRecord(
-                organizationID: organization, metric: metric, quantity: key == nil ? quantity : 7, userID: "usr_\(Int.random(in: 0..<6, using: &random))",
-                resourceID: "res_\(Int.random(in: 0..<3, using: &random))", occurredAt: now.addingTimeInterval(offset), idempotencyKey: key)
+                organizationID: organization, metric: metric, quantity: key == nil ? quantity : 7,
+                userID: "usr_\(Int.random(in: 0..<6, using: &random))",
+                resourceID: "res_\(Int.random(in: 0..<3, using: &random))", occurredAt: now.addingTimeInterval(offset),
+                idempotencyKey: key)
         }
         // True retries, which random keys seldom make: of earlier records of the batch, and of
         // the usage each organization recorded before the batches.
@@ -85,7 +101,8 @@ struct UsageBatchStreamingTests {
         let single = try await Self.engine(singleDirectory)
         var outcomes: [String: Int] = [:]
         for round in 0..<TestEnvironment.iterations(default: 4) {
-            let batch = Self.batch(Int.random(in: UsageDecider.smallestStreamedBatch...600, using: &random), round: round, using: &random)
+            let batch = Self.batch(
+                Int.random(in: UsageDecider.smallestStreamedBatch...600, using: &random), round: round, using: &random)
             let streamed = batched.log.requestsStreamed
             let together = try await batched.recordUsage(batch)
             var alone: [Result<AppendReceipt, EngineError>] = []
@@ -94,18 +111,21 @@ struct UsageBatchStreamingTests {
             // earlier record is already in the log. The refusal is the same.
             let (a, b) = (together.map(Self.outcome), alone.map(Self.outcome))
             let first = a.indices.first { $0 >= b.count || a[$0] != b[$0] }
-            #expect(a.count == b.count && first == nil, "record \(first ?? -1): \(first.map { a[$0] } ?? "") vs \(first.map { b[$0] } ?? "") (seed \(seed))")
+            #expect(
+                a.count == b.count && first == nil,
+                "record \(first ?? -1): \(first.map { a[$0] } ?? "") vs \(first.map { b[$0] } ?? "") (seed \(seed))")
             #expect(batched.log.requestsStreamed == streamed + 1, "the batch was decided on the second core")
             let (batchHead, singleHead) = (try batched.log.head(), try single.log.head())
             #expect(batchHead == singleHead, "the same events, byte for byte: round \(round) (seed \(seed))")
             for result in together {
-                let kind = switch result {
-                case .success(let receipt): receipt.isDuplicate ? "retry" : "appended"
-                case .failure(.quotaExceeded): "quotaExceeded"
-                case .failure(.invalid): "invalid"
-                case .failure(.notFound): "notFound"
-                case .failure(.conflict): "conflict"
-                }
+                let kind =
+                    switch result {
+                    case .success(let receipt): receipt.isDuplicate ? "retry" : "appended"
+                    case .failure(.quotaExceeded): "quotaExceeded"
+                    case .failure(.invalid): "invalid"
+                    case .failure(.notFound): "notFound"
+                    case .failure(.conflict): "conflict"
+                    }
                 outcomes[kind, default: 0] += 1
             }
         }
@@ -115,7 +135,8 @@ struct UsageBatchStreamingTests {
         }
         let limits = try batched.log.events(from: 1, limit: 100_000).filter { $0.eventType.hasPrefix("quota.") }
         #expect(!limits.isEmpty, "the batches crossed limits (seed \(seed))")
-        #expect(try batched.projections.flatDump(QuotasProjector.name) == single.projections.flatDump(QuotasProjector.name))
+        #expect(
+            try batched.projections.flatDump(QuotasProjector.name) == single.projections.flatDump(QuotasProjector.name))
     }
 
     static func outcome(_ result: Result<AppendReceipt, EngineError>) -> String {
@@ -131,13 +152,20 @@ struct UsageBatchStreamingTests {
         let directory = TemporaryDirectory()
         let engine = try await Self.engine(directory)
         let records = (0..<200).map {
-            UsageRecord(organizationID: "org_1", metric: "api_calls", quantity: 5, userID: "usr_\($0 % 4)", occurredAt: Self.now.addingTimeInterval(Double(60 + $0)))
+            UsageRecord(
+                organizationID: "org_1", metric: "api_calls", quantity: 5, userID: "usr_\($0 % 4)",
+                occurredAt: Self.now.addingTimeInterval(Double(60 + $0)))
         }
         #expect(try await engine.recordUsage(records).allSatisfy { (try? $0.get()) != nil })
         #expect(engine.log.requestsStreamed == 1)
-        #expect(try await engine.recordUsage(Array(records.prefix(UsageDecider.smallestStreamedBatch - 1))).allSatisfy { (try? $0.get()) != nil })
+        #expect(
+            try await engine.recordUsage(Array(records.prefix(UsageDecider.smallestStreamedBatch - 1))).allSatisfy {
+                (try? $0.get()) != nil
+            })
         #expect(engine.log.requestsStreamed == 1)
-        #expect(try engine.quota(for: "org_1", metric: "api_calls", at: Self.now).usage == 10 + 5 * (200 + UsageDecider.smallestStreamedBatch - 1))
+        #expect(
+            try engine.quota(for: "org_1", metric: "api_calls", at: Self.now).usage == 10 + 5
+                * (200 + UsageDecider.smallestStreamedBatch - 1))
     }
 
     @Test("a batch too small to stream folds its usage on the writer, and equals a rebuild")
@@ -149,7 +177,8 @@ struct UsageBatchStreamingTests {
             let organization = number % 2 == 0 ? "org_1" : "org_3"
             let occurredAt = Self.now.addingTimeInterval(Double(120 + number))
             return UsageRecord(
-                organizationID: organization, metric: "api_calls", quantity: Int64(1 + number), userID: "usr_\(number % 5)",
+                organizationID: organization, metric: "api_calls", quantity: Int64(1 + number),
+                userID: "usr_\(number % 5)",
                 resourceID: "res_\(number % 3)", occurredAt: occurredAt, idempotencyKey: "mid-\(number)")
         }
         #expect(try await engine.recordUsage(records).allSatisfy { (try? $0.get()) != nil })

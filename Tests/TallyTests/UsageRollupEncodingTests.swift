@@ -1,7 +1,8 @@
 import Billing
-@testable import ReadModels
 import TallyTestSupport
 import Testing
+
+@testable import ReadModels
 
 @Suite("Usage rollups: the compact stored form")
 struct UsageRollupEncodingTests {
@@ -15,7 +16,9 @@ struct UsageRollupEncodingTests {
     @Test func aTypicalCellTakesUnder16Bytes() {
         var rollup = UsageRollup()
         let day: Int32 = 20_416  // 2025-11-24
-        for second in 0..<500 { rollup.record(Int64(1 + second % 100), at: (Int64(day) * 86_400 + 3_600 + Int64(second)) * 1_000_000_000) }
+        for second in 0..<500 {
+            rollup.record(Int64(1 + second % 100), at: (Int64(day) * 86_400 + 3_600 + Int64(second)) * 1_000_000_000)
+        }
         let (decoded, count) = roundTrip(rollup, day: day)
         #expect(decoded == rollup)
         #expect(count <= 16, "a day's cell of 500 events took \(count) bytes")
@@ -34,11 +37,18 @@ struct UsageRollupEncodingTests {
         var generator = SeededGenerator(seed: seed)
         let extremes: [Int64] = [.min, .min + 1, -1, 0, 1, .max - 1, .max]
         let days: [Int32] = [.min, -1, 0, 1, 20_416, .max]
-        func value() -> Int64 { Bool.random(using: &generator) ? extremes.randomElement(using: &generator)! : Int64.random(in: .min ... .max, using: &generator) }
+        func value() -> Int64 {
+            Bool.random(using: &generator)
+                ? extremes.randomElement(using: &generator)! : Int64.random(in: .min ... .max, using: &generator)
+        }
         for _ in 0..<TestEnvironment.iterations(default: 20_000) {
             var rollup = UsageRollup()
-            (rollup.sum, rollup.events, rollup.maximum, rollup.latest, rollup.latestAt) = (value(), value(), value(), value(), value())
-            let day = Bool.random(using: &generator) ? days.randomElement(using: &generator)! : Int32.random(in: .min ... .max, using: &generator)
+            (rollup.sum, rollup.events, rollup.maximum, rollup.latest, rollup.latestAt) = (
+                value(), value(), value(), value(), value()
+            )
+            let day =
+                Bool.random(using: &generator)
+                ? days.randomElement(using: &generator)! : Int32.random(in: .min ... .max, using: &generator)
             let (decoded, count) = roundTrip(rollup, day: day)
             #expect(decoded == rollup, "seed \(seed): \(rollup) on day \(day)")
             #expect(count <= UsageRollup.maximumSize)
@@ -55,7 +65,9 @@ struct UsageRollupEncodingTests {
         // Every truncation but the one after sum and events (two bytes for 300, one for 1), which
         // is a rollup that never recorded; trailing bytes; an unfinished varint.
         for cut in 0..<bytes.count where cut != 3 {
-            #expect(bytes[..<cut].withUnsafeBytes { UsageRollup(buffer: $0, day: day) } == nil, "\(cut) of \(bytes.count) bytes")
+            #expect(
+                bytes[..<cut].withUnsafeBytes { UsageRollup(buffer: $0, day: day) } == nil,
+                "\(cut) of \(bytes.count) bytes")
         }
         #expect((bytes + [0]).withUnsafeBytes { UsageRollup(buffer: $0, day: day) } == nil)
         #expect([0x80].withUnsafeBytes { UsageRollup(buffer: $0, day: day) } == nil)

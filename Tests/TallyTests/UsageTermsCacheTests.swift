@@ -1,10 +1,11 @@
 import EventLog
 import Foundation
-@testable import Projections
 import ReadModels
-@testable import Tally
 import TallyTestSupport
 import Testing
+
+@testable import Projections
+@testable import Tally
 
 /// Usage decisions keep each organization's subscription and plan from one batch to the next
 /// (`UsageTermsCache`) while the read models they come from do not change. Every change
@@ -19,7 +20,9 @@ struct UsageTermsCacheTests {
         try await engine.initializeDefaultPlans(at: now)
         for (organization, plan) in [("org_a", "free"), ("org_b", "professional")] {
             try await engine.register(
-                OrganizationRegistration(id: organization, name: organization, billingEmail: "ap@\(organization).test", country: "US-NY", currency: .usd),
+                OrganizationRegistration(
+                    id: organization, name: organization, billingEmail: "ap@\(organization).test", country: "US-NY",
+                    currency: .usd),
                 at: now)
             try await engine.subscribe(organization, to: plan, interval: .monthly, at: now)
         }
@@ -30,8 +33,10 @@ struct UsageTermsCacheTests {
     static func batch(_ count: Int, quantity: Int64, round: Int) -> [UsageRecord] {
         (0..<count).map { number in
             UsageRecord(
-                organizationID: number % 2 == 0 ? "org_a" : "org_b", metric: "api_calls", quantity: quantity, userID: "usr_\(number % 3)",
-                occurredAt: now.addingTimeInterval(Double(60 + round * 1_000 + number)), idempotencyKey: "r\(round)-\(number)")
+                organizationID: number % 2 == 0 ? "org_a" : "org_b", metric: "api_calls", quantity: quantity,
+                userID: "usr_\(number % 3)",
+                occurredAt: now.addingTimeInterval(Double(60 + round * 1_000 + number)),
+                idempotencyKey: "r\(round)-\(number)")
         }
     }
 
@@ -52,11 +57,15 @@ struct UsageTermsCacheTests {
         let engine = try await Self.engine(directory)
         let quantity = Int64(9_000 / (batchSize / 2))
         // Free's 10,000 calls: 9,000 now, so that a second batch like it would cross the limit.
-        #expect(Self.kinds(try await engine.recordUsage(Self.batch(batchSize, quantity: quantity, round: 0))).allSatisfy { $0 == "appended" })
+        #expect(
+            Self.kinds(try await engine.recordUsage(Self.batch(batchSize, quantity: quantity, round: 0))).allSatisfy {
+                $0 == "appended"
+            })
         #expect(engine.log.requestsStreamed == (batchSize >= UsageDecider.smallestStreamedBatch ? 1 : 0))
 
         // Upgraded: the second batch is held to Professional's limits, not Free's kept from the first.
-        try await engine.changePlan("org_a", to: "professional", interval: .monthly, at: Self.now.addingTimeInterval(50_000), immediately: true)
+        try await engine.changePlan(
+            "org_a", to: "professional", interval: .monthly, at: Self.now.addingTimeInterval(50_000), immediately: true)
         let second = Self.kinds(try await engine.recordUsage(Self.batch(batchSize, quantity: quantity, round: 1)))
         #expect(second.allSatisfy { $0 == "appended" }, "\(second)")
         #expect(try engine.quota(for: "org_a", metric: "api_calls", at: Self.now).usage == 2 * 9_000)
@@ -64,7 +73,8 @@ struct UsageTermsCacheTests {
         // Canceled: org_a's usage is refused, org_b's still appended.
         try await engine.cancelSubscription("org_a", at: Self.now.addingTimeInterval(60_000), immediately: true)
         let third = Self.kinds(try await engine.recordUsage(Self.batch(batchSize, quantity: 1, round: 2)))
-        #expect(third.enumerated().allSatisfy { $0.element == ($0.offset % 2 == 0 ? "conflict" : "appended") }, "\(third)")
+        #expect(
+            third.enumerated().allSatisfy { $0.element == ($0.offset % 2 == 0 ? "conflict" : "appended") }, "\(third)")
     }
 
     @Test("batches with nothing changed between them decide exactly as an engine that keeps nothing")
@@ -80,7 +90,9 @@ struct UsageTermsCacheTests {
             #expect(Self.kinds(results) == Self.kinds(try await reopened.recordUsage(batch)))
         }
         #expect(try kept.log.head() == other.log.head())
-        #expect(Self.kinds(try await kept.recordUsage(Self.batch(100, quantity: 300, round: 9))).contains("quotaExceeded"), "org_a reached Free's limit")
+        #expect(
+            Self.kinds(try await kept.recordUsage(Self.batch(100, quantity: 300, round: 9))).contains("quotaExceeded"),
+            "org_a reached Free's limit")
     }
 
     @Test("a rebuild between two batches: the terms are read again")
@@ -88,14 +100,18 @@ struct UsageTermsCacheTests {
         let directory = TemporaryDirectory()
         let engine = try await Self.engine(directory)
         _ = try await engine.recordUsage(Self.batch(100, quantity: 10, round: 0))
-        let before = try #require(engine.projections.read(SubscriptionsProjector.name) { reader in
-            engine.projections.stamp(of: UsageTermsCache.readModels, seenBy: reader.transaction)
-        })
+        let before = try #require(
+            engine.projections.read(SubscriptionsProjector.name) { reader in
+                engine.projections.stamp(of: UsageTermsCache.readModels, seenBy: reader.transaction)
+            })
         try engine.projections.rebuildAll()
         let after = try engine.projections.read(SubscriptionsProjector.name) { reader in
             engine.projections.stamp(of: UsageTermsCache.readModels, seenBy: reader.transaction)
         }
         #expect(after != before, "a rebuild swaps the live slots: whatever was read before may be gone")
-        #expect(Self.kinds(try await engine.recordUsage(Self.batch(100, quantity: 10, round: 1))).allSatisfy { $0 == "appended" })
+        #expect(
+            Self.kinds(try await engine.recordUsage(Self.batch(100, quantity: 10, round: 1))).allSatisfy {
+                $0 == "appended"
+            })
     }
 }

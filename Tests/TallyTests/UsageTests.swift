@@ -18,8 +18,11 @@ struct UsageTests {
         return engine
     }
 
-    static func calls(_ quantity: Int64, key: String? = nil, at date: Date = now.addingTimeInterval(60)) -> UsageRecord {
-        UsageRecord(organizationID: "org_us", metric: "api_calls", quantity: quantity, userID: "u1", occurredAt: date, idempotencyKey: key)
+    static func calls(_ quantity: Int64, key: String? = nil, at date: Date = now.addingTimeInterval(60)) -> UsageRecord
+    {
+        UsageRecord(
+            organizationID: "org_us", metric: "api_calls", quantity: quantity, userID: "u1", occurredAt: date,
+            idempotencyKey: key)
     }
 
     func eventTypes(_ engine: Engine, after sequence: UInt64) throws -> [String] {
@@ -68,19 +71,26 @@ struct UsageTests {
         let engine = try await Self.freeEngine(directory)
         for (usage, field) in [
             (Self.calls(1, at: Self.now.addingTimeInterval(-1)), "occurred_at"),
-            (UsageRecord(organizationID: "org_us", metric: "compute_seconds", quantity: 1, occurredAt: Self.now), "metric"),
+            (
+                UsageRecord(organizationID: "org_us", metric: "compute_seconds", quantity: 1, occurredAt: Self.now),
+                "metric"
+            ),
             (Self.calls(-5), "quantity"),
         ] {
             do {
                 try await engine.recordUsage(usage)
                 Issue.record("accepted bad \(field)")
             } catch let error as EngineError {
-                guard case .invalid(let named, _) = error else { Issue.record("\(error)"); continue }
+                guard case .invalid(let named, _) = error else {
+                    Issue.record("\(error)")
+                    continue
+                }
                 #expect(named == field)
             }
         }
         await #expect(throws: EngineError.notFound("subscription of org_none")) {
-            try await engine.recordUsage(UsageRecord(organizationID: "org_none", metric: "api_calls", quantity: 1, occurredAt: Self.now))
+            try await engine.recordUsage(
+                UsageRecord(organizationID: "org_none", metric: "api_calls", quantity: 1, occurredAt: Self.now))
         }
     }
 
@@ -89,13 +99,19 @@ struct UsageTests {
         let directory = TemporaryDirectory()
         let engine = try await Self.freeEngine(directory)
         for user in ["u1", "u2", "u1", "u3"] {
-            try await engine.recordUsage(UsageRecord(organizationID: "org_us", metric: "active_users", quantity: 1, userID: user, occurredAt: Self.now))
+            try await engine.recordUsage(
+                UsageRecord(
+                    organizationID: "org_us", metric: "active_users", quantity: 1, userID: user, occurredAt: Self.now))
         }
         #expect(try engine.quota(for: "org_us", metric: "active_users", at: Self.now).usage == 3)
         await #expect(throws: EngineError.quotaExceeded(metric: "active_users", limit: 3, usage: 3)) {
-            try await engine.recordUsage(UsageRecord(organizationID: "org_us", metric: "active_users", quantity: 1, userID: "u4", occurredAt: Self.now))
+            try await engine.recordUsage(
+                UsageRecord(
+                    organizationID: "org_us", metric: "active_users", quantity: 1, userID: "u4", occurredAt: Self.now))
         }
-        try await engine.recordUsage(UsageRecord(organizationID: "org_us", metric: "active_users", quantity: 1, userID: "u2", occurredAt: Self.now))
+        try await engine.recordUsage(
+            UsageRecord(
+                organizationID: "org_us", metric: "active_users", quantity: 1, userID: "u2", occurredAt: Self.now))
     }
 
     @Test("quota checks are strongly consistent: 100 racing tasks of 200 calls against 10,000 → exactly 50 accepted")
@@ -130,7 +146,9 @@ struct UsageTests {
         let directory = TemporaryDirectory()
         let engine = try await Self.freeEngine(directory)
         let earlier = try await engine.recordUsage(Self.calls(100, key: "old"))
-        let user = { (id: String) in UsageRecord(organizationID: "org_us", metric: "active_users", quantity: 1, userID: id, occurredAt: Self.now) }
+        let user = { (id: String) in
+            UsageRecord(organizationID: "org_us", metric: "active_users", quantity: 1, userID: id, occurredAt: Self.now)
+        }
         let results = try await engine.recordUsage([
             Self.calls(7_900, key: "a"),  // reaches the soft limit (8,000)
             Self.calls(100, key: "old"),  // a retry of an event already in the log
@@ -157,13 +175,17 @@ struct UsageTests {
         #expect(try engine.quota(for: "org_us", metric: "api_calls", at: Self.now).usage == 10_000)
         #expect(try engine.quota(for: "org_us", metric: "active_users", at: Self.now).usage == 3)
         let types = try eventTypes(engine, after: earlier.sequence)
-        #expect(types.filter { $0 == "quota.soft_limit_reached" }.count == 1 && types.filter { $0 == "quota.hard_limit_reached" }.count == 2)
+        #expect(
+            types.filter { $0 == "quota.soft_limit_reached" }.count == 1
+                && types.filter { $0 == "quota.hard_limit_reached" }.count == 2)
         let before = try engine.projections.flatDump(QuotasProjector.name)
         try engine.projections.rebuild(QuotasProjector.name)
         #expect(try engine.projections.flatDump(QuotasProjector.name) == before)
     }
 
-    @Test("a record the log would refuse (too far ahead of its clock, a key too long) is refused alone; the rest of its batch appends")
+    @Test(
+        "a record the log would refuse (too far ahead of its clock, a key too long) is refused alone; the rest of its batch appends"
+    )
     func logRulesRefuseOneRecord() async throws {
         let directory = TemporaryDirectory()
         let engine = try await Self.freeEngine(directory)

@@ -12,7 +12,8 @@ import TallyCommands
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
-        metrics: [.throughput, .wallClock], warmupIterations: 3, scalingFactor: .kilo, maxDuration: .seconds(5), maxIterations: 200)
+        metrics: [.throughput, .wallClock], warmupIterations: 3, scalingFactor: .kilo, maxDuration: .seconds(5),
+        maxIterations: 200)
 
     // MARK: Usage through the engine, 1,000 per commit
 
@@ -45,22 +46,30 @@ let benchmarks: @Sendable () -> Void = {
 
     let quotaEngine = Holder<Engine>()
     let latency = Benchmark.Configuration(
-        metrics: [.wallClock, .throughput], warmupIterations: 1_000, scalingFactor: .one, maxDuration: .seconds(3), maxIterations: 200_000)
+        metrics: [.wallClock, .throughput], warmupIterations: 1_000, scalingFactor: .one, maxDuration: .seconds(3),
+        maxIterations: 200_000)
     Benchmark(
         "Engine: quota check (may org_7 make more API calls?), in-process, strongly consistent",
         configuration: latency,
         closure: { _ in
-            blackHole(try! quotaEngine.value.quota(for: "org_7", metric: "api_calls", at: EngineFixtures.start.addingTimeInterval(3_600)))
+            blackHole(
+                try! quotaEngine.value.quota(
+                    for: "org_7", metric: "api_calls", at: EngineFixtures.start.addingTimeInterval(3_600)))
         },
         setup: {
             let engine = try await EngineFixtures.engine("quota")
-            for batch in 0..<20 { _ = try await engine.recordUsage((0..<1_000).map { EngineFixtures.usage(batch * 1_000 + $0) }) }
+            for batch in 0..<20 {
+                _ = try await engine.recordUsage((0..<1_000).map { EngineFixtures.usage(batch * 1_000 + $0) })
+            }
             quotaEngine.value = engine
         })
 
     let (rawEnvironment, rawDatabase) = Fixtures.openRaw("raw-get")
     try! rawEnvironment.write { txn in
-        for number in 0..<10_000 { try txn.put([UInt8](repeating: 7, count: 17), forKey: Array("org_\(number)\u{0}api_calls".utf8), in: rawDatabase) }
+        for number in 0..<10_000 {
+            try txn.put(
+                [UInt8](repeating: 7, count: 17), forKey: Array("org_\(number)\u{0}api_calls".utf8), in: rawDatabase)
+        }
     }
     let rawKey = Array("org_7\u{0}api_calls".utf8)
     Benchmark("Baseline: raw LMDB, one read transaction with one get", configuration: latency) { _ in
@@ -82,7 +91,8 @@ let benchmarks: @Sendable () -> Void = {
     }
     let eventsPerSecond = BenchmarkMetric.custom("events/s", polarity: .prefersLarger, useScalingFactor: false)
     let rebuildConfiguration = Benchmark.Configuration(
-        metrics: [eventsPerSecond, .wallClock, .peakMemoryResident], warmupIterations: 1, scalingFactor: .one, maxDuration: .seconds(20), maxIterations: 5)
+        metrics: [eventsPerSecond, .wallClock, .peakMemoryResident], warmupIterations: 1, scalingFactor: .one,
+        maxDuration: .seconds(20), maxIterations: 5)
     /// Runs `work` over the whole rebuild log and records its rate in events per second.
     let measureRate = { @Sendable (benchmark: Benchmark, work: () throws -> Void) in
         let events = try! rebuildEngine.value.log.head()!.sequence

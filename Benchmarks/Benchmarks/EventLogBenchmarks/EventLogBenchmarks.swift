@@ -48,7 +48,10 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark(
         "Append: group commit, 256 concurrent async appenders (durable)",
         configuration: .init(
-            metrics: [.throughput, .wallClock, .custom("ack latency (µs)", polarity: .prefersSmaller, useScalingFactor: false)],
+            metrics: [
+                .throughput, .wallClock,
+                .custom("ack latency (µs)", polarity: .prefersSmaller, useScalingFactor: false),
+            ],
             scalingFactor: .kilo, maxDuration: .seconds(5), maxIterations: 100)
     ) { benchmark in
         // 256 tasks share the iteration's events (~4 each with the kilo scaling factor).
@@ -74,17 +77,23 @@ let benchmarks: @Sendable () -> Void = {
             return await group.reduce(into: []) { $0 += $1 }
         }
         benchmark.stopMeasurement()
-        for latency in latencies { benchmark.measurement(.custom("ack latency (µs)", polarity: .prefersSmaller, useScalingFactor: false), latency) }
+        for latency in latencies {
+            benchmark.measurement(
+                .custom("ack latency (µs)", polarity: .prefersSmaller, useScalingFactor: false), latency)
+        }
     }
 
     let (rawSingleEnvironment, rawSingleDatabase) = Fixtures.openRaw("raw-single")
     let rawSingleCounter = Counter()
     Benchmark(
         "Baseline: raw LMDB, one durable commit per value",
-        configuration: .init(metrics: [.throughput, .wallClock], scalingFactor: .one, maxDuration: .seconds(3), maxIterations: 20_000)
+        configuration: .init(
+            metrics: [.throughput, .wallClock], scalingFactor: .one, maxDuration: .seconds(3), maxIterations: 20_000)
     ) { benchmark in
         let key = Fixtures.key(UInt64(rawSingleCounter.take(1) + 1))
-        try rawSingleEnvironment.write { txn in try txn.put(rawValue, forKey: key, in: rawSingleDatabase, options: .append) }
+        try rawSingleEnvironment.write { txn in
+            try txn.put(rawValue, forKey: key, in: rawSingleDatabase, options: .append)
+        }
     }
 
     // MARK: Scan and verify a log of 1,000,000 events
@@ -133,23 +142,31 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark(
         "Space: bytes on disk per usage event, indexes included (1,000,000 events)",
-        configuration: .init(metrics: [.custom("bytes per event", polarity: .prefersSmaller, useScalingFactor: false)], maxIterations: 1)
+        configuration: .init(
+            metrics: [.custom("bytes per event", polarity: .prefersSmaller, useScalingFactor: false)], maxIterations: 1)
     ) { benchmark in
-        benchmark.measurement(.custom("bytes per event", polarity: .prefersSmaller, useScalingFactor: false), scanLog.environment.usedSize / scanEventCount)
+        benchmark.measurement(
+            .custom("bytes per event", polarity: .prefersSmaller, useScalingFactor: false),
+            scanLog.environment.usedSize / scanEventCount)
     }
 
     Benchmark(
         "Baseline: bytes on disk per same-sized raw LMDB value (1,000,000, MDB_APPEND, no index)",
-        configuration: .init(metrics: [.custom("bytes per event", polarity: .prefersSmaller, useScalingFactor: false)], maxIterations: 1)
+        configuration: .init(
+            metrics: [.custom("bytes per event", polarity: .prefersSmaller, useScalingFactor: false)], maxIterations: 1)
     ) { benchmark in
         let (environment, database) = Fixtures.openRaw("raw-space")
         for batch in 0..<100 {
             try environment.write { txn in
                 for index in 0..<10_000 {
-                    try txn.put(rawValue, forKey: Fixtures.key(UInt64(batch * 10_000 + index + 1)), in: database, options: .append)
+                    try txn.put(
+                        rawValue, forKey: Fixtures.key(UInt64(batch * 10_000 + index + 1)), in: database,
+                        options: .append)
                 }
             }
         }
-        benchmark.measurement(.custom("bytes per event", polarity: .prefersSmaller, useScalingFactor: false), environment.usedSize / 1_000_000)
+        benchmark.measurement(
+            .custom("bytes per event", polarity: .prefersSmaller, useScalingFactor: false),
+            environment.usedSize / 1_000_000)
     }
 }

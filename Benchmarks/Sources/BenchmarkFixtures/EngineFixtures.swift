@@ -24,8 +24,10 @@ public enum EngineFixtures {
         try await engine.definePlan(plan, at: start)
         for index in 0..<organizations {
             let id = organization(index)
-            try await engine.register(OrganizationRegistration(
-                id: id, name: "Org \(index)", billingEmail: "ap@\(id).test", country: "US", currency: .usd, paymentMethod: "pm_card_visa"), at: start)
+            try await engine.register(
+                OrganizationRegistration(
+                    id: id, name: "Org \(index)", billingEmail: "ap@\(id).test", country: "US", currency: .usd,
+                    paymentMethod: "pm_card_visa"), at: start)
             try await engine.subscribe(id, to: "bench", interval: .monthly, at: start)
         }
         return engine
@@ -44,8 +46,10 @@ public enum EngineFixtures {
     public static func usage(_ number: Int) -> UsageRecord {
         let round = number / organizations
         return UsageRecord(
-            organizationID: organization(number % organizations), metric: "api_calls", quantity: Int64(1 + number % 100),
+            organizationID: organization(number % organizations), metric: "api_calls",
+            quantity: Int64(1 + number % 100),
             userID: "usr_\(round % 25)", resourceID: "dash_\(round % 100)",
-            occurredAt: start.addingTimeInterval(60 + Double(number) / 1_000), idempotencyKey: "evt_\(String(number, radix: 16).leftPadded(to: 16))")
+            occurredAt: start.addingTimeInterval(60 + Double(number) / 1_000),
+            idempotencyKey: "evt_\(String(number, radix: 16).leftPadded(to: 16))")
     }
 }

@@ -1,7 +1,7 @@
 public import EventLog
 import Foundation
-import Synchronization
 public import LMDB
+import Synchronization
 
 /// Realistic usage events and fresh log directories for the benchmarks.
 public enum Fixtures {
@@ -11,7 +11,9 @@ public enum Fixtures {
     /// when it exits, unless `TALLY_BENCH_KEEP` is set (to reopen one later, as
     /// `ProfileWorkloads engine-rebuild` does).
     public static func temporaryDirectory(_ label: String) -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tally-bench-\(label)-\(UUID().uuidString)").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tally-bench-\(label)-\(UUID().uuidString)"
+        ).path
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         if ProcessInfo.processInfo.environment["TALLY_BENCH_KEEP"] == nil {
             created.withLock { $0.append(path) }

@@ -16,11 +16,11 @@
 //            package benchmark's iterations follow its warm-up), and TALLY_BENCH_BATCHES=1
 //            prints the time at the end of each batch
 import BenchmarkFixtures
+import Billing
 import EventLog
 import Foundation
-import Tally
-import Billing
 import LMDB
+import Tally
 
 let workload = CommandLine.arguments.dropFirst().first ?? "append"
 let count = CommandLine.arguments.dropFirst(2).first.flatMap(Int.init) ?? 200_000
@@ -50,7 +50,9 @@ func sortedLatencies(_ check: () throws -> Void) rethrows -> [Int64] {
 switch workload {
 case "append":
     let elapsed = clock.measure { fill() }
-    print("append: \(Double(count) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))) events/s")
+    print(
+        "append: \(Double(count) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))) events/s"
+    )
 case "group", "group-uuid":
     let drafts = (0..<count).map { number in
         var draft = Fixtures.usage(number)
@@ -70,7 +72,9 @@ case "group", "group-uuid":
             }
         }
     }
-    print("\(workload): \(Double(count) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))) events/s")
+    print(
+        "\(workload): \(Double(count) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))) events/s"
+    )
 case "scan", "verify":
     fill()
     let elapsed = try clock.measure {
@@ -83,23 +87,33 @@ case "scan", "verify":
             }
         }
     }
-    print("\(workload): \(Double(5 * count) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))) events/s")
+    print(
+        "\(workload): \(Double(5 * count) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))) events/s"
+    )
 case "rebuild":
     fill()
     let projections = try ProjectionSet(environment: log.environment, projectors: [UsageTotalsProjector()])
     let elapsed = try clock.measure {
         for _ in 0..<3 { try projections.rebuild("usage_totals") }
     }
-    print("rebuild: \(Double(3 * count) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))) events/s")
-    let rss = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8))?.split(separator: "\n").first { $0.hasPrefix("VmHWM") } ?? ""
+    print(
+        "rebuild: \(Double(3 * count) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))) events/s"
+    )
+    let rss =
+        (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8))?.split(separator: "\n").first {
+            $0.hasPrefix("VmHWM")
+        } ?? ""
     print("peak \(rss)")
 case "quota":
     let engine = try Engine(directory: Fixtures.temporaryDirectory("quota"))
     let start = Date(timeIntervalSince1970: 1_764_000_000)
     try await engine.initializeDefaultPlans(at: start)
-    try await engine.register(OrganizationRegistration(id: "org_q", name: "Q", billingEmail: "q@q.test", country: "US", currency: .usd), at: start)
+    try await engine.register(
+        OrganizationRegistration(id: "org_q", name: "Q", billingEmail: "q@q.test", country: "US", currency: .usd),
+        at: start)
     try await engine.subscribe("org_q", to: "free", interval: .monthly, at: start)
-    try await engine.recordUsage(UsageRecord(organizationID: "org_q", metric: "api_calls", quantity: 5, occurredAt: start))
+    try await engine.recordUsage(
+        UsageRecord(organizationID: "org_q", metric: "api_calls", quantity: 5, occurredAt: start))
     let samples = try sortedLatencies {
         let usage = try engine.quota(for: "org_q", metric: "api_calls", at: start).usage
         precondition(usage == 5)
@@ -108,12 +122,18 @@ case "quota":
 case "quota-tenants":
     // The package benchmark's quota fixture: 500 tenants, 20,000 usage events.
     let engine = try await EngineFixtures.engine("quota")
-    for batch in 0..<20 { _ = try await engine.recordUsage((0..<1_000).map { EngineFixtures.usage(batch * 1_000 + $0) }) }
+    for batch in 0..<20 {
+        _ = try await engine.recordUsage((0..<1_000).map { EngineFixtures.usage(batch * 1_000 + $0) })
+    }
     let samples = try sortedLatencies {
-        let usage = try engine.quota(for: "org_7", metric: "api_calls", at: EngineFixtures.start.addingTimeInterval(3_600)).usage
+        let usage = try engine.quota(
+            for: "org_7", metric: "api_calls", at: EngineFixtures.start.addingTimeInterval(3_600)
+        ).usage
         precondition(usage > 0)
     }
-    print("quota check, 500 tenants: p50 \(samples[count / 2]) ns, p99 \(samples[count * 99 / 100]) ns, p99.9 \(samples[count * 999 / 1000]) ns")
+    print(
+        "quota check, 500 tenants: p50 \(samples[count / 2]) ns, p99 \(samples[count * 99 / 100]) ns, p99.9 \(samples[count * 999 / 1000]) ns"
+    )
 case "engine":
     let engine = try await EngineFixtures.engine("engine")
     var batchTimes: [Double] = []  // seconds per batch, building the batch excluded
@@ -129,14 +149,21 @@ case "engine":
     print("engine usage, batches of 1,000: \(Double(count) / seconds(appendTime)) events/s")
     let sorted = batchTimes.sorted()
     let rate = { (quantile: Double) in Int(1000 / sorted[min(sorted.count - 1, Int(Double(sorted.count) * quantile))]) }
-    print("  per batch (building it excluded): mean \(Int(Double(count) / sorted.reduce(0, +))) events/s; p50 \(rate(0.5)), p75 \(rate(0.75)), p90 \(rate(0.9)), p99 \(rate(0.99))")
+    print(
+        "  per batch (building it excluded): mean \(Int(Double(count) / sorted.reduce(0, +))) events/s; p50 \(rate(0.5)), p75 \(rate(0.75)), p90 \(rate(0.9)), p99 \(rate(0.99))"
+    )
     // One batch in 16 crosses a block of the member journal and merges it (16,384 sequences).
     let slowest = sorted.suffix(max(1, sorted.count / 16))
-    print("  slowest sixteenth of the batches (the journal merges): mean \(Int(slowest.reduce(0, +) / Double(slowest.count) * 1_000)) ms, the others \(String(format: "%.2f", sorted.dropLast(slowest.count).reduce(0, +) / Double(sorted.count - slowest.count) * 1_000)) ms")
+    print(
+        "  slowest sixteenth of the batches (the journal merges): mean \(Int(slowest.reduce(0, +) / Double(slowest.count) * 1_000)) ms, the others \(String(format: "%.2f", sorted.dropLast(slowest.count).reduce(0, +) / Double(sorted.count - slowest.count) * 1_000)) ms"
+    )
     // A member query reads the cells and adds the journal's unmerged entries (up to a block).
     let queryTime = try clock.measure {
         for organization in 0..<100 {
-            _ = (try engine.live.usage(of: EngineFixtures.organization(organization), from: EngineFixtures.start, to: EngineFixtures.start, by: .user))
+            _ =
+                (try engine.live.usage(
+                    of: EngineFixtures.organization(organization), from: EngineFixtures.start, to: EngineFixtures.start,
+                    by: .user))
         }
     }
     print("  usage by user of one organization: \(Int(seconds(queryTime) * 1e6 / 100)) µs")
@@ -151,7 +178,8 @@ case "engine-rebuild":
     let engine = try Engine(directory: argument, environment: options)
     let events = try engine.head()?.sequence ?? 0
     print("opened: peak \(peakRSS())")
-    let batchSize = ProcessInfo.processInfo.environment["TALLY_BENCH_BATCH"].flatMap(Int.init) ?? Engine.rebuildBatchSize
+    let batchSize =
+        ProcessInfo.processInfo.environment["TALLY_BENCH_BATCH"].flatMap(Int.init) ?? Engine.rebuildBatchSize
     // TALLY_BENCH_BATCHES=1: the time at the end of each batch, and of the switch that follows.
     let timesBatches = ProcessInfo.processInfo.environment["TALLY_BENCH_BATCHES"] != nil
     // TALLY_BENCH_REPEAT=N: N rebuilds before the one measured, in this process (the package
@@ -172,7 +200,9 @@ case "engine-rebuild":
 default:
     print("unknown workload \(workload)")
 }
-print("record size \(Fixtures.recordSize) bytes; used \(log.environment.usedSize / max(1, Int(try log.head()?.sequence ?? 1))) bytes/event")
+print(
+    "record size \(Fixtures.recordSize) bytes; used \(log.environment.usedSize / max(1, Int(try log.head()?.sequence ?? 1))) bytes/event"
+)
 
 func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
@@ -180,5 +210,7 @@ func seconds(_ duration: Duration) -> Double {
 
 func peakRSS() -> String {
     let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-    return status.split(separator: "\n").filter { $0.hasPrefix("VmHWM") || $0.hasPrefix("RssFile") || $0.hasPrefix("RssAnon") }.joined(separator: ", ")
+    return status.split(separator: "\n").filter {
+        $0.hasPrefix("VmHWM") || $0.hasPrefix("RssFile") || $0.hasPrefix("RssAnon")
+    }.joined(separator: ", ")
 }

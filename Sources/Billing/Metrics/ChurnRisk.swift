@@ -72,12 +72,18 @@ public struct ChurnRisk: Sendable, Hashable {
         // Usage: the last week against the weekly average of the four weeks before.
         let weeklyBaseline = seen.baselineActivity / 4
         let decline = Self.percentDrop(from: weeklyBaseline, to: seen.recentActivity)
-        add(.usageDecline, Self.scale(decline, from: 10, to: 60, weight: Signal.Name.usageDecline.weight),
-            "\(seen.recentActivity) usage events in the last 7 days against \(weeklyBaseline) a week before (\(Self.signed(-decline))%)")
+        add(
+            .usageDecline, Self.scale(decline, from: 10, to: 60, weight: Signal.Name.usageDecline.weight),
+            "\(seen.recentActivity) usage events in the last 7 days against \(weeklyBaseline) a week before (\(Self.signed(-decline))%)"
+        )
         if seen.inDunning {
-            add(.paymentFailures, 20, "in dunning now (past due, grace or unpaid); \(seen.recentFailedPayments) failed attempts in 90 days")
+            add(
+                .paymentFailures, 20,
+                "in dunning now (past due, grace or unpaid); \(seen.recentFailedPayments) failed attempts in 90 days")
         } else {
-            add(.paymentFailures, Int(min(seen.recentFailedPayments, 2)) * 8, "\(seen.recentFailedPayments) failed payment attempts in the last 90 days")
+            add(
+                .paymentFailures, Int(min(seen.recentFailedPayments, 2)) * 8,
+                "\(seen.recentFailedPayments) failed payment attempts in the last 90 days")
         }
         if seen.downgradeScheduled {
             add(.downgrades, 15, "a downgrade is scheduled for the period's end")
@@ -87,15 +93,18 @@ public struct ChurnRisk: Sendable, Hashable {
             add(.downgrades, 0, "no downgrade in the last 90 days")
         }
         let usersDrop = Self.percentDrop(from: seen.earlierUsers, to: seen.recentUsers)
-        add(.activeUsersDrop, Self.scale(usersDrop, from: 10, to: 50, weight: Signal.Name.activeUsersDrop.weight),
-            "\(seen.recentUsers) active users in the last 14 days against \(seen.earlierUsers) in the 14 before (\(Self.signed(-usersDrop))%)")
+        add(
+            .activeUsersDrop, Self.scale(usersDrop, from: 10, to: 50, weight: Signal.Name.activeUsersDrop.weight),
+            "\(seen.recentUsers) active users in the last 14 days against \(seen.earlierUsers) in the 14 before (\(Self.signed(-usersDrop))%)"
+        )
         if let days = seen.daysUntilCancellation {
             add(.cancellationScheduled, days <= 30 ? 20 : 12, "cancels at the period's end, in \(days) days")
         } else {
             add(.cancellationScheduled, 0, "no cancellation scheduled")
         }
         let adoption = seen.metricsAvailable > 0 ? seen.metricsUsed * 100 / seen.metricsAvailable : 100
-        add(.lowFeatureAdoption, adoption < 25 ? 5 : adoption < 50 ? 3 : 0,
+        add(
+            .lowFeatureAdoption, adoption < 25 ? 5 : adoption < 50 ? 3 : 0,
             "used \(seen.metricsUsed) of \(seen.metricsAvailable) metered features in the last 30 days")
         if let days = seen.tenureDays {
             add(.shortTenure, days < 90 ? 5 : days < 180 ? 3 : days < 365 ? 1 : 0, "paying for \(days) days")

@@ -26,11 +26,17 @@ public struct CohortTable: Sendable, Hashable {
         let last = CalendarMonth(containing: lastDay)
         var byMonth: [CalendarMonth: Cohort] = [:]
         for history in histories where history.currency == currency.code && history.hasPaid {
-            guard let signup = history.signupDay ?? history.firstPaidDay, let firstPaid = history.firstPaidDay else { continue }
+            guard let signup = history.signupDay ?? history.firstPaidDay, let firstPaid = history.firstPaidDay else {
+                continue
+            }
             let month = CalendarMonth(containing: signup)
             guard month <= last else { continue }
             let length = month.months(until: last) + 1
-            var cohort = byMonth[month] ?? Cohort(month: month, customers: 0, initialMRR: 0, payingCustomers: Array(repeating: 0, count: length), mrr: Array(repeating: 0, count: length))
+            var cohort =
+                byMonth[month]
+                ?? Cohort(
+                    month: month, customers: 0, initialMRR: 0, payingCustomers: Array(repeating: 0, count: length),
+                    mrr: Array(repeating: 0, count: length))
             cohort.customers += 1
             cohort.initialMRR += history.mrr(atEndOfDay: firstPaid)
             for offset in 0..<length {

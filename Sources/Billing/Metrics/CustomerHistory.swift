@@ -67,7 +67,9 @@ public struct CustomerHistory: Sendable, Hashable, Codable {
     /// Sets one subscription's monthly contribution and returns the movement that makes, if
     /// any, recorded on `day`.
     @discardableResult
-    public mutating func setContribution(_ amount: Int64, of subscriptionID: String, on day: Int32, cause: String) -> MRRMovement? {
+    public mutating func setContribution(_ amount: Int64, of subscriptionID: String, on day: Int32, cause: String)
+        -> MRRMovement?
+    {
         let before = mrr
         if amount == 0 { contributions[subscriptionID] = nil } else { contributions[subscriptionID] = amount }
         guard let movement = MRRMovement.between(before, mrr, hasPaidBefore: hasPaid) else { return nil }

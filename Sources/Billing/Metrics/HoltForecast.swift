@@ -16,8 +16,11 @@ public struct HoltForecast: Sendable, Hashable {
         var best: (sse: Double, level: Double, trend: Double, alpha: Double, beta: Double)?
         for a in 1...9 {
             for b in 1...9 {
-                let alpha = Double(a) / 10, beta = Double(b) / 10
-                var level = series[0], trend = series[1] - series[0], sse = 0.0
+                let alpha = Double(a) / 10
+                let beta = Double(b) / 10
+                var level = series[0]
+                var trend = series[1] - series[0]
+                var sse = 0.0
                 for value in series.dropFirst() {
                     let predicted = level + trend
                     sse += (value - predicted) * (value - predicted)

@@ -30,15 +30,19 @@ public struct MonthlyMetrics: Sendable, Hashable {
     /// Average revenue per account: MRR ÷ paying customers at the month's end, half up.
     public var arpa: Money? {
         guard interval.endingCustomers > 0 else { return nil }
-        return Money(minorUnits: Int64(RoundingMode.halfUp.divide(Int128(interval.endingMRR), by: Int128(interval.endingCustomers))), currency: currency)
+        return Money(
+            minorUnits: Int64(
+                RoundingMode.halfUp.divide(Int128(interval.endingMRR), by: Int128(interval.endingCustomers))),
+            currency: currency)
     }
 
     /// Lifetime value: ARPA ÷ customer churn rate, i.e. MRR × starting customers ÷ (ending
     /// customers × churned), half up. Nil when nobody churned (a customer would pay forever:
     /// no finite value is honest) or when there is no ARPA.
     public var lifetimeValue: Money? {
-        LifetimeValue.estimate(mrr: interval.endingMRR, customers: interval.endingCustomers,
-                               churned: interval.movements.count(.churn), customerMonths: interval.startingCustomers, currency: currency)
+        LifetimeValue.estimate(
+            mrr: interval.endingMRR, customers: interval.endingCustomers,
+            churned: interval.movements.count(.churn), customerMonths: interval.startingCustomers, currency: currency)
     }
 }
 
@@ -46,9 +50,12 @@ public struct MonthlyMetrics: Sendable, Hashable {
 public enum LifetimeValue {
     /// `mrr` and `customers` give ARPA; `churned` over `customerMonths` (customers at the
     /// start of each month, summed) gives the churn rate. Nil when either is undefined or zero.
-    public static func estimate(mrr: Int64, customers: Int64, churned: Int64, customerMonths: Int64, currency: Currency) -> Money? {
+    public static func estimate(mrr: Int64, customers: Int64, churned: Int64, customerMonths: Int64, currency: Currency)
+        -> Money?
+    {
         guard customers > 0, churned > 0, customerMonths > 0 else { return nil }
-        let value = RoundingMode.halfUp.divide(Int128(mrr) * Int128(customerMonths), by: Int128(customers) * Int128(churned))
+        let value = RoundingMode.halfUp.divide(
+            Int128(mrr) * Int128(customerMonths), by: Int128(customers) * Int128(churned))
         return Money(minorUnits: Int64(clamping: value), currency: currency)
     }
 }

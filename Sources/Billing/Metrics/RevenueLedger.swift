@@ -41,10 +41,14 @@ public struct RevenueLedger: Sendable {
         var start = firstDay
         while start <= lastDay {
             let end = monthly ? min(CalendarMonth(containing: start).lastDay, lastDay) : start
-            spans.append(Interval(firstDay: start, lastDay: end, startingMRR: 0, startingCustomers: 0, movements: MovementTotals()))
+            spans.append(
+                Interval(
+                    firstDay: start, lastDay: end, startingMRR: 0, startingCustomers: 0, movements: MovementTotals()))
             start = end + 1
         }
-        var cursor = 0, mrr: Int64 = 0, customers: Int64 = 0
+        var cursor = 0
+        var mrr: Int64 = 0
+        var customers: Int64 = 0
         func take() {
             mrr += days[cursor].totals.net
             customers += days[cursor].totals.netCustomers

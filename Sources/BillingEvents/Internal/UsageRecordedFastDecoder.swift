@@ -1,5 +1,5 @@
-public import Foundation
 import EventLog
+public import Foundation
 import SwiftProtobuf
 
 /// Decodes `usage.recorded` payloads as the engine writes them (each field at most once, no

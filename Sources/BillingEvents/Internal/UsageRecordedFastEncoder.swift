@@ -1,7 +1,7 @@
-import TallySupport
-public import Foundation
 import EventLog
+public import Foundation
 public import SwiftProtobuf
+import TallySupport
 
 extension Tally_V1_UsageRecorded {
     /// The stored form of this payload, byte for byte what `deterministicData()` makes, written
@@ -9,9 +9,12 @@ extension Tally_V1_UsageRecorded {
     /// usage event it records. Payloads with properties or unknown fields take SwiftProtobuf's
     /// path (map entries must be sorted). `UsageRecordedDecodingTests` compares the two.
     public func deterministicPayload() throws -> Data {
-        guard properties.isEmpty, unknownFields.data.isEmpty, periodStart.unknownFields.data.isEmpty else { return try deterministicData() }
+        guard properties.isEmpty, unknownFields.data.isEmpty, periodStart.unknownFields.data.isEmpty else {
+            return try deterministicData()
+        }
         return Self.payload(
-            metric: metric, quantity: quantity, userID: userID, resourceID: resourceID, periodStart: hasPeriodStart ? periodStart : nil,
+            metric: metric, quantity: quantity, userID: userID, resourceID: resourceID,
+            periodStart: hasPeriodStart ? periodStart : nil,
             aggregation: aggregation, uniqueProperty: uniqueProperty)
     }
 
@@ -24,10 +27,14 @@ extension Tally_V1_UsageRecorded {
         typealias Writer = InPlaceProtobufWriter
         let aggregationValue = UInt64(bitPattern: Int64(aggregation.rawValue))
         let timestampBody = periodStart.map {
-            Writer.size(ofVarintField: UInt64(bitPattern: $0.seconds)) + Writer.size(ofVarintField: UInt64(bitPattern: Int64($0.nanos)))
+            Writer.size(ofVarintField: UInt64(bitPattern: $0.seconds))
+                + Writer.size(ofVarintField: UInt64(bitPattern: Int64($0.nanos)))
         }
-        let size = Writer.size(ofStringField: metric) + Writer.size(ofVarintField: UInt64(bitPattern: quantity)) + Writer.size(ofStringField: userID)
-            + Writer.size(ofStringField: resourceID) + (timestampBody.map { 1 + Writer.size(ofVarint: UInt64($0)) + $0 } ?? 0)
+        let size =
+            Writer.size(ofStringField: metric) + Writer.size(ofVarintField: UInt64(bitPattern: quantity))
+            + Writer.size(ofStringField: userID)
+            + Writer.size(ofStringField: resourceID)
+            + (timestampBody.map { 1 + Writer.size(ofVarint: UInt64($0)) + $0 } ?? 0)
             + Writer.size(ofVarintField: aggregationValue) + Writer.size(ofStringField: uniqueProperty)
         var data = Data(count: size)
         data.withUnsafeMutableBytes { buffer in

@@ -57,9 +57,13 @@ struct AppendTransaction {
     ///
     /// `knownUnused`: index keys read as unused in this transaction since its last write (by
     /// a deciding request's closure), which need no second lookup.
-    mutating func append(_ events: [PreparedEvent], knownUnused: Set<IndexKey> = []) throws -> Result<[AppendReceipt], EventLogError> {
+    mutating func append(_ events: [PreparedEvent], knownUnused: Set<IndexKey> = []) throws -> Result<
+        [AppendReceipt], EventLogError
+    > {
         var request = RequestProgress()
-        if case .failure(let conflict) = try append(chunk: events, knownUnused: knownUnused, to: &request, moreMayFollow: false) {
+        if case .failure(let conflict) = try append(
+            chunk: events, knownUnused: knownUnused, to: &request, moreMayFollow: false)
+        {
             return .failure(conflict)
         }
         try endRequest()
@@ -83,7 +87,8 @@ struct AppendTransaction {
     /// `request.wroteEvents` says whether there were any). `moreMayFollow`: whether later
     /// chunks of the same request may repeat this one's idempotency keys.
     mutating func append(
-        chunk events: [PreparedEvent], knownUnused: Set<IndexKey>, to request: inout RequestProgress, moreMayFollow: Bool = true
+        chunk events: [PreparedEvent], knownUnused: Set<IndexKey>, to request: inout RequestProgress,
+        moreMayFollow: Bool = true
     ) throws -> Result<Void, EventLogError> {
         var plans: [Plan] = []
         plans.reserveCapacity(events.count)
@@ -104,9 +109,14 @@ struct AppendTransaction {
             }
             if let earlier = request.keys[hashedKey] {
                 let draft = events[index].draft
-                let earlierDraft = earlier.chunk == chunkIndex ? events[earlier.index].draft : request.chunks[earlier.chunk][earlier.index].draft
+                let earlierDraft =
+                    earlier.chunk == chunkIndex
+                    ? events[earlier.index].draft : request.chunks[earlier.chunk][earlier.index].draft
                 guard earlierDraft.hasSameContent(as: draft) else {
-                    return .failure(.idempotencyConflict(organizationID: draft.organizationID, idempotencyKey: draft.idempotencyKey ?? "", originalSequence: earlier.sequence))
+                    return .failure(
+                        .idempotencyConflict(
+                            organizationID: draft.organizationID, idempotencyKey: draft.idempotencyKey ?? "",
+                            originalSequence: earlier.sequence))
                 }
                 plans.append(.duplicate(of: earlier.sequence))
                 continue
@@ -114,7 +124,10 @@ struct AppendTransaction {
             if !knownUnused.contains(hashedKey), let original = try existingEvent(forIdempotencyKey: hashedKey.bytes) {
                 let draft = events[index].draft
                 guard original.envelope.eventType == draft.eventType, original.envelope.payload == draft.payload else {
-                    return .failure(.idempotencyConflict(organizationID: draft.organizationID, idempotencyKey: draft.idempotencyKey ?? "", originalSequence: original.sequence))
+                    return .failure(
+                        .idempotencyConflict(
+                            organizationID: draft.organizationID, idempotencyKey: draft.idempotencyKey ?? "",
+                            originalSequence: original.sequence))
                 }
                 plans.append(.duplicate(of: original.sequence))
                 continue
@@ -146,13 +159,17 @@ struct AppendTransaction {
 
     private func existingEvent(forIdempotencyKey key: [UInt8]) throws -> StoredEvent? {
         let sequence = try key.withUnsafeBytes { key in
-            try txn.withValue(forKey: key, in: databases.idempotency) { $0.flatMap { SequenceKey(bytes: $0)?.sequence } }
+            try txn.withValue(forKey: key, in: databases.idempotency) {
+                $0.flatMap { SequenceKey(bytes: $0)?.sequence }
+            }
         }
         guard let sequence else { return nil }
         return try SequenceKey(sequence).withUnsafeBytes { key in
             try txn.withValue(forKey: key, in: databases.events) { record in
                 guard let record else {
-                    throw LMDBError(code: .corrupted, message: "idempotency index names event \(sequence), which is missing", operation: "append")
+                    throw LMDBError(
+                        code: .corrupted, message: "idempotency index names event \(sequence), which is missing",
+                        operation: "append")
                 }
                 return try EnvelopeCoding.decodeRecord(record)
             }
@@ -167,11 +184,16 @@ struct AppendTransaction {
         var hash = EventHash.zero
         let sequenceKey = SequenceKey(sequence)
         try sequenceKey.withUnsafeBytes { key in
-            try txn.reserve(EnvelopeCoding.hashLength + size, forKey: key, in: databases.events, options: .append) { record in
+            try txn.reserve(EnvelopeCoding.hashLength + size, forKey: key, in: databases.events, options: .append) {
+                record in
                 let envelope = UnsafeMutableRawBufferPointer(rebasing: record[EnvelopeCoding.hashLength...])
-                EnvelopeSplicing.write(event, sequence: sequence, recordedAtField: recordedAtField, previousHash: previousHash, into: envelope)
+                EnvelopeSplicing.write(
+                    event, sequence: sequence, recordedAtField: recordedAtField, previousHash: previousHash,
+                    into: envelope)
                 hash = EnvelopeCoding.sha256(UnsafeRawBufferPointer(envelope))
-                hash.withUnsafeBytes { record.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: EnvelopeCoding.hashLength) }
+                hash.withUnsafeBytes {
+                    record.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: EnvelopeCoding.hashLength)
+                }
                 if observer != nil {
                     // The stored bytes, exactly what a later scan will see; copied, because the
                     // observer writes, and LMDB may move a dirty page of this transaction.
@@ -182,14 +204,16 @@ struct AppendTransaction {
             if let idempotencyKey {
                 try idempotencyKey.withUnsafeBytes { indexKey in
                     if idempotencyKeysAscend {
-                        idempotencyKeysAscend = try txn.putIfAllowed(key, forKey: indexKey, in: databases.idempotency, options: .append)
+                        idempotencyKeysAscend = try txn.putIfAllowed(
+                            key, forKey: indexKey, in: databases.idempotency, options: .append)
                         if idempotencyKeysAscend { return }
                     }
                     try txn.put(key, forKey: indexKey, in: databases.idempotency, options: .noOverwrite)
                 }
             }
             // Sequences only grow, so each goes at the end of its organization's values.
-            let segmentKey = LogKeys.organizationSegment(sequence >> LogKeys.segmentShift, organizationID: event.draft.organizationID)
+            let segmentKey = LogKeys.organizationSegment(
+                sequence >> LogKeys.segmentShift, organizationID: event.draft.organizationID)
             try segmentKey.withUnsafeBytes { segmentKey in
                 try txn.put(key, forKey: segmentKey, in: databases.organizationEvents, options: .appendDuplicate)
             }
@@ -211,28 +235,52 @@ extension AppendTransaction {
         let envelope = try bytes.withUnsafeBytes { try EnvelopeCoding.decodeEnvelope($0) }
         let sequence = envelope.sequence
         guard sequence == nextSequence else {
-            throw EventLogError.restoreMismatch(sequence: sequence, reason: "the log expects event \(nextSequence) next")
+            throw EventLogError.restoreMismatch(
+                sequence: sequence, reason: "the log expects event \(nextSequence) next")
         }
-        guard EventHash(envelope.previousHash) == previousHash || (sequence == 1 && envelope.previousHash.isEmpty && previousHash == .zero) else {
-            throw EventLogError.restoreMismatch(sequence: sequence, reason: "its previous_hash does not match the hash of event \(sequence - 1)")
+        guard
+            EventHash(envelope.previousHash) == previousHash
+                || (sequence == 1 && envelope.previousHash.isEmpty && previousHash == .zero)
+        else {
+            throw EventLogError.restoreMismatch(
+                sequence: sequence, reason: "its previous_hash does not match the hash of event \(sequence - 1)")
         }
         let hash = bytes.withUnsafeBytes { EnvelopeCoding.sha256($0) }
         if let expectedHash, expectedHash != hash {
-            throw EventLogError.restoreMismatch(sequence: sequence, reason: "its bytes hash to \(hash.hex), not the \(expectedHash.hex) recorded for it")
+            throw EventLogError.restoreMismatch(
+                sequence: sequence, reason: "its bytes hash to \(hash.hex), not the \(expectedHash.hex) recorded for it"
+            )
         }
         let sequenceKey = SequenceKey(sequence)
         try sequenceKey.withUnsafeBytes { key in
-            try txn.reserve(EnvelopeCoding.hashLength + bytes.count, forKey: key, in: databases.events, options: .append) { record in
-                hash.withUnsafeBytes { record.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: EnvelopeCoding.hashLength) }
-                bytes.withUnsafeBytes { (record.baseAddress! + EnvelopeCoding.hashLength).copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
-            }
-            if !envelope.idempotencyKey.isEmpty {
-                let indexKey = LogKeys.idempotency(organizationID: envelope.organizationID, key: envelope.idempotencyKey)
-                guard try indexKey.withUnsafeBytes({ try txn.putIfAllowed(key, forKey: $0, in: databases.idempotency, options: .noOverwrite) }) else {
-                    throw EventLogError.restoreMismatch(sequence: sequence, reason: "its idempotency key \"\(envelope.idempotencyKey)\" was already used in \(envelope.organizationID)")
+            try txn.reserve(
+                EnvelopeCoding.hashLength + bytes.count, forKey: key, in: databases.events, options: .append
+            ) { record in
+                hash.withUnsafeBytes {
+                    record.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: EnvelopeCoding.hashLength)
+                }
+                bytes.withUnsafeBytes {
+                    (record.baseAddress! + EnvelopeCoding.hashLength).copyMemory(
+                        from: $0.baseAddress!, byteCount: bytes.count)
                 }
             }
-            let segmentKey = LogKeys.organizationSegment(sequence >> LogKeys.segmentShift, organizationID: envelope.organizationID)
+            if !envelope.idempotencyKey.isEmpty {
+                let indexKey = LogKeys.idempotency(
+                    organizationID: envelope.organizationID, key: envelope.idempotencyKey)
+                guard
+                    try indexKey.withUnsafeBytes({
+                        try txn.putIfAllowed(key, forKey: $0, in: databases.idempotency, options: .noOverwrite)
+                    })
+                else {
+                    throw EventLogError.restoreMismatch(
+                        sequence: sequence,
+                        reason:
+                            "its idempotency key \"\(envelope.idempotencyKey)\" was already used in \(envelope.organizationID)"
+                    )
+                }
+            }
+            let segmentKey = LogKeys.organizationSegment(
+                sequence >> LogKeys.segmentShift, organizationID: envelope.organizationID)
             try segmentKey.withUnsafeBytes { segmentKey in
                 try txn.put(key, forKey: segmentKey, in: databases.organizationEvents, options: .appendDuplicate)
             }

@@ -1,6 +1,6 @@
-import TallySupport
 import Foundation
 import SwiftProtobuf
+import TallySupport
 
 /// Decodes the envelope encoding Tally writes (each known field at most once, no unknown
 /// fields, valid UTF-8) without the generic decoder's per-field dispatch, about twice as fast.

@@ -14,7 +14,8 @@ struct PendingAppends {
     mutating func takeBatch(maximumEvents: Int) -> [Request] {
         var count = 0
         var taken = 0
-        while taken < requests.count && (taken == 0 || count + requests[taken].work.eventCountEstimate <= maximumEvents) {
+        while taken < requests.count && (taken == 0 || count + requests[taken].work.eventCountEstimate <= maximumEvents)
+        {
             count += requests[taken].work.eventCountEstimate
             taken += 1
         }

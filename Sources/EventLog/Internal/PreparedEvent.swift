@@ -1,7 +1,7 @@
-import TallySupport
 import Foundation
 import LMDB
 import SwiftProtobuf
+import TallySupport
 
 /// A validated draft with its envelope bytes serialized as far as the caller can: everything
 /// but `sequence` (field 1), `recorded_at` (3) and `previous_hash` (12), which only the
@@ -27,8 +27,10 @@ final class PreparedEvent: Sendable {
         var occurred = ProtobufWriter(capacity: 16)
         occurred.timestampField(2, Google_Protobuf_Timestamp(date: draft.occurredAt))
         occurredAtField = occurred.bytes
-        var body = ProtobufWriter(capacity: 48 + draft.payload.count + draft.organizationID.utf8.count + draft.eventType.utf8.count
-            + (draft.idempotencyKey?.utf8.count ?? 0) + draft.actor.utf8.count + draft.correlationID.utf8.count + draft.causationID.utf8.count)
+        var body = ProtobufWriter(
+            capacity: 48 + draft.payload.count + draft.organizationID.utf8.count + draft.eventType.utf8.count
+                + (draft.idempotencyKey?.utf8.count ?? 0) + draft.actor.utf8.count + draft.correlationID.utf8.count
+                + draft.causationID.utf8.count)
         body.stringField(4, draft.organizationID)
         body.stringField(5, draft.eventType)
         body.varintField(6, UInt64(draft.schemaVersion))
@@ -38,7 +40,9 @@ final class PreparedEvent: Sendable {
         body.stringField(10, draft.causationID)
         body.bytesField(11, draft.payload)
         bodyFields = body.bytes
-        idempotencyIndexKey = draft.idempotencyKey.map { IndexKey(LogKeys.idempotency(organizationID: draft.organizationID, key: $0)) }
+        idempotencyIndexKey = draft.idempotencyKey.map {
+            IndexKey(LogKeys.idempotency(organizationID: draft.organizationID, key: $0))
+        }
     }
 }
 
@@ -46,7 +50,9 @@ extension PreparedEvent {
     /// Prepares `drafts`, in order. On the writer thread, where every appender waits, a long
     /// run is split in two, the second half prepared on another core.
     static func preparing(_ drafts: [EventDraft], onWriterThread: Bool) -> [PreparedEvent] {
-        guard onWriterThread, drafts.count >= 256, HelperThreads.haveSecondCore else { return drafts.map(PreparedEvent.init) }
+        guard onWriterThread, drafts.count >= 256, HelperThreads.haveSecondCore else {
+            return drafts.map(PreparedEvent.init)
+        }
         let middle = drafts.count / 2
         let secondHalf = HelperThreads.start { drafts[middle...].map(PreparedEvent.init) }
         var prepared = drafts[..<middle].map(PreparedEvent.init)

@@ -13,7 +13,9 @@ func makeError(_ rc: Int32, _ operation: String) -> LMDBError {
 
 /// The version of liblmdb this process is linked with, such as "0.9.24".
 public var lmdbLibraryVersion: String {
-    var major: Int32 = 0, minor: Int32 = 0, patch: Int32 = 0
+    var major: Int32 = 0
+    var minor: Int32 = 0
+    var patch: Int32 = 0
     _ = mdb_version(&major, &minor, &patch)
     return "\(major).\(minor).\(patch)"
 }

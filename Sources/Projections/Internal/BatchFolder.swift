@@ -32,7 +32,8 @@ struct BatchFolder {
 
     /// A folder on the batch's thread; first tells each projector the run's end (`Projector.settle`).
     init(
-        _ targets: [(projector: any Projector, slot: UInt8)], slots: [String: [DatabaseHandles]], in txn: WriteTransaction, cache: WriteBackCache?,
+        _ targets: [(projector: any Projector, slot: UInt8)], slots: [String: [DatabaseHandles]],
+        in txn: WriteTransaction, cache: WriteBackCache?,
         retaining: Bool = false, through last: UInt64
     ) throws {
         if !retaining { cache?.reset() }
@@ -49,20 +50,25 @@ struct BatchFolder {
     /// A lane's folder: every target's databases must be held in `cache` (none duplicate-sorted).
     /// A lane folding the next batch ahead reads `previousBatch`'s cells before `txn`.
     init(
-        lane targets: [(projector: any Projector, slot: UInt8)], slots: [String: [DatabaseHandles]], reading txn: Transaction,
+        lane targets: [(projector: any Projector, slot: UInt8)], slots: [String: [DatabaseHandles]],
+        reading txn: Transaction,
         cache: WriteBackCache, previousBatch: WriteBackCache? = nil, journal: JournalBuffer, through last: UInt64
     ) {
         let decoded = DecodedPayload()
         let stores = targets.map { target in
             precondition(target.projector.writesCanBeHeld, "a rebuild lane holds every write in its cache")
             return ProjectionStore(
-                lane: txn, handles: slots[target.projector.name]![Int(target.slot)], cache: cache, previousBatch: previousBatch, journal: journal,
+                lane: txn, handles: slots[target.projector.name]![Int(target.slot)], cache: cache,
+                previousBatch: previousBatch, journal: journal,
                 decoded: decoded, lastSequence: last)
         }
         self.init(targets.map(\.projector), stores: stores, cache: cache, retaining: true, transaction: nil)
     }
 
-    private init(_ projectors: [any Projector], stores: [ProjectionStore], cache: WriteBackCache?, retaining: Bool, transaction: WriteTransaction?) {
+    private init(
+        _ projectors: [any Projector], stores: [ProjectionStore], cache: WriteBackCache?, retaining: Bool,
+        transaction: WriteTransaction?
+    ) {
         self.projectors = projectors
         self.stores = stores
         self.cache = cache
@@ -81,7 +87,9 @@ struct BatchFolder {
     /// Folds events `first...last` of the log's `events` database as `txn` sees them, and
     /// hands each, parsed, to `feed` (for a lane's helper) when given. Returns the last
     /// sequence folded: `last`, or in a lane whose cache outgrew its bound, an earlier one.
-    func fold(from first: UInt64, through last: UInt64, events: Database, in txn: Transaction, feeding feed: RecordFeed? = nil) throws -> UInt64 {
+    func fold(
+        from first: UInt64, through last: UInt64, events: Database, in txn: Transaction, feeding feed: RecordFeed? = nil
+    ) throws -> UInt64 {
         defer { feed?.finish() }
         guard first <= last else { return last }
         let parses = !inPlaceRoutes.isEmpty || feed != nil
@@ -140,9 +148,13 @@ struct BatchFolder {
         guard let view, let route = inPlaceRoutes.route(of: view.eventType) else {
             // A well-formed envelope (the view takes nothing else) of a type no target reads
             // only advances the checkpoint: a lane's helper meets many.
-            if let view, !readTypes.contains(where: { type in
-                type.count == view.eventType.count && type.withUnsafeBytes { $0.elementsEqual(view.eventType) }
-            }) { return }
+            if let view,
+                !readTypes.contains(where: { type in
+                    type.count == view.eventType.count && type.withUnsafeBytes { $0.elementsEqual(view.eventType) }
+                })
+            {
+                return
+            }
             return try fold(try StoredEvent(record: record))
         }
         try RecordFold.fold(

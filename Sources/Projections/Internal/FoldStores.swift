@@ -15,7 +15,9 @@ final class FoldStores: @unchecked Sendable {
 
     /// Projector `index`'s store for `slot` in `txn`, made by `make` (given the shared payload
     /// box) at its first fold in that transaction.
-    func store(_ index: Int, of count: Int, slot: UInt8, in txn: WriteTransaction, make: (DecodedPayload) -> ProjectionStore) -> ProjectionStore {
+    func store(
+        _ index: Int, of count: Int, slot: UInt8, in txn: WriteTransaction, make: (DecodedPayload) -> ProjectionStore
+    ) -> ProjectionStore {
         if transactionID != txn.id {
             transactionID = txn.id
             stores = Array(repeating: nil, count: count)

@@ -47,7 +47,10 @@ struct InPlaceRoutes {
 
     @inline(__always) private static func words(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
         if bytes.count >= 8 {
-            return (bytes.loadUnaligned(as: UInt64.self), bytes.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt64.self))
+            return (
+                bytes.loadUnaligned(as: UInt64.self),
+                bytes.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt64.self)
+            )
         }
         var word: UInt64 = 0
         for (index, byte) in bytes.enumerated() { word |= UInt64(byte) << (8 * UInt64(index)) }

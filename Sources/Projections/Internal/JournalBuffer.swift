@@ -8,7 +8,9 @@ final class JournalBuffer: @unchecked Sendable {
     private var bytes: [UInt8] = []
     private var entries: [(database: Database, sequence: UInt64, range: Range<Int>)] = []
 
-    func append(_ count: Int, sequence: UInt64, in database: Database, fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
+    func append(
+        _ count: Int, sequence: UInt64, in database: Database, fill: (UnsafeMutableRawBufferPointer) throws -> Void
+    ) throws {
         let start = bytes.count
         bytes.append(contentsOf: repeatElement(0, count: count))
         try bytes.withUnsafeMutableBytes { try fill(UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }

@@ -25,6 +25,7 @@ struct ProjectionState: Equatable, Sendable {
     }
 
     var bytes: [UInt8] {
-        [slot] + withUnsafeBytes(of: version.bigEndian) { Array($0) } + withUnsafeBytes(of: checkpoint.bigEndian) { Array($0) }
+        [slot] + withUnsafeBytes(of: version.bigEndian) { Array($0) }
+            + withUnsafeBytes(of: checkpoint.bigEndian) { Array($0) }
     }
 }

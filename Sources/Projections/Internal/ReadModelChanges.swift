@@ -38,7 +38,9 @@ struct ReadModelChanges {
     mutating func didCommit(lmdbID: UInt64) {
         see(lmdbID &- 1)
         if let committing, committing.lmdbID == lmdbID {
-            for index in generations.indices where committing.written & 1 << UInt64(index) != 0 { generations[index] &+= 1 }
+            for index in generations.indices where committing.written & 1 << UInt64(index) != 0 {
+                generations[index] &+= 1
+            }
         } else {
             epoch &+= 1
         }

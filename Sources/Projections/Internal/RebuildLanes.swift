@@ -1,6 +1,6 @@
-import TallySupport
 import Foundation
 import LMDB
+import TallySupport
 
 /// A rebuild's projectors in two lanes that fold each batch at the same time, on two cores:
 /// the batch's own thread, which reads and parses the log for both lanes (`RecordFeed`), and
@@ -64,7 +64,9 @@ final class RebuildLanes {
         self.targets = targets
         self.options = options
         if let chosen = options.helper {
-            let helper = targets.indices.filter { chosen.contains(targets[$0].projector.name) && targets[$0].projector.writesCanBeHeld }
+            let helper = targets.indices.filter {
+                chosen.contains(targets[$0].projector.name) && targets[$0].projector.writesCanBeHeld
+            }
             own = targets.indices.filter { !helper.contains($0) }
             self.helper = helper
             balances = false
@@ -88,7 +90,6 @@ final class RebuildLanes {
     var helperNames: [String] { helper.map { targets[$0].projector.name } }
     /// The helper's lane after each split, in order (for tests).
     private(set) var splits: [[String]] = []
-
 
     /// Folds events `first...last` into every target in one write transaction of `set`'s
     /// environment, keeping each lane's cells in its cache for the next batch; then, unless the
@@ -176,7 +177,9 @@ final class RebuildLanes {
     /// swap lanes time the same either way, and the heavier one must go to the helper: a log
     /// of usage rebuilt about a tenth faster once the rollups did, where the setup events
     /// at its start had put the quotas there.)
-    static func isWorthMoving(_ costs: [UInt64], from current: (own: [Int], helper: [Int]), to proposed: (own: [Int], helper: [Int])) -> Bool {
+    static func isWorthMoving(
+        _ costs: [UInt64], from current: (own: [Int], helper: [Int]), to proposed: (own: [Int], helper: [Int])
+    ) -> Bool {
         func load(_ lane: [Int]) -> UInt64 { lane.reduce(0) { $0 + costs[$1] } }
         let slowerNow = max(load(current.own), load(current.helper))
         let slowerProposed = max(load(proposed.own), load(proposed.helper))
@@ -214,7 +217,8 @@ final class RebuildLanes {
         from first: UInt64, through last: UInt64, head: UInt64, in txn: WriteTransaction, _ set: ProjectionSet,
         meters: inout (own: FoldCostMeter, helper: FoldCostMeter)?, next: ClosedRange<UInt64>?
     ) throws -> Bool {
-        var folder = try BatchFolder(own.map { targets[$0] }, slots: set.slots, in: txn, cache: ownCache, retaining: true, through: head)
+        var folder = try BatchFolder(
+            own.map { targets[$0] }, slots: set.slots, in: txn, cache: ownCache, retaining: true, through: head)
         folder.meter = meters?.own
         guard !helper.isEmpty else {
             _ = try folder.fold(from: first, through: last, events: set.eventsDatabase, in: txn)
@@ -237,7 +241,8 @@ final class RebuildLanes {
         } else {
             // The helper's projectors on this thread first: settling may drain journals, a
             // write, so it happens before the helper starts.
-            helperHere = try BatchFolder(helperTargets, slots: set.slots, in: txn, cache: cache, retaining: true, through: head)
+            helperHere = try BatchFolder(
+                helperTargets, slots: set.slots, in: txn, cache: cache, retaining: true, through: head)
             let records = RecordFeed()
             feed = records
             let (environment, slots, limit) = (set.environment, set.slots, options.helperHeldBytesLimit)
@@ -246,7 +251,9 @@ final class RebuildLanes {
             helperLane = HelperThreads.start {
                 defer { records.abandon() }
                 return try environment.read(besides: writer.transaction) { reader in
-                    var lane = BatchFolder(lane: helperTargets, slots: slots, reading: reader, cache: cache, journal: journal, through: head)
+                    var lane = BatchFolder(
+                        lane: helperTargets, slots: slots, reading: reader, cache: cache, journal: journal,
+                        through: head)
                     lane.heldBytesLimit = limit
                     lane.meter = helperMeter
                     return try lane.fold(records, through: last)
@@ -278,12 +285,15 @@ final class RebuildLanes {
         }
         // The helper's cells of this batch are complete: it may fold the next batch on top of
         // them while this thread writes them and commits.
-        let foldsAhead = reached == last && next != nil && startAhead(next!, head: head, on: cache, set, metered: meters != nil)
+        let foldsAhead =
+            reached == last && next != nil && startAhead(next!, head: head, on: cache, set, metered: meters != nil)
         try cache.flush(into: txn, retaining: true, keepingAll: foldsAhead)
         try journal.write(into: txn)
         if reached < last {
             // The helper's cache reached its bound: the rest of its run folds here.
-            let here = try helperHere ?? BatchFolder(helperTargets, slots: set.slots, in: txn, cache: cache, retaining: true, through: head)
+            let here =
+                try helperHere
+                ?? BatchFolder(helperTargets, slots: set.slots, in: txn, cache: cache, retaining: true, through: head)
             _ = try here.fold(from: reached + 1, through: last, events: events, in: txn)
             try here.finish()
         }
@@ -322,30 +332,40 @@ final class RebuildLanes {
 
     /// Starts the helper on `batch`, on top of `current`'s cells; false if it cannot begin
     /// (the other cache is still read, or there is no second core).
-    private func startAhead(_ batch: ClosedRange<UInt64>, head: UInt64, on current: WriteBackCache, _ set: ProjectionSet, metered: Bool) -> Bool {
+    private func startAhead(
+        _ batch: ClosedRange<UInt64>, head: UInt64, on current: WriteBackCache, _ set: ProjectionSet, metered: Bool
+    ) -> Bool {
         guard ahead == nil, HelperThreads.haveSecondCore else { return false }
         let (cache, journal) = (helperCaches[turn ^ 1], helperJournals[turn ^ 1])
         // It may hold cells older than the current batch's, which its lookups would find first.
         cache.reset()
         journal.reset()
         let helperTargets = helper.map { targets[$0] }
-        let (environment, slots, events, limit) = (set.environment, set.slots, set.eventsDatabase, options.helperHeldBytesLimit)
+        let (environment, slots, events, limit) = (
+            set.environment, set.slots, set.eventsDatabase, options.helperHeldBytesLimit
+        )
         let meter = metered ? FoldCostMeter(projectors: helper.count) : nil
         let lane = HelperThreads.start {
             try environment.readWithoutWaiting { reader in
-                var lane = BatchFolder(lane: helperTargets, slots: slots, reading: reader, cache: cache, previousBatch: current, journal: journal, through: head)
+                var lane = BatchFolder(
+                    lane: helperTargets, slots: slots, reading: reader, cache: cache, previousBatch: current,
+                    journal: journal, through: head)
                 lane.heldBytesLimit = limit
                 lane.meter = meter
                 return try lane.fold(from: batch.lowerBound, through: batch.upperBound, events: events, in: reader)
             }
         }
-        ahead = FoldAhead(first: batch.lowerBound, last: batch.upperBound, head: head, helper: helper, lane: lane, meter: meter, cache: cache, journal: journal)
+        ahead = FoldAhead(
+            first: batch.lowerBound, last: batch.upperBound, head: head, helper: helper, lane: lane, meter: meter,
+            cache: cache, journal: journal)
         return true
     }
 
     /// The fold ahead, if it is this batch's; otherwise discards it.
     private func takeAhead(first: UInt64, last: UInt64, head: UInt64) -> FoldAhead? {
-        guard let pending = ahead, pending.first == first, pending.last == last, pending.head == head, pending.helper == helper else {
+        guard let pending = ahead, pending.first == first, pending.last == last, pending.head == head,
+            pending.helper == helper
+        else {
             discardAhead()
             return nil
         }

@@ -9,7 +9,8 @@ enum RecordFold {
     /// sampled event's.
     @inline(__always)
     static func fold(
-        _ record: UnsafeRawBufferPointer, view: EventRecordView?, readers: UInt64, inPlace: UInt64, projectors: [any Projector],
+        _ record: UnsafeRawBufferPointer, view: EventRecordView?, readers: UInt64, inPlace: UInt64,
+        projectors: [any Projector],
         meter: FoldCostMeter? = nil, store: (Int) -> ProjectionStore
     ) throws {
         var event: StoredEvent?
@@ -18,7 +19,9 @@ enum RecordFold {
             let index = readers.trailingZeroBitCount
             readers &= readers &- 1
             let start = meter == nil ? 0 : FoldCostMeter.now()
-            let foldedInPlace = try inPlace & (1 << UInt64(index)) != 0 && view.map { try projectors[index].applyInPlace($0, to: store(index)) } == true
+            let foldedInPlace =
+                try inPlace & (1 << UInt64(index)) != 0
+                && view.map { try projectors[index].applyInPlace($0, to: store(index)) } == true
             if !foldedInPlace {
                 if event == nil { event = try StoredEvent(record: record) }
                 try projectors[index].apply(event!, to: store(index))

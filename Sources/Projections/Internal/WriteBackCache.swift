@@ -74,7 +74,10 @@ final class WriteBackCache: @unchecked Sendable {
     }
 
     /// Stores `count` bytes under `key`, written in place by `fill`.
-    func put(_ count: Int, forKey key: UnsafeRawBufferPointer, in database: Database, fill: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
+    func put(
+        _ count: Int, forKey key: UnsafeRawBufferPointer, in database: Database,
+        fill: (UnsafeMutableRawBufferPointer) throws -> Void
+    ) rethrows {
         let offset = entry(for: key, database, valueCount: UInt32(count))
         try fill(UnsafeMutableRawBufferPointer(start: arena + offset, count: count))
     }
@@ -99,12 +102,14 @@ final class WriteBackCache: @unchecked Sendable {
                 try withUnsafeTemporaryAllocation(byteCount: Int(length), alignment: 8) { old in
                     old.copyMemory(from: UnsafeRawBufferPointer(start: value, count: Int(length)))
                     markDirty(entry)
-                    let written = try body(UnsafeRawBufferPointer(old), UnsafeMutableRawBufferPointer(start: value, count: maximumCount))
+                    let written = try body(
+                        UnsafeRawBufferPointer(old), UnsafeMutableRawBufferPointer(start: value, count: maximumCount))
                     setLength(written, ofValueAt: value - arena, keyCount: key.count, maximumCount)
                 }
                 return
             }
-            let old: [UInt8]? = length == Self.deleted ? nil : Array(UnsafeRawBufferPointer(start: value, count: Int(length)))
+            let old: [UInt8]? =
+                length == Self.deleted ? nil : Array(UnsafeRawBufferPointer(start: value, count: Int(length)))
             offset = insert(key, database, hash: hash, slot: slot, found: true, valueCount: UInt32(maximumCount))
             let new = UnsafeMutableRawBufferPointer(start: arena + offset, count: maximumCount)
             let written = try old.map { old in try old.withUnsafeBytes { try body($0, new) } } ?? body(nil, new)
@@ -119,8 +124,10 @@ final class WriteBackCache: @unchecked Sendable {
 
     /// Records that the value at `offset` holds `count` of its `maximumCount` bytes of room.
     private func setLength(_ count: Int, ofValueAt offset: Int, keyCount: Int, _ maximumCount: Int) {
-        precondition((0...maximumCount).contains(count), "WriteBackCache: a value of \(count) bytes overran its \(maximumCount)")
-        arena.storeBytes(of: UInt32(count), toByteOffset: offset - keyCount - Self.header + Self.lengthOffset, as: UInt32.self)
+        precondition(
+            (0...maximumCount).contains(count), "WriteBackCache: a value of \(count) bytes overran its \(maximumCount)")
+        arena.storeBytes(
+            of: UInt32(count), toByteOffset: offset - keyCount - Self.header + Self.lengthOffset, as: UInt32.self)
     }
 
     /// Starts loading the table slot of the key whose `hash(_:_:)` this is, so that a lookup
@@ -144,7 +151,9 @@ final class WriteBackCache: @unchecked Sendable {
         guard count > 0 else { return }
         let arena = self.arena
         func key(_ entry: Int) -> UnsafeRawBufferPointer {
-            UnsafeRawBufferPointer(start: arena + entry + Self.header, count: Int(arena.loadUnaligned(fromByteOffset: entry + Self.keyLengthOffset, as: UInt16.self)))
+            UnsafeRawBufferPointer(
+                start: arena + entry + Self.header,
+                count: Int(arena.loadUnaligned(fromByteOffset: entry + Self.keyLengthOffset, as: UInt16.self)))
         }
         // Key order only keeps LMDB's page touches together; it decides nothing (keys are
         // distinct). So the database and the key's first 15 bytes are order enough: sorting
@@ -157,7 +166,11 @@ final class WriteBackCache: @unchecked Sendable {
             var words: (UInt64, UInt64) = (0, 0)
             withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: key.prefix(15))) }
             let database = UInt64(truncatingIfNeeded: arena.loadUnaligned(fromByteOffset: entry, as: UInt32.self))
-            entries.append((database << 56 | UInt64(bigEndian: words.0) >> 8, UInt64(bigEndian: words.0) << 56 | UInt64(bigEndian: words.1) >> 8, entry))
+            entries.append(
+                (
+                    database << 56 | UInt64(bigEndian: words.0) >> 8,
+                    UInt64(bigEndian: words.0) << 56 | UInt64(bigEndian: words.1) >> 8, entry
+                ))
         }
         entries.withUnsafeMutableBufferPointer { buffer in
             buffer.sort { ($0.first, $0.second) < ($1.first, $1.second) }
@@ -170,14 +183,18 @@ final class WriteBackCache: @unchecked Sendable {
                 while index < entries.count {
                     let entry = entries[index].entry
                     // Key order is not arena order: start loading an entry a few puts ahead.
-                    if index + Self.flushPrefetchDistance < entries.count { tally_prefetch(arena + entries[index + Self.flushPrefetchDistance].entry) }
+                    if index + Self.flushPrefetchDistance < entries.count {
+                        tally_prefetch(arena + entries[index + Self.flushPrefetchDistance].entry)
+                    }
                     guard arena.loadUnaligned(fromByteOffset: entry, as: UInt32.self) == id else { return }
                     let key = key(entry)
                     let length = arena.loadUnaligned(fromByteOffset: entry + Self.lengthOffset, as: UInt32.self)
                     if length == Self.deleted {
                         try cursor.delete(key: key)
                     } else {
-                        try cursor.put(UnsafeRawBufferPointer(start: arena + entry + Self.header + key.count, count: Int(length)), forKey: key)
+                        try cursor.put(
+                            UnsafeRawBufferPointer(start: arena + entry + Self.header + key.count, count: Int(length)),
+                            forKey: key)
                     }
                     arena.storeBytes(of: UInt8(0), toByteOffset: entry + Self.dirtyOffset, as: UInt8.self)
                     index += 1
@@ -231,7 +248,9 @@ final class WriteBackCache: @unchecked Sendable {
     }
 
     /// Appends a new entry (or a value that outgrew its old one) and points `slot` to it.
-    private func insert(_ key: UnsafeRawBufferPointer, _ database: Database, hash: UInt64, slot: Int, found: Bool, valueCount: UInt32) -> Int {
+    private func insert(
+        _ key: UnsafeRawBufferPointer, _ database: Database, hash: UInt64, slot: Int, found: Bool, valueCount: UInt32
+    ) -> Int {
         let needed = valueCount == Self.deleted ? 0 : Int(valueCount)
         let size = Self.header + key.count + needed
         if byteCount + size > arenaCapacity { growArena(to: byteCount + size) }
@@ -239,7 +258,8 @@ final class WriteBackCache: @unchecked Sendable {
         byteCount += size
         arena.storeBytes(of: database.id, toByteOffset: entry, as: UInt32.self)
         arena.storeBytes(of: UInt16(key.count), toByteOffset: entry + Self.keyLengthOffset, as: UInt16.self)
-        arena.storeBytes(of: UInt16(1), toByteOffset: entry + Self.dirtyOffset, as: UInt16.self)  // dirty, and the spare byte
+        // dirty, and the spare byte
+        arena.storeBytes(of: UInt16(1), toByteOffset: entry + Self.dirtyOffset, as: UInt16.self)
         dirtyEntries.append(entry)
         if found {
             // The old entry is superseded: the flush must not write it.
@@ -295,8 +315,12 @@ final class WriteBackCache: @unchecked Sendable {
         let mask = slotCount - 1
         for index in 0..<oldCount where oldSlots[index] != 0 {
             let entry = Self.entry(oldSlots[index])
-            let key = UnsafeRawBufferPointer(start: arena + entry + Self.header, count: Int(arena.loadUnaligned(fromByteOffset: entry + Self.keyLengthOffset, as: UInt16.self)))
-            var slot = Int(truncatingIfNeeded: Self.hash(key, arena.loadUnaligned(fromByteOffset: entry, as: UInt32.self))) & mask
+            let key = UnsafeRawBufferPointer(
+                start: arena + entry + Self.header,
+                count: Int(arena.loadUnaligned(fromByteOffset: entry + Self.keyLengthOffset, as: UInt16.self)))
+            var slot =
+                Int(truncatingIfNeeded: Self.hash(key, arena.loadUnaligned(fromByteOffset: entry, as: UInt32.self)))
+                & mask
             while slots[slot] != 0 { slot = (slot + 1) & mask }
             slots[slot] = oldSlots[index]
         }

@@ -19,7 +19,10 @@ struct InvoiceDrafting {
     /// subscription id → period start → billed.
     private var billedInBatch: [String: [Int64: BilledUsage]] = [:]
 
-    init(catalog: ProjectionReader, quotas: ProjectionReader, invoices: ProjectionReader, taxTable: TaxTable?, policy: BillingPolicy) {
+    init(
+        catalog: ProjectionReader, quotas: ProjectionReader, invoices: ProjectionReader, taxTable: TaxTable?,
+        policy: BillingPolicy
+    ) {
         self.catalog = catalog
         self.quotas = quotas
         self.invoices = invoices
@@ -29,8 +32,11 @@ struct InvoiceDrafting {
 
     /// The draft closing `record`'s current period when its end is due at `at`; nil when no
     /// period ends then (a trial's end, a grace period running out mid-period).
-    func draft(closing record: SubscriptionRecord, organizationID: String, at: Date) throws -> Tally_V1_InvoiceDrafted? {
-        guard let period = record.currentPeriod, period.end == at, let price = record.periodPrice ?? record.recurringPrice else { return nil }
+    func draft(closing record: SubscriptionRecord, organizationID: String, at: Date) throws -> Tally_V1_InvoiceDrafted?
+    {
+        guard let period = record.currentPeriod, period.end == at,
+            let price = record.periodPrice ?? record.recurringPrice
+        else { return nil }
         switch record.subscription.status {
         case .active, .pastDue, .grace: break
         default: return nil
@@ -51,7 +57,8 @@ struct InvoiceDrafting {
                     $0.charge = Tally_V1_Money(proration.charge)
                 }
             }
-            $0.finalizeAt = Google_Protobuf_Timestamp(date: period.end.addingTimeInterval(TimeInterval(policy.lateUsageGraceSeconds)))
+            $0.finalizeAt = Google_Protobuf_Timestamp(
+                date: period.end.addingTimeInterval(TimeInterval(policy.lateUsageGraceSeconds)))
         }
         if let discount = record.discount {
             do throws(BillingError) {
@@ -71,39 +78,56 @@ struct InvoiceDrafting {
     /// The invoice `draft` becomes, still without its number: usage as counted now.
     func invoice(finalizing draft: Tally_V1_InvoiceDrafted, organizationID: String) throws -> Tally_V1_InvoiceIssued {
         let plan = try Self.plan(draft.planID, catalog)
-        guard let organization = try CatalogProjector.organization(organizationID, in: catalog) else { throw EngineError.notFound("organization \(organizationID)") }
-        let price: Money, prorations: [(credit: Money, charge: Money)], discount: (description: String, amount: Money)?
+        guard let organization = try CatalogProjector.organization(organizationID, in: catalog) else {
+            throw EngineError.notFound("organization \(organizationID)")
+        }
+        let price: Money
+        let prorations: [(credit: Money, charge: Money)]
+        let discount: (description: String, amount: Money)?
         let period: BillingPeriod
         do throws(BillingError) {
             price = try draft.recurringPrice.decoded(field: "recurring_price")
             var amounts: [(credit: Money, charge: Money)] = []
             for proration in draft.prorations {
-                amounts.append((try proration.credit.decoded(field: "proration_credit"), try proration.charge.decoded(field: "proration_charge")))
+                amounts.append(
+                    (
+                        try proration.credit.decoded(field: "proration_credit"),
+                        try proration.charge.decoded(field: "proration_charge")
+                    ))
             }
             prorations = amounts
-            discount = draft.hasRecurringDiscount ? (draft.recurringDiscountDescription, try draft.recurringDiscount.decoded(field: "recurring_discount")) : nil
+            discount =
+                draft.hasRecurringDiscount
+                ? (draft.recurringDiscountDescription, try draft.recurringDiscount.decoded(field: "recurring_discount"))
+                : nil
             period = try BillingPeriod(start: draft.periodStart.date, end: draft.periodEnd.date)
         } catch {
             throw EngineError.invalid(field: "invoice", rule: error.description)
         }
-        let contract = try Self.contract(of: organizationID, planID: plan.id, currency: price.currency, at: period.start, catalog)
+        let contract = try Self.contract(
+            of: organizationID, planID: plan.id, currency: price.currency, at: period.start, catalog)
         let periodStart = draft.periodStart.seconds
         var usage: [InvoiceCalculation.Usage] = []
         for (name, terms) in Self.pricedMetrics(plan, contract) {
-            let quantity = try QuotasProjector.counter(organizationID, name, periodStart: periodStart, in: quotas)?.value ?? 0
+            let quantity =
+                try QuotasProjector.counter(organizationID, name, periodStart: periodStart, in: quotas)?.value ?? 0
             usage.append(.init(terms: terms, quantity: quantity))
         }
-        let lateUsage = try self.lateUsage(of: draft.subscriptionID, organizationID: organizationID, before: periodStart, currency: price.currency)
+        let lateUsage = try self.lateUsage(
+            of: draft.subscriptionID, organizationID: organizationID, before: periodStart, currency: price.currency)
         let treatment = taxTable?.treatment(country: organization.country, taxID: organization.taxID) ?? .untaxed
         let calculation: InvoiceCalculation
         do throws(BillingError) {
             calculation = try InvoiceCalculation(
-                currency: price.currency, recurring: [(draft.recurringDescription, price)], prorations: prorations, recurringDiscount: discount, usage: usage,
+                currency: price.currency, recurring: [(draft.recurringDescription, price)], prorations: prorations,
+                recurringDiscount: discount, usage: usage,
                 lateUsage: lateUsage, contract: contract, treatment: treatment, taxMode: taxTable?.prices ?? .exclusive)
         } catch {
             throw EngineError.invalid(field: "invoice", rule: error.description)
         }
-        return Tally_V1_InvoiceIssued(calculation, treatment: treatment, draft: draft, series: String(Calendar.utcGregorian.component(.year, from: period.end)))
+        return Tally_V1_InvoiceIssued(
+            calculation, treatment: treatment, draft: draft,
+            series: String(Calendar.utcGregorian.component(.year, from: period.end)))
     }
 
     /// Remembers what a finalized invoice of this batch billed, so a later one in the same
@@ -111,7 +135,8 @@ struct InvoiceDrafting {
     mutating func noteIssued(_ invoice: Tally_V1_InvoiceIssued) throws {
         for line in invoice.lines where line.kind == InvoiceLine.Kind.lateUsage.rawValue {
             let start = line.serviceStart.seconds
-            guard var billed = try billedUsage(of: invoice.subscriptionID).first(where: { $0.periodStart == start }) else { continue }
+            guard var billed = try billedUsage(of: invoice.subscriptionID).first(where: { $0.periodStart == start })
+            else { continue }
             billed.quantities[line.metric] = line.usedQuantity
             billedInBatch[invoice.subscriptionID, default: [:]][start] = billed
         }
@@ -123,19 +148,28 @@ struct InvoiceDrafting {
     }
 
     /// Every metric of every earlier invoiced period whose usage now differs from what was billed.
-    private func lateUsage(of subscriptionID: String, organizationID: String, before periodStart: Int64, currency: Currency) throws -> [InvoiceCalculation.LateUsage] {
+    private func lateUsage(
+        of subscriptionID: String, organizationID: String, before periodStart: Int64, currency: Currency
+    ) throws -> [InvoiceCalculation.LateUsage] {
         var late: [InvoiceCalculation.LateUsage] = []
         for billed in try billedUsage(of: subscriptionID) where billed.periodStart < periodStart {
             guard let plan = try CatalogProjector.plan(billed.planID, in: catalog)?.plan else { continue }
             let start = Date(timeIntervalSince1970: TimeInterval(billed.periodStart))
-            let contract = try Self.contract(of: organizationID, planID: plan.id, currency: currency, at: start, catalog)
+            let contract = try Self.contract(
+                of: organizationID, planID: plan.id, currency: currency, at: start, catalog)
             for (name, terms) in Self.pricedMetrics(plan, contract) {
-                let quantity = try QuotasProjector.counter(organizationID, name, periodStart: billed.periodStart, in: quotas)?.value ?? 0
+                let quantity =
+                    try QuotasProjector.counter(organizationID, name, periodStart: billed.periodStart, in: quotas)?
+                    .value ?? 0
                 let billedQuantity = billed.quantities[name] ?? 0
                 guard quantity != billedQuantity else { continue }
                 do throws(BillingError) {
-                    let period = try BillingPeriod(start: start, end: Date(timeIntervalSince1970: TimeInterval(billed.periodEnd)))
-                    late.append(.init(terms: terms, contract: contract, period: period, billedQuantity: billedQuantity, quantity: quantity))
+                    let period = try BillingPeriod(
+                        start: start, end: Date(timeIntervalSince1970: TimeInterval(billed.periodEnd)))
+                    late.append(
+                        .init(
+                            terms: terms, contract: contract, period: period, billedQuantity: billedQuantity,
+                            quantity: quantity))
                 } catch {
                     throw EngineError.invalid(field: "billed_period", rule: error.description)
                 }
@@ -146,10 +180,14 @@ struct InvoiceDrafting {
 
     /// The plan's metrics that have a price (the contract's or the plan's), by name.
     private static func pricedMetrics(_ plan: Plan, _ contract: CustomPricing?) -> [(String, Plan.MetricTerms)] {
-        plan.metrics.sorted { $0.key < $1.key }.filter { (contract?.metricPrices[$0.key] ?? $0.value.overagePrice) != nil }
+        plan.metrics.sorted { $0.key < $1.key }.filter {
+            (contract?.metricPrices[$0.key] ?? $0.value.overagePrice) != nil
+        }
     }
 
-    private static func contract(of organizationID: String, planID: String, currency: Currency, at start: Date, _ catalog: ProjectionReader) throws -> CustomPricing? {
+    private static func contract(
+        of organizationID: String, planID: String, currency: Currency, at start: Date, _ catalog: ProjectionReader
+    ) throws -> CustomPricing? {
         try CatalogProjector.contract(of: organizationID, in: catalog).flatMap {
             $0.isInEffect(at: start) && $0.basePlanID == planID && $0.currency == currency ? $0 : nil
         }

@@ -14,7 +14,8 @@ extension UsageDecider {
 
     /// Decides `batch`, one record after another.
     static func decide(
-        batch: [UsageRecord], in decision: borrowing AppendDecision, projections: ProjectionSet, termsCache: UsageTermsCache
+        batch: [UsageRecord], in decision: borrowing AppendDecision, projections: ProjectionSet,
+        termsCache: UsageTermsCache
     ) throws -> Decided {
         var decider = try UsageDecider(decision, projections: projections, termsCache: termsCache, records: batch.count)
         for usage in batch { try decider.decide(usage, decision) }
@@ -26,7 +27,8 @@ extension UsageDecider {
     /// into `sink` as soon as it is decided, so that the writer appends them while the next
     /// records are decided (`EventLog.append(streaming:)`); returns the outcomes.
     static func decide(
-        batch: [UsageRecord], in decision: borrowing AppendDecision, projections: ProjectionSet, termsCache: UsageTermsCache,
+        batch: [UsageRecord], in decision: borrowing AppendDecision, projections: ProjectionSet,
+        termsCache: UsageTermsCache,
         emittingTo sink: DraftSink
     ) throws -> [Outcome] {
         var decider = try UsageDecider(decision, projections: projections, termsCache: termsCache, records: batch.count)

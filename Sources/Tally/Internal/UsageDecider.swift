@@ -49,7 +49,9 @@ struct UsageDecider {
         var key: String
     }
 
-    init(_ decision: borrowing AppendDecision, projections: ProjectionSet, termsCache: UsageTermsCache, records: Int) throws {
+    init(_ decision: borrowing AppendDecision, projections: ProjectionSet, termsCache: UsageTermsCache, records: Int)
+        throws
+    {
         self.projections = projections
         termsStamp = projections.stamp(of: UsageTermsCache.readModels, seenBy: decision.transaction)
         terms = termsCache.take(under: termsStamp)
@@ -77,13 +79,17 @@ struct UsageDecider {
             let owner = KeyOwner(organizationID: usage.organizationID, key: key)
             if let earlier = keys[owner] {
                 guard case .appended(let draft) = outcomes[earlier], Self.sameUsage(drafts[draft], usage) else {
-                    throw EngineError.conflict("idempotency_key \"\(key)\" of \(usage.organizationID) was used twice in the batch for other usage")
+                    throw EngineError.conflict(
+                        "idempotency_key \"\(key)\" of \(usage.organizationID) was used twice in the batch for other usage"
+                    )
                 }
                 return .sameAs(record: earlier)
             }
             if let sequence = try decision.sequence(ofIdempotencyKey: key, organizationID: usage.organizationID) {
                 guard let event = try decision.event(at: sequence), Self.sameUsage(event, usage) else {
-                    throw EngineError.conflict("idempotency_key \"\(key)\" of \(usage.organizationID) was already used by event \(sequence) for other usage")
+                    throw EngineError.conflict(
+                        "idempotency_key \"\(key)\" of \(usage.organizationID) was already used by event \(sequence) for other usage"
+                    )
                 }
                 return .retry(of: sequence)
             }
@@ -109,21 +115,27 @@ struct UsageDecider {
         }
         var memberKey: [UInt8]?
         if context.aggregation == .uniqueCount, let message, let member = QuotasProjector.member(of: message) {
-            let candidate = QuotasProjector.memberKey(usage.organizationID, usage.metric, periodStart: periodStart.seconds, member: member)
-            if !newMembers.contains(candidate), !(try QuotasProjector.hasMember(candidate, in: quotas)) { memberKey = candidate }
+            let candidate = QuotasProjector.memberKey(
+                usage.organizationID, usage.metric, periodStart: periodStart.seconds, member: member)
+            if !newMembers.contains(candidate), !(try QuotasProjector.hasMember(candidate, in: quotas)) {
+                memberKey = candidate
+            }
         }
         let next = QuotaCounter.folding(
             context.counter, aggregation: context.aggregation, quantity: usage.quantity,
-            occurredAt: QuotasProjector.nanoseconds(Google_Protobuf_Timestamp(date: usage.occurredAt)), isNewMember: memberKey != nil)
+            occurredAt: QuotasProjector.nanoseconds(Google_Protobuf_Timestamp(date: usage.occurredAt)),
+            isNewMember: memberKey != nil)
         if let hard = context.limits.hard, next.value > hard {
             throw EngineError.quotaExceeded(metric: usage.metric, limit: hard, usage: context.counter?.value ?? 0)
         }
         let draft = EventDraft(
-            organizationID: usage.organizationID, eventType: BillingEventType.usageRecorded.rawValue, occurredAt: usage.occurredAt,
+            organizationID: usage.organizationID, eventType: BillingEventType.usageRecorded.rawValue,
+            occurredAt: usage.occurredAt,
             idempotencyKey: usage.idempotencyKey,
             payload: try message?.deterministicPayload()
                 ?? Tally_V1_UsageRecorded.payload(
-                    metric: usage.metric, quantity: usage.quantity, userID: usage.userID, resourceID: usage.resourceID, periodStart: periodStart,
+                    metric: usage.metric, quantity: usage.quantity, userID: usage.userID, resourceID: usage.resourceID,
+                    periodStart: periodStart,
                     aggregation: context.aggregation, uniqueProperty: context.uniqueProperty))
         // Refuse this record alone for what the log would refuse the whole batch for (a time too
         // far ahead, a key too long). Its limit events share its organization and time.
@@ -131,9 +143,13 @@ struct UsageDecider {
         let index = drafts.count
         drafts.append(draft)
         var counter = next
-        for (limit, type) in [(context.limits.soft, BillingEventType.softLimitReached), (context.limits.hard, .hardLimitReached)] {
+        for (limit, type) in [
+            (context.limits.soft, BillingEventType.softLimitReached), (context.limits.hard, .hardLimitReached),
+        ] {
             let isSoft = type == .softLimitReached
-            guard let limit, !(isSoft ? counter.softLimitReached : counter.hardLimitReached), next.value >= limit else { continue }
+            guard let limit, !(isSoft ? counter.softLimitReached : counter.hardLimitReached), next.value >= limit else {
+                continue
+            }
             if isSoft { counter.softLimitReached = true } else { counter.hardLimitReached = true }
             let reached = Tally_V1_LimitReached.with {
                 $0.metric = usage.metric
@@ -141,38 +157,55 @@ struct UsageDecider {
                 $0.usage = next.value
                 $0.limit = limit
             }
-            drafts.append(EventDraft(
-                organizationID: usage.organizationID, eventType: type.rawValue, occurredAt: usage.occurredAt,
-                idempotencyKey: "\(type.rawValue):\(usage.metric):\(periodStart.seconds)", payload: try reached.deterministicData()))
+            drafts.append(
+                EventDraft(
+                    organizationID: usage.organizationID, eventType: type.rawValue, occurredAt: usage.occurredAt,
+                    idempotencyKey: "\(type.rawValue):\(usage.metric):\(periodStart.seconds)",
+                    payload: try reached.deterministicData()))
         }
         context.counter = counter
         contexts[key] = context
         if let memberKey { newMembers.insert(memberKey) }
-        if let idempotencyKey = usage.idempotencyKey { keys[KeyOwner(organizationID: usage.organizationID, key: idempotencyKey)] = outcomes.count }
+        if let idempotencyKey = usage.idempotencyKey {
+            keys[KeyOwner(organizationID: usage.organizationID, key: idempotencyKey)] = outcomes.count
+        }
         return .appended(draft: index)
     }
 
     static func validate(_ usage: UsageRecord) throws {
-        guard usage.quantity >= 0 else { throw EngineError.invalid(field: "quantity", rule: "must not be negative (use a usage correction), got \(usage.quantity)") }
-        do { _ = try Metric(usage.metric, aggregation: .sum) } catch { throw EngineError.invalid(field: "metric", rule: Engine.rule(of: error)) }
+        guard usage.quantity >= 0 else {
+            throw EngineError.invalid(
+                field: "quantity", rule: "must not be negative (use a usage correction), got \(usage.quantity)")
+        }
+        do { _ = try Metric(usage.metric, aggregation: .sum) } catch {
+            throw EngineError.invalid(field: "metric", rule: Engine.rule(of: error))
+        }
     }
 
     /// The period the usage counts in, from the organization's subscription.
     private mutating func counterKey(for usage: UsageRecord) throws -> CounterKey {
         let record = try subscription(of: usage.organizationID).record
         guard usage.occurredAt >= record.startedAt else {
-            throw EngineError.invalid(field: "occurred_at", rule: "is before the subscription of \(usage.organizationID) started (\(record.startedAt.formatted(.iso8601)))")
+            throw EngineError.invalid(
+                field: "occurred_at",
+                rule:
+                    "is before the subscription of \(usage.organizationID) started (\(record.startedAt.formatted(.iso8601)))"
+            )
         }
-        return CounterKey(organizationID: usage.organizationID, metric: usage.metric, periodStart: QuotaContext.periodStart(of: record, at: usage.occurredAt))
+        return CounterKey(
+            organizationID: usage.organizationID, metric: usage.metric,
+            periodStart: QuotaContext.periodStart(of: record, at: usage.occurredAt))
     }
 
     /// The first record of a counter in this batch: the plan's terms and the stored counter.
     private mutating func newContext(for usage: UsageRecord, periodStart: Date) throws -> QuotaContext {
         let organization = try subscription(of: usage.organizationID)
         guard let terms = organization.plan.metrics[usage.metric] else {
-            throw EngineError.invalid(field: "metric", rule: "plan \(organization.record.subscription.planID) does not meter \(usage.metric)")
+            throw EngineError.invalid(
+                field: "metric", rule: "plan \(organization.record.subscription.planID) does not meter \(usage.metric)")
         }
-        return try QuotaContext(usage.organizationID, metric: usage.metric, periodStart: periodStart, terms: terms, quotas: quotas)
+        return try QuotaContext(
+            usage.organizationID, metric: usage.metric, periodStart: periodStart, terms: terms, quotas: quotas)
     }
 
     /// The organization's subscription and plan, looked up once while they hold.

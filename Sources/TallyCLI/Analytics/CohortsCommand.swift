@@ -27,7 +27,9 @@ struct CohortsCommand: AsyncParsableCommand {
 
     @OptionGroup var storage: DataDirectoryOptions
     @OptionGroup var query: QueryOptions
-    @Option(help: ArgumentHelp("Last day followed (YYYY-MM-DD; default: today, or the --as-of date).", valueName: "DATE")) var to: String?
+    @Option(
+        help: ArgumentHelp("Last day followed (YYYY-MM-DD; default: today, or the --as-of date).", valueName: "DATE"))
+    var to: String?
     @Option(help: "In the table: logos or revenue retention.") var show: Show = .logos
     @Flag(help: "Trial-to-paid conversion by trial-start month instead.") var trials = false
 
@@ -36,10 +38,15 @@ struct CohortsCommand: AsyncParsableCommand {
         let (view, now) = try query.view(of: engine)
         let format = query.resolvedFormat
         if trials {
-            var output = QueryOutput(columns: ["month", "trials_started", "converted", "expired", "canceled", "still_trialing", "conversion_rate"])
+            var output = QueryOutput(columns: [
+                "month", "trials_started", "converted", "expired", "canceled", "still_trialing", "conversion_rate",
+            ])
             output.rows = try view.trialConversion().cohorts.map { cohort in
-                [.text(cohort.month.description), .integer(cohort.started), .integer(cohort.converted), .integer(cohort.expired), .integer(cohort.canceled),
-                 .integer(cohort.stillTrialing), .percent(cohort.conversionRate)]
+                [
+                    .text(cohort.month.description), .integer(cohort.started), .integer(cohort.converted),
+                    .integer(cohort.expired), .integer(cohort.canceled),
+                    .integer(cohort.stillTrialing), .percent(cohort.conversionRate),
+                ]
             }
             Swift.print(output.render(format), terminator: "")
             return
@@ -53,7 +60,8 @@ struct CohortsCommand: AsyncParsableCommand {
             return
         }
         var output = QueryOutput(columns: [
-            "currency", "cohort", "customers", "initial_mrr", "months_since_signup", "month", "paying_customers", "logo_retention", "mrr", "revenue_retention",
+            "currency", "cohort", "customers", "initial_mrr", "months_since_signup", "month", "paying_customers",
+            "logo_retention", "mrr", "revenue_retention",
         ])
         for table in tables {
             for cohort in table.cohorts {
@@ -61,8 +69,10 @@ struct CohortsCommand: AsyncParsableCommand {
                     output.rows.append([
                         .text(table.currency.code), .text(cohort.month.description), .integer(cohort.customers),
                         .money(Money(minorUnits: cohort.initialMRR, currency: table.currency)), .integer(Int64(offset)),
-                        .text(cohort.month.advanced(by: offset).description), .integer(cohort.payingCustomers[offset]), .percent(cohort.logoRetention(offset)),
-                        .money(Money(minorUnits: cohort.mrr[offset], currency: table.currency)), .percent(cohort.revenueRetention(offset)),
+                        .text(cohort.month.advanced(by: offset).description), .integer(cohort.payingCustomers[offset]),
+                        .percent(cohort.logoRetention(offset)),
+                        .money(Money(minorUnits: cohort.mrr[offset], currency: table.currency)),
+                        .percent(cohort.revenueRetention(offset)),
                     ])
                 }
             }
@@ -75,12 +85,15 @@ struct CohortsCommand: AsyncParsableCommand {
         var text = ""
         for table in tables {
             let width = table.cohorts.map(\.mrr.count).max() ?? 0
-            var output = QueryOutput(columns: ["cohort (\(table.currency.code), \(show.rawValue) %)", "customers"] + (0..<width).map { "m\($0)" })
+            var output = QueryOutput(
+                columns: ["cohort (\(table.currency.code), \(show.rawValue) %)", "customers"]
+                    + (0..<width).map { "m\($0)" })
             output.rows = table.cohorts.map { cohort in
-                [.text(cohort.month.description), .integer(cohort.customers)] + (0..<width).map { offset in
-                    guard offset < cohort.mrr.count else { return .none }
-                    return .percent(show == .logos ? cohort.logoRetention(offset) : cohort.revenueRetention(offset))
-                }
+                [.text(cohort.month.description), .integer(cohort.customers)]
+                    + (0..<width).map { offset in
+                        guard offset < cohort.mrr.count else { return .none }
+                        return .percent(show == .logos ? cohort.logoRetention(offset) : cohort.revenueRetention(offset))
+                    }
             }
             text += output.render(.table)
         }

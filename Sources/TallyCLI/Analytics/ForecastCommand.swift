@@ -8,7 +8,8 @@ import TallyCommands
 struct ForecastCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "forecast",
-        abstract: "Where an organization's usage is heading: a trend per metric, projected to the period's end against its limits.",
+        abstract:
+            "Where an organization's usage is heading: a trend per metric, projected to the period's end against its limits.",
         discussion: """
             For each metric the plan meters (or METRIC alone): Holt's linear trend fitted on the
             last 28 complete UTC days (α and β chosen to fit best), the usage so far this billing
@@ -27,7 +28,8 @@ struct ForecastCommand: AsyncParsableCommand {
 
     @OptionGroup var storage: DataDirectoryOptions
     @OptionGroup var query: QueryOptions
-    @Argument(help: "The organization id (none: every organization expected to cross a limit).") var organization: String?
+    @Argument(help: "The organization id (none: every organization expected to cross a limit).") var organization:
+        String?
     @Argument(help: "Only this metric.") var metric: String?
 
     func run() async throws {
@@ -36,24 +38,34 @@ struct ForecastCommand: AsyncParsableCommand {
         let forecasts: [UsageForecast]
         if let organization {
             guard try view.organization(organization) != nil else { throw fail("no organization \(organization)") }
-            do { forecasts = try view.forecasts(of: organization, metric: metric, at: now) } catch { throw fail("\(error)") }
+            do { forecasts = try view.forecasts(of: organization, metric: metric, at: now) } catch {
+                throw fail("\(error)")
+            }
         } else {
             forecasts = try view.flaggedForecasts(at: now)
         }
         var output = QueryOutput(columns: [
-            "organization_id", "metric", "aggregation", "period_end", "current_usage", "projected_usage", "soft_limit", "hard_limit", "soft_limit_day", "hard_limit_day",
+            "organization_id", "metric", "aggregation", "period_end", "current_usage", "projected_usage", "soft_limit",
+            "hard_limit", "soft_limit_day", "hard_limit_day",
             "outlook", "trend_per_day", "alpha", "beta", "rmse", "last_7_days",
         ])
         output.rows = forecasts.map { forecast in
-            let decimal = { (value: Double) in OutputValue.decimal((try? ExactDecimal(String(format: "%.2f", value))) ?? .zero) }
+            let decimal = { (value: Double) in
+                OutputValue.decimal((try? ExactDecimal(String(format: "%.2f", value))) ?? .zero)
+            }
             return [
-                .text(forecast.organizationID), .text(forecast.metric), .text(Self.name(forecast.aggregation)), forecast.periodEnd.map { .date($0) } ?? .none,
-                .integer(forecast.currentUsage), .integer(forecast.projectedUsage), forecast.softLimit.map { .integer($0) } ?? .none,
+                .text(forecast.organizationID), .text(forecast.metric), .text(Self.name(forecast.aggregation)),
+                forecast.periodEnd.map { .date($0) } ?? .none,
+                .integer(forecast.currentUsage), .integer(forecast.projectedUsage),
+                forecast.softLimit.map { .integer($0) } ?? .none,
                 forecast.hardLimit.map { .integer($0) } ?? .none, forecast.softLimitDay.map { .date($0) } ?? .none,
-                forecast.hardLimitDay.map { .date($0) } ?? .none, .text(forecast.outlook.rawValue), forecast.model.map { decimal($0.trend) } ?? .none,
+                forecast.hardLimitDay.map { .date($0) } ?? .none, .text(forecast.outlook.rawValue),
+                forecast.model.map { decimal($0.trend) } ?? .none,
                 forecast.model.map { decimal($0.alpha) } ?? .none, forecast.model.map { decimal($0.beta) } ?? .none,
                 forecast.model.map { decimal($0.error) } ?? .none,
-                .structured(cell: forecast.history.suffix(7).map(String.init).joined(separator: " "), json: "[" + forecast.history.suffix(7).map(String.init).joined(separator: ",") + "]"),
+                .structured(
+                    cell: forecast.history.suffix(7).map(String.init).joined(separator: " "),
+                    json: "[" + forecast.history.suffix(7).map(String.init).joined(separator: ",") + "]"),
             ]
         }
         Swift.print(output.render(query.resolvedFormat), terminator: "")

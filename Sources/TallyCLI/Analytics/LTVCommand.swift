@@ -8,7 +8,8 @@ import TallyCommands
 struct LTVCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ltv",
-        abstract: "Customer lifetime value per month: ARPA ÷ customer churn rate, for the month and for trailing months.",
+        abstract:
+            "Customer lifetime value per month: ARPA ÷ customer churn rate, for the month and for trailing months.",
         discussion: """
             One row per currency and month (default: the last 12): ARPA at the month's end, the
             month's customer churn rate and LTV = ARPA ÷ that rate; and the same over the
@@ -32,7 +33,8 @@ struct LTVCommand: AsyncParsableCommand {
         let (view, now) = try query.view(of: engine)
         let months = try range.months(now: now)
         var output = QueryOutput(columns: [
-            "currency", "month", "customers", "arpa", "customer_churn_rate", "ltv", "trailing_months", "trailing_churned", "trailing_customer_months",
+            "currency", "month", "customers", "arpa", "customer_churn_rate", "ltv", "trailing_months",
+            "trailing_churned", "trailing_customer_months",
             "trailing_churn_rate", "trailing_ltv",
         ])
         for ledger in try view.revenueLedgers() {
@@ -42,12 +44,16 @@ struct LTVCommand: AsyncParsableCommand {
                 let churned = window.reduce(Int64(0)) { $0 + $1.interval.movements.count(.churn) }
                 let customerMonths = window.reduce(Int64(0)) { $0 + $1.interval.startingCustomers }
                 let trailingLTV = LifetimeValue.estimate(
-                    mrr: metrics.interval.endingMRR, customers: metrics.interval.endingCustomers, churned: churned, customerMonths: customerMonths,
+                    mrr: metrics.interval.endingMRR, customers: metrics.interval.endingCustomers, churned: churned,
+                    customerMonths: customerMonths,
                     currency: ledger.currency)
                 output.rows.append([
-                    .text(ledger.currency.code), .text(month.description), .integer(metrics.interval.endingCustomers), metrics.arpa.map { .money($0) } ?? .none,
-                    .percent(metrics.customerChurnRate), metrics.lifetimeValue.map { .money($0) } ?? .none, .integer(Int64(trailing)), .integer(churned),
-                    .integer(customerMonths), .percent(Rate(churned, over: customerMonths)), trailingLTV.map { .money($0) } ?? .none,
+                    .text(ledger.currency.code), .text(month.description), .integer(metrics.interval.endingCustomers),
+                    metrics.arpa.map { .money($0) } ?? .none,
+                    .percent(metrics.customerChurnRate), metrics.lifetimeValue.map { .money($0) } ?? .none,
+                    .integer(Int64(trailing)), .integer(churned),
+                    .integer(customerMonths), .percent(Rate(churned, over: customerMonths)),
+                    trailingLTV.map { .money($0) } ?? .none,
                 ])
             }
         }

@@ -32,7 +32,9 @@ struct RiskCommand: AsyncParsableCommand {
         let (view, now) = try query.view(of: engine)
         var risks: [OrganizationRisk]
         if let organization {
-            guard let risk = try view.churnRisk(of: organization, at: now) else { throw fail("no subscription for \(organization)") }
+            guard let risk = try view.churnRisk(of: organization, at: now) else {
+                throw fail("no subscription for \(organization)")
+            }
             risks = [risk]
         } else {
             risks = try view.churnRisks(at: now)
@@ -41,12 +43,17 @@ struct RiskCommand: AsyncParsableCommand {
         var output = QueryOutput(columns: ["organization_id", "score", "plan_id", "status", "mrr", "signals"])
         output.rows = risks.map { entry in
             let scored = entry.risk.signals.filter { $0.points > 0 }
-            let cell = scored.isEmpty ? "none" : scored.map { "\($0.name.rawValue) \($0.points): \($0.detail)" }.joined(separator: "; ")
-            let json = "[" + entry.risk.signals.map { signal in
-                "{\"name\":\(OutputValue.quoted(signal.name.rawValue)),\"points\":\(signal.points),\"weight\":\(signal.name.weight),\"detail\":\(OutputValue.quoted(signal.detail))}"
-            }.joined(separator: ",") + "]"
+            let cell =
+                scored.isEmpty
+                ? "none" : scored.map { "\($0.name.rawValue) \($0.points): \($0.detail)" }.joined(separator: "; ")
+            let json =
+                "["
+                + entry.risk.signals.map { signal in
+                    "{\"name\":\(OutputValue.quoted(signal.name.rawValue)),\"points\":\(signal.points),\"weight\":\(signal.name.weight),\"detail\":\(OutputValue.quoted(signal.detail))}"
+                }.joined(separator: ",") + "]"
             return [
-                .text(entry.organizationID), .integer(Int64(entry.risk.score)), .text(entry.planID), .text(entry.status),
+                .text(entry.organizationID), .integer(Int64(entry.risk.score)), .text(entry.planID),
+                .text(entry.status),
                 entry.mrr.map { .money($0) } ?? .none, .structured(cell: cell, json: json),
             ]
         }

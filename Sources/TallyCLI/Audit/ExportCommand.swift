@@ -28,13 +28,16 @@ struct ExportCommand: AsyncParsableCommand {
 
     @OptionGroup var storage: DataDirectoryOptions
     @Option(help: "Only this organization's events.") var organization: String?
-    @Option(help: ArgumentHelp("Only events that occurred on or after this day (YYYY-MM-DD).", valueName: "DATE")) var from: String?
-    @Option(help: ArgumentHelp("Only events that occurred on or before this day (YYYY-MM-DD).", valueName: "DATE")) var to: String?
+    @Option(help: ArgumentHelp("Only events that occurred on or after this day (YYYY-MM-DD).", valueName: "DATE"))
+    var from: String?
+    @Option(help: ArgumentHelp("Only events that occurred on or before this day (YYYY-MM-DD).", valueName: "DATE"))
+    var to: String?
     @Option(help: "jsonl or csv.") var format: Format = .jsonl
     @Option(help: ArgumentHelp("Write here instead of standard output.", valueName: "FILE")) var output: String?
 
     static let csvColumns = [
-        "sequence", "hash", "previous_hash", "occurred_at", "recorded_at", "organization_id", "event_type", "schema_version",
+        "sequence", "hash", "previous_hash", "occurred_at", "recorded_at", "organization_id", "event_type",
+        "schema_version",
         "idempotency_key", "actor", "correlation_id", "causation_id", "payload",
     ]
 
@@ -45,7 +48,9 @@ struct ExportCommand: AsyncParsableCommand {
         guard let head = try engine.head() else { throw fail("the log in \(storage.path) is empty") }
         let handle: FileHandle
         if let output {
-            guard FileManager.default.createFile(atPath: output, contents: nil), let file = FileHandle(forWritingAtPath: output) else {
+            guard FileManager.default.createFile(atPath: output, contents: nil),
+                let file = FileHandle(forWritingAtPath: output)
+            else {
                 throw fail("cannot write \(output)")
             }
             handle = file
@@ -55,7 +60,9 @@ struct ExportCommand: AsyncParsableCommand {
         let writer = BufferedOutput(handle)
         if format == .csv { try writer.write(Self.csvColumns.joined(separator: ",") + "\n") }
         let progress = ProgressReporter("export", total: Double(head.sequence), unit: "events")
-        var count: UInt64 = 0, firstSequence: UInt64?, lastSequence: UInt64?
+        var count: UInt64 = 0
+        var firstSequence: UInt64?
+        var lastSequence: UInt64?
         let write = { (event: StoredEvent) throws in
             if let first, event.occurredAt < first { return }
             if let last, event.occurredAt >= last { return }
@@ -73,7 +80,9 @@ struct ExportCommand: AsyncParsableCommand {
         if let organization {
             var after: UInt64 = 0
             while true {
-                let events = try engine.events(forOrganization: organization, after: after, limit: 4_096).filter { $0.sequence <= head.sequence }
+                let events = try engine.events(forOrganization: organization, after: after, limit: 4_096).filter {
+                    $0.sequence <= head.sequence
+                }
                 for event in events { try write(event) }
                 guard let next = events.last?.sequence, events.count == 4_096 else { break }
                 after = next
@@ -89,7 +98,8 @@ struct ExportCommand: AsyncParsableCommand {
         }
         if format == .jsonl {
             let manifest = ExportManifest(
-                count: count, firstSequence: firstSequence, lastSequence: lastSequence, headSequence: head.sequence, headHash: head.hash.hex,
+                count: count, firstSequence: firstSequence, lastSequence: lastSequence, headSequence: head.sequence,
+                headHash: head.hash.hex,
                 complete: organization == nil && first == nil && last == nil)
             try writer.write(manifest.line + "\n")
         }
@@ -98,7 +108,10 @@ struct ExportCommand: AsyncParsableCommand {
         let seconds = ProgressReporter.seconds(ContinuousClock.now - started)
         if let output {
             try handle.close()
-            FileHandle.standardError.write(Data("exported \(ProgressReporter.grouped(Int(count))) events to \(output) in \(String(format: "%.2f", seconds)) s (\(ProgressReporter.grouped(Int(Double(count) / max(seconds, 1e-9))))/s); head \(head.sequence) \(head.hash.hex)\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "exported \(ProgressReporter.grouped(Int(count))) events to \(output) in \(String(format: "%.2f", seconds)) s (\(ProgressReporter.grouped(Int(Double(count) / max(seconds, 1e-9))))/s); head \(head.sequence) \(head.hash.hex)\n"
+                        .utf8))
         }
     }
 
@@ -106,16 +119,23 @@ struct ExportCommand: AsyncParsableCommand {
         let envelope = event.envelope
         var payload = ""
         // The payload alone, re-serialized compact with sorted keys (the documented CSV form).
-        if let message = ExportLine.decodedPayload(of: event), let object = try? JSONSerialization.jsonObject(with: Data(try message.jsonString().utf8)) {
-            payload = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed]), as: UTF8.self)
+        if let message = ExportLine.decodedPayload(of: event),
+            let object = try? JSONSerialization.jsonObject(with: Data(try message.jsonString().utf8))
+        {
+            payload = String(
+                decoding: try JSONSerialization.data(
+                    withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed]), as: UTF8.self)
         }
         let fields = [
-            String(event.sequence), event.hash.hex, event.previousHash.hex, event.occurredAt.formatted(.iso8601), event.recordedAt.formatted(.iso8601),
-            envelope.organizationID, envelope.eventType, String(envelope.schemaVersion), envelope.idempotencyKey, envelope.actor,
+            String(event.sequence), event.hash.hex, event.previousHash.hex, event.occurredAt.formatted(.iso8601),
+            event.recordedAt.formatted(.iso8601),
+            envelope.organizationID, envelope.eventType, String(envelope.schemaVersion), envelope.idempotencyKey,
+            envelope.actor,
             envelope.correlationID, envelope.causationID, payload,
         ]
         return fields.map { field in
-            field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
+            field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+                ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
         }.joined(separator: ",")
     }
 }

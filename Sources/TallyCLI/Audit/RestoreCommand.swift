@@ -33,7 +33,9 @@ struct RestoreCommand: AsyncParsableCommand {
             try restore(from: handle)
         } catch {
             // A failed restore leaves nothing behind: no half-restored log to mistake for a good one.
-            for name in ["data.mdb", "lock.mdb"] { try? FileManager.default.removeItem(atPath: storage.path + "/" + name) }
+            for name in ["data.mdb", "lock.mdb"] {
+                try? FileManager.default.removeItem(atPath: storage.path + "/" + name)
+            }
             if !directoryExisted { try? FileManager.default.removeItem(atPath: storage.path) }
             throw error
         }
@@ -70,13 +72,23 @@ struct RestoreCommand: AsyncParsableCommand {
         }
         try flush()
         progress.finish()
-        guard let manifest else { throw fail("\(file) has no manifest line: the export is cut short or not from tally export") }
-        guard manifest.complete else { throw fail("\(file) is a partial export (--organization, --from or --to): only a complete one restores a log") }
+        guard let manifest else {
+            throw fail("\(file) has no manifest line: the export is cut short or not from tally export")
+        }
+        guard manifest.complete else {
+            throw fail(
+                "\(file) is a partial export (--organization, --from or --to): only a complete one restores a log")
+        }
         let head = try engine.head()
-        guard manifest.count == restored, manifest.lastSequence == head?.sequence, manifest.headHash == head?.hash.hex else {
-            throw fail("\(file) does not match its manifest: \(restored) events restored, head \(head.map { "\($0.sequence) \($0.hash.hex)" } ?? "none"); the manifest says \(manifest.count) events, head \(manifest.headSequence) \(manifest.headHash)")
+        guard manifest.count == restored, manifest.lastSequence == head?.sequence, manifest.headHash == head?.hash.hex
+        else {
+            throw fail(
+                "\(file) does not match its manifest: \(restored) events restored, head \(head.map { "\($0.sequence) \($0.hash.hex)" } ?? "none"); the manifest says \(manifest.count) events, head \(manifest.headSequence) \(manifest.headHash)"
+            )
         }
         let seconds = ProgressReporter.seconds(ContinuousClock.now - started)
-        print("restored \(ProgressReporter.grouped(Int(restored))) events in \(String(format: "%.2f", seconds)) s; head \(head!.sequence) \(head!.hash.hex) matches the manifest")
+        print(
+            "restored \(ProgressReporter.grouped(Int(restored))) events in \(String(format: "%.2f", seconds)) s; head \(head!.sequence) \(head!.hash.hex) matches the manifest"
+        )
     }
 }

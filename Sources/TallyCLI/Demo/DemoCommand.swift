@@ -42,7 +42,9 @@ struct DemoCommand: AsyncParsableCommand {
     static let end = Date(timeIntervalSince1970: 1_793_491_200)  // 2026-11-01T00:00:00Z
 
     func validate() throws {
-        guard (1...100_000).contains(organizations) else { throw ValidationError("--organizations must be from 1 to 100000, got \(organizations)") }
+        guard (1...100_000).contains(organizations) else {
+            throw ValidationError("--organizations must be from 1 to 100000, got \(organizations)")
+        }
         guard (1...60).contains(months) else { throw ValidationError("--months must be from 1 to 60, got \(months)") }
     }
 
@@ -51,17 +53,24 @@ struct DemoCommand: AsyncParsableCommand {
             for file in ["data.mdb", "lock.mdb"] {
                 let path = storage.path + "/" + file
                 if FileManager.default.fileExists(atPath: path) {
-                    do { try FileManager.default.removeItem(atPath: path) } catch { throw fail("cannot remove \(path): \(error.localizedDescription)") }
+                    do { try FileManager.default.removeItem(atPath: path) } catch {
+                        throw fail("cannot remove \(path): \(error.localizedDescription)")
+                    }
                 }
             }
         }
         // The demo's customers pay through the in-process gateway (test cards decide the outcome).
         let engine = try storage.openEngine(failure: "cannot open \(storage.path)", gateway: InProcessGateway())
         if let head = try engine.head() {
-            throw fail("\(storage.path) already holds a log (head \(head.sequence)); the demo needs an empty directory: pass --replace, or another --data")
+            throw fail(
+                "\(storage.path) already holds a log (head \(head.sequence)); the demo needs an empty directory: pass --replace, or another --data"
+            )
         }
-        let simulation = SaaSSimulation(engine: engine, organizations: organizations, months: months, seed: seed, end: Self.end)
-        print("Tally demo: \(organizations) organizations over \(months) months (\(Self.day(simulation.start)) to \(Self.day(simulation.end))), seed \(seed), into \(engine.directory)")
+        let simulation = SaaSSimulation(
+            engine: engine, organizations: organizations, months: months, seed: seed, end: Self.end)
+        print(
+            "Tally demo: \(organizations) organizations over \(months) months (\(Self.day(simulation.start)) to \(Self.day(simulation.end))), seed \(seed), into \(engine.directory)"
+        )
         let progress = ProgressReporter("demo", total: Double(simulation.days), unit: "usage events")
         let started = ContinuousClock.now
         let tally = try await simulation.run { day, sent in progress.update(done: Double(day), count: sent) }

@@ -6,7 +6,9 @@ struct DemoRandom: RandomNumberGenerator {
 
     /// A generator for one (seed, a, b) cell, independent of the order cells are visited in.
     init(_ seed: UInt64, _ a: Int, _ b: Int) {
-        var mixer = DemoRandom(seed: seed ^ (UInt64(truncatingIfNeeded: a) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(truncatingIfNeeded: b) &* 0xC2B2_AE3D_27D4_EB4F))
+        var mixer = DemoRandom(
+            seed: seed ^ (UInt64(truncatingIfNeeded: a) &* 0x9E37_79B9_7F4A_7C15)
+                ^ (UInt64(truncatingIfNeeded: b) &* 0xC2B2_AE3D_27D4_EB4F))
         state = mixer.next()
     }
 

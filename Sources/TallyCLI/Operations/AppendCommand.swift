@@ -39,7 +39,9 @@ struct AppendCommand: AsyncParsableCommand {
         let runner = CommandRunner(engine: engine)
         let reader = LineReader(handle)
         let source = file ?? "stdin"
-        var applied = 0, duplicates = 0, failed = 0
+        var applied = 0
+        var duplicates = 0
+        var failed = 0
         // Lines in order, parsed or not: errors are reported in line order.
         var pending: [(line: Int, command: Result<Tally_V1_Command, CommandRunner.ParseFailure>)] = []
         func flush() async {
@@ -66,7 +68,11 @@ struct AppendCommand: AsyncParsableCommand {
             do {
                 pending.append((reader.lineNumber, .success(try Tally_V1_Command(jsonUTF8Data: line))))
             } catch {
-                pending.append((reader.lineNumber, .failure(.init(description: "not a command in the proto3 JSON mapping (\(error))"))))
+                pending.append(
+                    (
+                        reader.lineNumber,
+                        .failure(.init(description: "not a command in the proto3 JSON mapping (\(error))"))
+                    ))
             }
             if pending.count >= 1_000 { await flush() }
         }

@@ -39,16 +39,25 @@ struct ImportUsage: AsyncParsableCommand {
         guard let handle = FileHandle(forReadingAtPath: file) else { throw fail("cannot read \(file)") }
         let reader = LineReader(handle)
         guard let headerLine = try reader.next() else { throw fail("\(file) is empty: expected a header row") }
-        let header = Self.fields(String(decoding: headerLine, as: UTF8.self)).map { $0.trimmingCharacters(in: .whitespaces) }
-        for column in Self.required where !header.contains(column) { throw fail("\(file):1: the header has no \(column) column") }
+        let header = Self.fields(String(decoding: headerLine, as: UTF8.self)).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        for column in Self.required where !header.contains(column) {
+            throw fail("\(file):1: the header has no \(column) column")
+        }
         for column in header where !Self.required.contains(column) && !Self.optional.contains(column) {
-            throw fail("\(file):1: unknown column \"\(column.prefix(40))\" (known: \((Self.required + Self.optional).joined(separator: ", ")))")
+            throw fail(
+                "\(file):1: unknown column \"\(column.prefix(40))\" (known: \((Self.required + Self.optional).joined(separator: ", ")))"
+            )
         }
         let position = Dictionary(header.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         let engine = try storage.openExistingEngine()
         let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 1
         let progress = ProgressReporter("import", total: Double(size), unit: "rows")
-        var imported = 0, duplicates = 0, failed = 0, rows = 0
+        var imported = 0
+        var duplicates = 0
+        var failed = 0
+        var rows = 0
         var batch: [(line: Int, usage: UsageRecord)] = []
         let report = { (line: Int, reason: String) in
             FileHandle.standardError.write(Data("tally: \(file):\(line): \(reason)\n".utf8))
@@ -85,13 +94,22 @@ struct ImportUsage: AsyncParsableCommand {
             }
             guard let occurredAt = try? Date(value("occurred_at"), strategy: .iso8601) else {
                 failed += 1
-                report(reader.lineNumber, "occurred_at: must be ISO 8601 such as 2026-10-01T09:30:00Z, got \"\(value("occurred_at").prefix(40))\"")
+                report(
+                    reader.lineNumber,
+                    "occurred_at: must be ISO 8601 such as 2026-10-01T09:30:00Z, got \"\(value("occurred_at").prefix(40))\""
+                )
                 continue
             }
             let key = value("idempotency_key")
-            batch.append((reader.lineNumber, UsageRecord(
-                organizationID: value("organization_id"), metric: value("metric"), quantity: quantity, userID: value("user_id"),
-                resourceID: value("resource_id"), occurredAt: occurredAt, idempotencyKey: key.isEmpty ? nil : key)))
+            batch.append(
+                (
+                    reader.lineNumber,
+                    UsageRecord(
+                        organizationID: value("organization_id"), metric: value("metric"), quantity: quantity,
+                        userID: value("user_id"),
+                        resourceID: value("resource_id"), occurredAt: occurredAt,
+                        idempotencyKey: key.isEmpty ? nil : key)
+                ))
             if batch.count == 1_000 { try await flush() }
         }
         try await flush()
@@ -112,7 +130,12 @@ struct ImportUsage: AsyncParsableCommand {
             if quoted {
                 if character == "\"" {
                     if let next = characters.next() {
-                        if next == "\"" { field.append("\"") } else { quoted = false; pending = next }
+                        if next == "\"" {
+                            field.append("\"")
+                        } else {
+                            quoted = false
+                            pending = next
+                        }
                     } else {
                         quoted = false
                     }

@@ -42,8 +42,11 @@ struct StatsCommand: AsyncParsableCommand {
         let organizations = byOrganization.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
         let resolved = format ?? (isatty(STDOUT_FILENO) == 1 ? .table : .json)
         if resolved == .json {
-            let object = { (pairs: [(key: String, value: Int)]) in "{" + pairs.map { "\(OutputValue.quoted($0.key)):\($0.value)" }.joined(separator: ",") + "}" }
-            print("""
+            let object = { (pairs: [(key: String, value: Int)]) in
+                "{" + pairs.map { "\(OutputValue.quoted($0.key)):\($0.value)" }.joined(separator: ",") + "}"
+            }
+            print(
+                """
                 {"events":\(events),"head_hash":\(head.map { OutputValue.quoted($0.hash.hex) } ?? "null"),"file_bytes":\(fileSize),"used_bytes":\(size.usedBytes),\
                 "map_bytes":\(size.mapBytes),"bytes_per_event":\(events > 0 ? size.usedBytes / events : 0),\
                 "by_type":\(object(types)),"by_organization":\(object(organizations))}
@@ -57,10 +60,16 @@ struct StatsCommand: AsyncParsableCommand {
         print("map             \(grouped(size.mapBytes)) bytes")
         print("bytes per event \(events > 0 ? grouped(size.usedBytes / events) : "-") (log, indexes and read models)")
         print("\nby event type")
-        for (type, count) in types { print("  \(type.padding(toLength: 40, withPad: " ", startingAt: 0)) \(grouped(count).rightAligned(12))") }
-        print("\nby organization (\(grouped(organizations.count)) organizations; the \(min(top, organizations.count)) busiest)")
+        for (type, count) in types {
+            print("  \(type.padding(toLength: 40, withPad: " ", startingAt: 0)) \(grouped(count).rightAligned(12))")
+        }
+        print(
+            "\nby organization (\(grouped(organizations.count)) organizations; the \(min(top, organizations.count)) busiest)"
+        )
         for (organization, count) in organizations.prefix(top) {
-            print("  \(organization.padding(toLength: 40, withPad: " ", startingAt: 0)) \(grouped(count).rightAligned(12))")
+            print(
+                "  \(organization.padding(toLength: 40, withPad: " ", startingAt: 0)) \(grouped(count).rightAligned(12))"
+            )
         }
     }
 }

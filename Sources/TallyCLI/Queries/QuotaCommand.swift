@@ -26,16 +26,23 @@ struct QuotaCommand: AsyncParsableCommand {
     func run() async throws {
         let engine = try storage.openExistingEngine()
         let (view, now) = try query.view(of: engine)
-        guard let record = try view.subscription(of: organization) else { throw fail("no subscription for \(organization)") }
-        guard let plan = try view.plan(record.subscription.planID)?.plan else { throw fail("no plan \(record.subscription.planID)") }
+        guard let record = try view.subscription(of: organization) else {
+            throw fail("no subscription for \(organization)")
+        }
+        guard let plan = try view.plan(record.subscription.planID)?.plan else {
+            throw fail("no plan \(record.subscription.planID)")
+        }
         let metrics = metric.map { [$0] } ?? plan.metrics.keys.sorted()
-        var output = QueryOutput(columns: ["metric", "period_start", "usage", "included", "soft_limit", "hard_limit", "state"])
+        var output = QueryOutput(columns: [
+            "metric", "period_start", "usage", "included", "soft_limit", "hard_limit", "state",
+        ])
         for metric in metrics {
             let status: QuotaStatus
             do { status = try view.quota(for: organization, metric: metric, at: now) } catch { throw fail("\(error)") }
             output.rows.append([
                 .text(metric), .date(status.periodStart), .integer(status.usage), .integer(status.included),
-                status.softLimit.map { .integer($0) } ?? .none, status.hardLimit.map { .integer($0) } ?? .none, .text(status.state.rawValue),
+                status.softLimit.map { .integer($0) } ?? .none, status.hardLimit.map { .integer($0) } ?? .none,
+                .text(status.state.rawValue),
             ])
         }
         Swift.print(output.render(query.resolvedFormat), terminator: "")

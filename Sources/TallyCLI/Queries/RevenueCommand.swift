@@ -1,6 +1,6 @@
 import ArgumentParser
-import Foundation
 import Billing
+import Foundation
 import Tally
 import TallyCommands
 
@@ -29,19 +29,25 @@ struct RevenueCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard !(recognized && deferred) else { throw fail("--recognized and --deferred: choose one") }
-        let first = try UsageCommand.day(from, "--from"), last = try UsageCommand.day(to, "--to")
+        let first = try UsageCommand.day(from, "--from")
+        let last = try UsageCommand.day(to, "--to")
         guard first <= last else { throw fail("--from must not be after --to") }
         let engine = try storage.openExistingEngine()
         var output = QueryOutput(columns: ["currency", deferred ? "deferred" : "recognized"])
         let amounts: [String: Int64]
         if deferred {
-            let view = query.asOf == nil ? try engine.view(asOf: .occurredAt(last.addingTimeInterval(86_399))) : try query.view(of: engine).0
+            let view =
+                query.asOf == nil
+                ? try engine.view(asOf: .occurredAt(last.addingTimeInterval(86_399))) : try query.view(of: engine).0
             amounts = try view.deferredRevenue(at: last)
         } else {
             amounts = try query.view(of: engine).0.recognizedRevenue(from: first, to: last)
         }
         for (currency, minorUnits) in amounts.sorted(by: { $0.key < $1.key }) {
-            let money = (try? Billing.Currency(currency)).map { OutputValue.money(Billing.Money(minorUnits: minorUnits, currency: $0)) } ?? .integer(minorUnits)
+            let money =
+                (try? Billing.Currency(currency)).map {
+                    OutputValue.money(Billing.Money(minorUnits: minorUnits, currency: $0))
+                } ?? .integer(minorUnits)
             output.rows.append([.text(currency), money])
         }
         Swift.print(output.render(query.resolvedFormat), terminator: "")

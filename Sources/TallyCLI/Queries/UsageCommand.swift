@@ -26,7 +26,9 @@ struct UsageCommand: AsyncParsableCommand {
     @Option(help: "Only this metric.") var metric: String?
 
     func run() async throws {
-        guard let breakdown = UsageBreakdown(rawValue: by) else { throw fail("--by: expected day, user or resource, got \"\(by.prefix(20))\"") }
+        guard let breakdown = UsageBreakdown(rawValue: by) else {
+            throw fail("--by: expected day, user or resource, got \"\(by.prefix(20))\"")
+        }
         let end = try to.map { try Self.day($0, "--to") }
         let start = try from.map { try Self.day($0, "--from") }
         let engine = try storage.openExistingEngine()
@@ -38,13 +40,18 @@ struct UsageCommand: AsyncParsableCommand {
         let rows = try view.usage(of: organization, metric: metric, from: first, to: last, by: breakdown)
         var output = QueryOutput(columns: ["metric", breakdown.rawValue, "sum", "events", "max", "latest"])
         output.rows = rows.map { row in
-            [.text(row.metric), .text(row.key), .integer(row.rollup.sum), .integer(row.rollup.events), .integer(row.rollup.maximum), .integer(row.rollup.latest)]
+            [
+                .text(row.metric), .text(row.key), .integer(row.rollup.sum), .integer(row.rollup.events),
+                .integer(row.rollup.maximum), .integer(row.rollup.latest),
+            ]
         }
         Swift.print(output.render(query.resolvedFormat), terminator: "")
     }
 
     static func day(_ text: String, _ option: String) throws -> Date {
-        guard let date = QueryOptions.date(text) else { throw fail("\(option): expected a date such as 2026-10-01, got \"\(text.prefix(40))\"") }
+        guard let date = QueryOptions.date(text) else {
+            throw fail("\(option): expected a date such as 2026-10-01, got \"\(text.prefix(40))\"")
+        }
         return date
     }
 }

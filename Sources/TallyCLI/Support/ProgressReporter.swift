@@ -31,7 +31,9 @@ final class ProgressReporter {
             let width = 30
             let filled = Int(fraction * Double(width))
             let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-            write("\r\(label) \(bar) \(Int(fraction * 100))%  \(Self.grouped(count)) \(unit), \(Self.grouped(Int(rate)))/s, \(Int(remaining.rounded())) s left  ")
+            write(
+                "\r\(label) \(bar) \(Int(fraction * 100))%  \(Self.grouped(count)) \(unit), \(Self.grouped(Int(rate)))/s, \(Int(remaining.rounded())) s left  "
+            )
             printedBar = true
         } else {
             write("\(label): \(Int(fraction * 100))%, \(Self.grouped(count)) \(unit), \(Self.grouped(Int(rate)))/s\n")

@@ -8,7 +8,8 @@ extension OutputFormat: ExpressibleByArgument {}
 
 /// `--format` and `--as-of`, shared by every query.
 struct QueryOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("table, json or csv (default: table on a terminal, json otherwise).", valueName: "FORMAT"))
+    @Option(
+        help: ArgumentHelp("table, json or csv (default: table on a terminal, json otherwise).", valueName: "FORMAT"))
     var format: OutputFormat?
 
     @Option(
@@ -30,7 +31,9 @@ struct QueryOptions: ParsableArguments {
             return .sequence(sequence)
         }
         guard let date = Self.date(asOf) else {
-            throw fail("--as-of: expected a date such as 2026-03-01 or 2026-03-01T12:00:00Z, or a sequence number, got \"\(asOf.prefix(40))\"")
+            throw fail(
+                "--as-of: expected a date such as 2026-03-01 or 2026-03-01T12:00:00Z, or a sequence number, got \"\(asOf.prefix(40))\""
+            )
         }
         return .occurredAt(date)
     }
@@ -44,7 +47,9 @@ struct QueryOptions: ParsableArguments {
             }
         }
         let view: ReadModelView
-        do { view = try engine.view(asOf: point) } catch { throw fail("cannot fold the read models as of \(asOf ?? "now"): \(error)") }
+        do { view = try engine.view(asOf: point) } catch {
+            throw fail("cannot fold the read models as of \(asOf ?? "now"): \(error)")
+        }
         switch point {
         case .occurredAt(let date): return (view, date)
         case .sequence(let sequence): return (view, try engine.event(at: sequence)?.occurredAt ?? Date())

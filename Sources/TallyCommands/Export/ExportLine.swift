@@ -8,7 +8,9 @@ public import SwiftProtobuf
 public enum ExportLine {
     /// The event types whose payloads hold maps: their stored bytes are only reproducible from
     /// JSON when they were encoded in key order, which is checked per event.
-    static let typesWithMaps: Set<String> = [BillingEventType.usageRecorded.rawValue, BillingEventType.customPricingAgreed.rawValue]
+    static let typesWithMaps: Set<String> = [
+        BillingEventType.usageRecorded.rawValue, BillingEventType.customPricingAgreed.rawValue,
+    ]
 
     /// Appends the export line of `event` and a newline to `out`: how an export streams.
     public static func append(_ event: StoredEvent, to out: inout [UInt8]) throws {
@@ -35,7 +37,9 @@ public enum ExportLine {
         var payloadBytes: String?
         if let message = decodedPayload(of: event) {
             payloadJSON = try message.jsonString()
-            if typesWithMaps.contains(event.eventType), try message.deterministicData() != payload { payloadBytes = payload.base64EncodedString() }
+            if typesWithMaps.contains(event.eventType), try message.deterministicData() != payload {
+                payloadBytes = payload.base64EncodedString()
+            }
         } else {
             payloadBytes = payload.base64EncodedString()  // a type this build does not know: kept exactly
         }
@@ -86,8 +90,11 @@ public enum ExportLine {
         envelopeJSON.append(UInt8(ascii: "}"))
         var payloadJSON = Array(bytes[payloadKey.upperBound..<(bytes.count - 75)])
         var payloadBytes: Data?
-        if let bytesKey = firstRange(of: Array(",\"payloadBytes\":\"".utf8), in: payloadJSON, before: payloadJSON.count) {
-            guard payloadJSON.last == UInt8(ascii: "\""), let decoded = Data(base64Encoded: Data(payloadJSON[bytesKey.upperBound..<(payloadJSON.count - 1)])) else { return nil }
+        if let bytesKey = firstRange(of: Array(",\"payloadBytes\":\"".utf8), in: payloadJSON, before: payloadJSON.count)
+        {
+            guard payloadJSON.last == UInt8(ascii: "\""),
+                let decoded = Data(base64Encoded: Data(payloadJSON[bytesKey.upperBound..<(payloadJSON.count - 1)]))
+            else { return nil }
             payloadBytes = decoded
             payloadJSON = Array(payloadJSON[..<bytesKey.lowerBound])
         }
@@ -96,11 +103,14 @@ public enum ExportLine {
             envelope.payload = payloadBytes
         } else if payloadJSON != Array("null".utf8) {
             guard let type = BillingEventType(rawValue: envelope.eventType),
-                let message = try? type.payloadType.init(jsonUTF8Data: Data(payloadJSON)), let data = try? message.deterministicData()
+                let message = try? type.payloadType.init(jsonUTF8Data: Data(payloadJSON)),
+                let data = try? message.deterministicData()
             else { return nil }
             envelope.payload = data
         }
-        guard let stored: [UInt8] = try? envelope.serializedBytes(), stored.withUnsafeBytes({ EventHash.sha256(of: $0) }) == hash else { return nil }
+        guard let stored: [UInt8] = try? envelope.serializedBytes(),
+            stored.withUnsafeBytes({ EventHash.sha256(of: $0) }) == hash
+        else { return nil }
         return .event(EventLog.RestoredEvent(envelope: stored, hash: hash), sequence: envelope.sequence)
     }
 
@@ -108,17 +118,23 @@ public enum ExportLine {
         guard needle.count <= end else { return nil }
         var index = 0
         while index + needle.count <= end {
-            if haystack[index] == needle[0], haystack[index..<(index + needle.count)].elementsEqual(needle) { return index..<(index + needle.count) }
+            if haystack[index] == needle[0], haystack[index..<(index + needle.count)].elementsEqual(needle) {
+                return index..<(index + needle.count)
+            }
             index += 1
         }
         return nil
     }
 
     static func decodeGenerically(_ line: Data) throws -> Decoded {
-        guard var object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] else { throw Malformed(description: "not a JSON object") }
+        guard var object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] else {
+            throw Malformed(description: "not a JSON object")
+        }
         if let manifest = object["manifest"] {
             let data = try JSONSerialization.data(withJSONObject: manifest)
-            do { return .manifest(try JSONDecoder().decode(ExportManifest.self, from: data)) } catch { throw Malformed(description: "a malformed manifest") }
+            do { return .manifest(try JSONDecoder().decode(ExportManifest.self, from: data)) } catch {
+                throw Malformed(description: "a malformed manifest")
+            }
         }
         let payload = object.removeValue(forKey: "payload")
         let payloadBytes = object.removeValue(forKey: "payloadBytes") as? String
@@ -126,22 +142,30 @@ public enum ExportLine {
             throw Malformed(description: "no \"hash\" of 64 hex digits")
         }
         var envelope: Tally_V1_Envelope
-        do { envelope = try Tally_V1_Envelope(jsonUTF8Data: try JSONSerialization.data(withJSONObject: object)) } catch {
+        do { envelope = try Tally_V1_Envelope(jsonUTF8Data: try JSONSerialization.data(withJSONObject: object)) } catch
+        {
             throw Malformed(description: "the envelope is not in the proto3 JSON mapping: \(error)")
         }
         if let payloadBytes {
-            guard let bytes = Data(base64Encoded: payloadBytes) else { throw Malformed(description: "\"payloadBytes\" is not base64") }
+            guard let bytes = Data(base64Encoded: payloadBytes) else {
+                throw Malformed(description: "\"payloadBytes\" is not base64")
+            }
             envelope.payload = bytes
         } else if let payload, !(payload is NSNull) {
-            guard let type = BillingEventType(rawValue: envelope.eventType) else { throw Malformed(description: "unknown event type \(envelope.eventType) without payloadBytes") }
+            guard let type = BillingEventType(rawValue: envelope.eventType) else {
+                throw Malformed(description: "unknown event type \(envelope.eventType) without payloadBytes")
+            }
             do {
-                let message = try type.payloadType.init(jsonUTF8Data: try JSONSerialization.data(withJSONObject: payload, options: [.fragmentsAllowed]))
+                let message = try type.payloadType.init(
+                    jsonUTF8Data: try JSONSerialization.data(withJSONObject: payload, options: [.fragmentsAllowed]))
                 envelope.payload = try message.deterministicData()
             } catch {
-                throw Malformed(description: "the payload is not a \(envelope.eventType) in the proto3 JSON mapping: \(error)")
+                throw Malformed(
+                    description: "the payload is not a \(envelope.eventType) in the proto3 JSON mapping: \(error)")
             }
         }
-        return .event(EventLog.RestoredEvent(envelope: try envelope.serializedBytes(), hash: hash), sequence: envelope.sequence)
+        return .event(
+            EventLog.RestoredEvent(envelope: try envelope.serializedBytes(), hash: hash), sequence: envelope.sequence)
     }
 }
 
@@ -157,7 +181,10 @@ public struct ExportManifest: Codable, Equatable, Sendable {
     /// Whether every event of the log is in the export (no --organization, --from or --to).
     public var complete: Bool
 
-    public init(count: UInt64, firstSequence: UInt64?, lastSequence: UInt64?, headSequence: UInt64, headHash: String, complete: Bool) {
+    public init(
+        count: UInt64, firstSequence: UInt64?, lastSequence: UInt64?, headSequence: UInt64, headHash: String,
+        complete: Bool
+    ) {
         self.count = count
         self.firstSequence = firstSequence
         self.lastSequence = lastSequence

@@ -15,13 +15,16 @@ enum FastExportWriter {
             let usage = try? Tally_V1_UsageRecorded(payload: envelope.payload), usage.properties.isEmpty
         else { return false }
         let texts = [
-            envelope.organizationID, envelope.eventType, envelope.idempotencyKey, envelope.actor, envelope.correlationID, envelope.causationID,
+            envelope.organizationID, envelope.eventType, envelope.idempotencyKey, envelope.actor,
+            envelope.correlationID, envelope.causationID,
             usage.metric, usage.userID, usage.resourceID, usage.uniqueProperty,
         ]
         // Every text must pass unescaped; the line's length is then bounded in advance.
         var textBytes = 0
         for text in texts {
-            guard text.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) else { return false }
+            guard text.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) else {
+                return false
+            }
             textBytes += text.utf8.count
         }
         let bound = 640 + textBytes + envelope.previousHash.count * 2
@@ -57,7 +60,8 @@ private struct LineBuilder {
     static let hexDigits = Array("0123456789abcdef".utf8)
     static let base64Digits = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
     static let aggregationNames: [Tally_V1_Aggregation: StaticString] = [
-        .sum: "AGGREGATION_SUM", .count: "AGGREGATION_COUNT", .max: "AGGREGATION_MAX", .uniqueCount: "AGGREGATION_UNIQUE_COUNT", .latest: "AGGREGATION_LATEST",
+        .sum: "AGGREGATION_SUM", .count: "AGGREGATION_COUNT", .max: "AGGREGATION_MAX",
+        .uniqueCount: "AGGREGATION_UNIQUE_COUNT", .latest: "AGGREGATION_LATEST",
     ]
 
     mutating func write(_ event: StoredEvent, _ envelope: Tally_V1_Envelope, _ usage: Tally_V1_UsageRecorded) -> Bool {
@@ -159,8 +163,12 @@ private struct LineBuilder {
     }
 
     mutating func decimal(_ value: UInt64) {
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var digits:
+            (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8, UInt8, UInt8, UInt8, UInt8
+            ) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         var length = 0
         var rest = value
         withUnsafeMutableBytes(of: &digits) { scratch in
@@ -184,9 +192,11 @@ private struct LineBuilder {
     /// UTC, with 0, 3, 6 or 9 fractional digits as the nanoseconds need, as the proto3 JSON
     /// mapping writes it. False outside years 1970 to 9999 (left to SwiftProtobuf).
     mutating func timestamp(_ value: Google_Protobuf_Timestamp) -> Bool {
-        let seconds = value.seconds, nanos = Int(value.nanos)
+        let seconds = value.seconds
+        let nanos = Int(value.nanos)
         guard seconds >= 0, seconds < 253_402_300_800, (0..<1_000_000_000).contains(nanos) else { return false }
-        let days = Int(seconds / 86_400), secondOfDay = Int(seconds % 86_400)
+        let days = Int(seconds / 86_400)
+        let secondOfDay = Int(seconds % 86_400)
         // Civil date from days since 1970 (Howard Hinnant's algorithm).
         let z = days + 719_468
         let era = z / 146_097
@@ -197,12 +207,26 @@ private struct LineBuilder {
         let day = dayOfYear - (153 * monthPrime + 2) / 5 + 1
         let month = monthPrime < 10 ? monthPrime + 3 : monthPrime - 9
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        padded(year, 4); byte(UInt8(ascii: "-")); padded(month, 2); byte(UInt8(ascii: "-")); padded(day, 2)
+        padded(year, 4)
+        byte(UInt8(ascii: "-"))
+        padded(month, 2)
+        byte(UInt8(ascii: "-"))
+        padded(day, 2)
         byte(UInt8(ascii: "T"))
-        padded(secondOfDay / 3_600, 2); byte(UInt8(ascii: ":")); padded(secondOfDay / 60 % 60, 2); byte(UInt8(ascii: ":")); padded(secondOfDay % 60, 2)
+        padded(secondOfDay / 3_600, 2)
+        byte(UInt8(ascii: ":"))
+        padded(secondOfDay / 60 % 60, 2)
+        byte(UInt8(ascii: ":"))
+        padded(secondOfDay % 60, 2)
         if nanos != 0 {
             byte(UInt8(ascii: "."))
-            if nanos % 1_000_000 == 0 { padded(nanos / 1_000_000, 3) } else if nanos % 1_000 == 0 { padded(nanos / 1_000, 6) } else { padded(nanos, 9) }
+            if nanos % 1_000_000 == 0 {
+                padded(nanos / 1_000_000, 3)
+            } else if nanos % 1_000 == 0 {
+                padded(nanos / 1_000, 6)
+            } else {
+                padded(nanos, 9)
+            }
         }
         byte(UInt8(ascii: "Z"))
         return true

@@ -5,7 +5,9 @@ import LMDB
 /// Runs `body` while `count` read transactions of `environment` are held open on threads of
 /// their own, taking that many reader slots (to test what happens when none is left).
 func withReadersHeld<R>(_ count: Int, in environment: Environment, _ body: () throws -> R) rethrows -> R {
-    let (started, release, ended) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0), DispatchSemaphore(value: 0))
+    let (started, release, ended) = (
+        DispatchSemaphore(value: 0), DispatchSemaphore(value: 0), DispatchSemaphore(value: 0)
+    )
     for _ in 0..<count {
         Thread {
             _ = try? environment.read { _ in
