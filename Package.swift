@@ -72,16 +72,18 @@ let package = Package(
         ),
         // The billing events' payloads (generated from schemas/) and their type names.
         // Payment gateways: the protocol a network gateway implements, and an in-process one.
-        .target(name: "Payments", dependencies: ["Billing"], swiftSettings: strictSwift),
+        .target(name: "Payments", dependencies: ["Billing"], exclude: ["README.md"], swiftSettings: strictSwift),
         .target(
             name: "BillingEvents",
             dependencies: ["Billing", "EventLog", "TallySupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["README.md"],
             swiftSettings: strictSwift
         ),
         // Read models folded from the log inside its append transactions; rebuild and as-of.
         .target(
             name: "Projections",
             dependencies: ["EventLog", "LMDB", "TallySupport", "CTallyPrefetch"],
+            exclude: ["README.md"],
             swiftSettings: strictSwift
         ),
         // The billing read models: projectors over the billing events.
@@ -91,6 +93,7 @@ let package = Package(
                 "Projections", "Billing", "BillingEvents", "EventLog", "LMDB", "TallySupport",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
+            exclude: ["README.md"],
             swiftSettings: strictSwift
         ),
         // The public engine: commands in, validated inside the append, events out; queries.
@@ -101,6 +104,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
+            exclude: ["README.md"],
             swiftSettings: strictSwift
         ),
         // The shared command layer: the command schema, the dispatcher, every query's stable
@@ -120,6 +124,7 @@ let package = Package(
                 "EventLog", "Billing", "BillingEvents", "Tally", "TallyCommands", "Payments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
+            exclude: ["README.md"],
             swiftSettings: strictSwift
         ),
         // A helper the crash and multi-process tests run as real child processes.

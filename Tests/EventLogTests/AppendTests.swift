@@ -184,6 +184,11 @@ struct AppendTests {
         }
         #expect(try log.head()?.sequence == 1 + 270 * 2)
         #expect(try log.verify().isIntact)
+        // Every event of a commit has the commit's one clock reading: more than one request's
+        // two events under one reading means the requests did share commits.
+        var perCommit: [Date: Int] = [:]
+        for event in try log.events(from: 2, limit: 540) { perCommit[event.recordedAt, default: 0] += 1 }
+        #expect(perCommit.values.contains { $0 > 2 }, "the requests shared commits")
     }
 
     @Test("when a group's commit fails, every waiter gets the error and nothing is appended")

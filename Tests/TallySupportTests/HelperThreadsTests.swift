@@ -6,7 +6,7 @@ import Testing
 @Suite("Helper threads for the writer")
 struct HelperThreadsTests {
     @Test(
-        "every job gets a thread at once, however many wait: eight jobs that each wait for all eight to start finish within 3 s"
+        "every job gets a thread at once, however many wait: eight jobs that each wait for all eight to start finish within 3,000 polls"
     )
     func everyJobGetsAThread() {
         let jobs = 8
@@ -15,13 +15,13 @@ struct HelperThreadsTests {
             HelperThreads.start { () -> Bool in
                 started.add(1, ordering: .sequentiallyConsistent)
                 // Dispatch's global queues start one thread per core, and add more only after
-                // seconds of blocked ones (6 s for these eight on two cores): too late.
-                let deadline = Date().addingTimeInterval(3)
-                while started.load(ordering: .sequentiallyConsistent) < jobs {
-                    if Date() > deadline { return false }
+                // seconds of blocked ones (6 s for these eight on two cores): too late. A count of
+                // millisecond polls, not a clock reading, bounds the wait.
+                for _ in 0..<3_000 {
+                    if started.load(ordering: .sequentiallyConsistent) == jobs { return true }
                     usleep(1_000)
                 }
-                return true
+                return false
             }
         }
         let results = handles.map { $0.result() }

@@ -14,7 +14,7 @@ struct ExportCommand: AsyncParsableCommand {
             sequence, hash and previous hash; then a manifest line (count, first and last
             sequence, head hash, and whether the export is complete) to check against
             `tally verify`. A complete export restores byte for byte (`tally restore`).
-            CSV: one row per event with stable columns (docs/EXPORT.md). --from and --to select
+            CSV: one row per event with stable columns (docs/CLI.md, "tally export"). --from and --to select
             by when events occurred (UTC days, --to included). Streams in constant memory.
 
             Example:

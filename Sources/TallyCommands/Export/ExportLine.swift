@@ -4,7 +4,7 @@ public import Foundation
 public import SwiftProtobuf
 
 /// One event as a line of a JSONL export, and back: the envelope in the proto3 JSON mapping,
-/// its payload decoded (as JSON, not base64), and its hash in hex. docs/EXPORT.md describes it.
+/// its payload decoded (as JSON, not base64), and its hash in hex. docs/CLI.md ("tally export") describes it.
 public enum ExportLine {
     /// The event types whose payloads hold maps: their stored bytes are only reproducible from
     /// JSON when they were encoded in key order, which is checked per event.
