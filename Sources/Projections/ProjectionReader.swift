@@ -1,5 +1,5 @@
-public import EventLog
-public import Foundation
+import EventLog
+import Foundation
 public import LMDB
 
 /// A projection's databases inside one read transaction, for queries.

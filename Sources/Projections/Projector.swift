@@ -1,5 +1,5 @@
 public import EventLog
-public import Foundation
+import Foundation
 public import LMDB
 
 /// A read model folded from the log: pure, deterministic, reading events only (no clock, no

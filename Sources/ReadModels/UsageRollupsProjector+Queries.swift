@@ -1,8 +1,8 @@
 import Billing
 import BillingEvents
-public import EventLog
-public import Foundation
-public import LMDB
+import EventLog
+import Foundation
+import LMDB
 public import Projections
 import SwiftProtobuf
 import TallySupport

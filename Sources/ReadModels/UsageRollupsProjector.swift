@@ -1,7 +1,7 @@
 import Billing
 import BillingEvents
 public import EventLog
-public import Foundation
+import Foundation
 public import LMDB
 public import Projections
 import SwiftProtobuf

@@ -1,5 +1,5 @@
 public import EventLog
-public import Foundation
+import Foundation
 import Projections
 
 /// How much room the engine's data directory takes.

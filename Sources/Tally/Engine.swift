@@ -1,11 +1,11 @@
 public import Billing
 import BillingEvents
-public import EventLog
+package import EventLog
 public import Foundation
 public import LMDB
 public import Logging
 public import Payments
-public import Projections
+package import Projections
 public import ReadModels
 import SwiftProtobuf
 import Synchronization
