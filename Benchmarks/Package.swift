@@ -52,6 +52,7 @@ let package = Package(
                 .product(name: "EventLog", package: "Tally"),
                 .product(name: "LMDB", package: "Tally"),
                 .product(name: "Tally", package: "Tally"),
+                .product(name: "TallyCommands", package: "Tally"),
             ],
             path: "Benchmarks/EngineBenchmarks",
             swiftSettings: [.swiftLanguageMode(.v6)],

@@ -95,7 +95,7 @@ let benchmarks: @Sendable () -> Void = {
         maxDuration: .seconds(20), maxIterations: 5)
     /// Runs `work` over the whole rebuild log and records its rate in events per second.
     let measureRate = { @Sendable (benchmark: Benchmark, work: () throws -> Void) in
-        let events = try! rebuildEngine.value.log.head()!.sequence
+        let events = try! rebuildEngine.value.head()!.sequence
         let elapsed = try! ContinuousClock().measure(work)
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         benchmark.measurement(eventsPerSecond, Int(Double(events) / seconds))
@@ -117,7 +117,7 @@ let benchmarks: @Sendable () -> Void = {
                 let file = FileHandle(forWritingAtPath: path)!
                 var buffer: [UInt8] = []
                 buffer.reserveCapacity(1 << 21)
-                try rebuildEngine.value.log.forEachEvent(batchSize: 16_384) { event in
+                try rebuildEngine.value.forEachEvent(batchSize: 16_384) { event in
                     try ExportLine.append(event, to: &buffer)
                     if buffer.count >= 1 << 20 {
                         try file.write(contentsOf: buffer)
@@ -137,7 +137,7 @@ let benchmarks: @Sendable () -> Void = {
         closure: { benchmark in
             measureRate(benchmark) {
                 var count = 0
-                try rebuildEngine.value.log.forEachEvent(batchSize: 65_536) { event in
+                try rebuildEngine.value.forEachEvent(batchSize: 65_536) { event in
                     count &+= Int(event.sequence & 1)
                     return true
                 }
