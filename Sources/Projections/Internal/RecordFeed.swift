@@ -5,7 +5,6 @@ import Foundation
 /// place, handed in chunks to the helper thread that folds the other lane (`RebuildLanes`):
 /// the log is read and parsed once for both lanes. The bytes stay valid while the batch's
 /// write transaction is open, which outlasts the helper (the log is not written meanwhile).
-/// An append's writer thread hands its usage records to its helper the same way (`AppendLane`).
 ///
 /// `@unchecked Sendable`: the chunks cross threads only under `condition`, and each side
 /// touches its own end alone.
